@@ -1,0 +1,84 @@
+// The DNS contract the rest of the package codes against: what a query returns, classified.
+
+/** Record types the stub resolver asks for. */
+export type QueryType = 'A' | 'AAAA' | 'SRV';
+
+/** A DNS server to ask: an IP literal and a port. */
+export interface DnsServerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One answer record, reduced to what the agent uses. */
+export type DnsRecord =
+  | { readonly type: 'A' | 'AAAA'; readonly name: string; readonly ttl: number; readonly address: string }
+  | {
+      readonly type: 'SRV';
+      readonly name: string;
+      readonly ttl: number;
+      readonly priority: number;
+      readonly weight: number;
+      readonly port: number;
+      readonly target: string;
+    };
+
+/** Which server answered (or was tried), as `host:port` / `[v6]:port`. */
+export type ServerLabel = string;
+
+/**
+ * A classified query result. Never thrown: only bad input (a relative name, a bad type) and an abort throw.
+ * - `records`: NOERROR with at least one record of the asked type (CNAME chains followed within the answer).
+ * - `nxdomain` / `nodata`: negative answers; `negativeTtl` = min(SOA TTL, SOA MINIMUM) when an SOA came.
+ * - `servfail` / `refused` / `error`: the server answered with that rcode (`error` for any other rcode).
+ * - `timeout`: no acceptable answer from any server within the attempts.
+ */
+export type DnsResult =
+  | {
+      readonly kind: 'records';
+      readonly name: string;
+      readonly type: QueryType;
+      readonly records: readonly DnsRecord[];
+      /** Additional-section A/AAAA records (SRV targets), if any. */
+      readonly additional: readonly DnsRecord[];
+      /** Smallest TTL of the records. */
+      readonly ttl: number;
+      readonly authoritative: boolean;
+      readonly server: ServerLabel;
+      readonly transport: 'udp' | 'tcp';
+      readonly elapsedMs: number;
+    }
+  | {
+      readonly kind: 'nxdomain' | 'nodata';
+      readonly name: string;
+      readonly type: QueryType;
+      readonly negativeTtl: number | undefined;
+      readonly authoritative: boolean;
+      readonly server: ServerLabel;
+      readonly transport: 'udp' | 'tcp';
+      readonly elapsedMs: number;
+    }
+  | {
+      readonly kind: 'servfail' | 'refused' | 'error';
+      readonly name: string;
+      readonly type: QueryType;
+      /** The rcode as dns-packet names it (e.g. 'SERVFAIL', 'NOTIMP'). */
+      readonly rcode: string;
+      readonly server: ServerLabel;
+      readonly transport: 'udp' | 'tcp';
+      readonly elapsedMs: number;
+    }
+  | {
+      readonly kind: 'timeout';
+      readonly name: string;
+      readonly type: QueryType;
+      /** Every server tried, in order. */
+      readonly servers: readonly ServerLabel[];
+      readonly elapsedMs: number;
+    };
+
+/** What the rendezvous needs from a resolver: one classified query. Tests and the simulation pass the real client. */
+export interface Resolver {
+  query(name: string, type: QueryType, options?: { signal?: AbortSignal }): Promise<DnsResult>;
+  /** Release sockets and timers. Queries after close reject. */
+  close(): Promise<void> | void;
+}
