@@ -74,6 +74,8 @@ export type DnsResult =
       /** Every server tried, in order. */
       readonly servers: readonly ServerLabel[];
       readonly elapsedMs: number;
+      /** The last transport error seen instead of an answer (e.g. 'ECONNREFUSED'), if any. */
+      readonly reason?: string;
     };
 
 /** What the rendezvous needs from a resolver: one classified query. Tests and the simulation pass the real client. */

@@ -1,0 +1,286 @@
+// The stub resolver: one absolute question at a time, UDP with EDNS0 and TCP fallback, answers classified.
+import { randomInt } from 'node:crypto';
+import { AbortedError, quote, RendezvousError, UsageError } from '../errors.js';
+import { classifyResponse } from './client-classify.js';
+import { tcpExchange } from './client-tcp.js';
+import { type ExchangeOutcome, type Expected, UdpTransport } from './client-udp.js';
+import { DEFAULT_UDP_PAYLOAD_SIZE, encodeQuery } from './packet.js';
+import { formatServerAddress } from './server-address.js';
+import type { DnsResult, DnsServerAddress, QueryType, Resolver, ServerLabel } from './types.js';
+
+/** Options of a DnsClient. Only `servers` is required. */
+export interface DnsClientOptions {
+  /** Servers in the order glibc would ask them (resolv.conf order). */
+  readonly servers: readonly DnsServerAddress[];
+  /** Wait per try for one server's answer (default 2000 ms). */
+  readonly timeoutMs?: number;
+  /** Rounds over all servers (default 2, like glibc `attempts:2`). */
+  readonly attempts?: number;
+  /** Questions in flight at once; more wait in a queue (default 64). */
+  readonly concurrency?: number;
+  /** EDNS0 UDP payload size advertised (default 1232; 0 sends no OPT record). */
+  readonly udpPayloadSize?: number;
+  /**
+   * UDP questions per socket before it is replaced by a fresh one with a new random source port
+   * (default 1: a fresh socket and port for every question, as RFC 5452 advises).
+   */
+  readonly queriesPerSocket?: number;
+}
+
+/** Options after defaults and validation. */
+export interface NormalizedDnsClientOptions {
+  readonly servers: readonly DnsServerAddress[];
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly concurrency: number;
+  readonly udpPayloadSize: number;
+  readonly queriesPerSocket: number;
+}
+
+/** Defaults of DnsClientOptions. */
+export const DNS_CLIENT_DEFAULTS = {
+  timeoutMs: 2000,
+  attempts: 2,
+  concurrency: 64,
+  udpPayloadSize: DEFAULT_UDP_PAYLOAD_SIZE,
+  queriesPerSocket: 1,
+} as const;
+
+const QUERY_TYPES: readonly QueryType[] = ['A', 'AAAA', 'SRV'];
+/** IDs in flight must stay distinct; keep well below 65536 so picking a free one is quick. */
+const MAX_CONCURRENCY = 4096;
+
+/** Copy, default and validate client options; throws UsageError naming the bad option. */
+export function normalizeDnsClientOptions(options: DnsClientOptions): NormalizedDnsClientOptions {
+  if (typeof options !== 'object' || options === null) throw new UsageError('Expected DNS client options');
+  const servers = Array.isArray(options.servers) ? options.servers : [];
+  if (servers.length === 0) throw new UsageError('Expected `servers` to list at least one DNS server');
+  for (const s of servers) {
+    if (typeof s?.host !== 'string' || !Number.isInteger(s.port) || s.port < 1 || s.port > 65_535) {
+      throw new UsageError(
+        `Expected each of \`servers\` to be { host, port }, got ${quote(JSON.stringify(s))}`,
+      );
+    }
+  }
+  const int = (key: keyof typeof DNS_CLIENT_DEFAULTS, min: number, max: number): number => {
+    const value = options[key] ?? DNS_CLIENT_DEFAULTS[key];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new UsageError(`Expected \`${key}\` to be an integer from ${min} to ${max}, got ${quote(value)}`);
+    }
+    return value;
+  };
+  const udpPayloadSize = int('udpPayloadSize', 0, 65_535);
+  if (udpPayloadSize !== 0 && udpPayloadSize < 512) {
+    throw new UsageError(`Expected \`udpPayloadSize\` to be 0 (no EDNS) or 512-65535, got ${udpPayloadSize}`);
+  }
+  return {
+    servers: servers.map((s) => ({ host: s.host, port: s.port })),
+    timeoutMs: int('timeoutMs', 1, 600_000),
+    attempts: int('attempts', 1, 10),
+    concurrency: int('concurrency', 1, MAX_CONCURRENCY),
+    udpPayloadSize,
+    queriesPerSocket: int('queriesPerSocket', 1, 65_535),
+  };
+}
+
+/** Throw UsageError unless `name` is an absolute domain name (trailing dot) and `type` one we ask for. */
+export function checkQuestion(name: unknown, type: unknown): asserts name is string {
+  if (typeof name !== 'string' || !name.endsWith('.')) {
+    throw new UsageError(
+      `Expected an absolute domain name ending with ".", got ${quote(name)}; the resolver never applies a search list`,
+    );
+  }
+  if (name !== '.') {
+    const labels = name.slice(0, -1).split('.');
+    if (name.length > 254) throw new UsageError(`name ${quote(name)} is longer than 253 characters`);
+    for (const label of labels) {
+      if (label.length === 0 || label.length > 63 || !/^[\x21-\x2d\x2f-\x5b\x5d-\x7e]+$/.test(label)) {
+        throw new UsageError(
+          `name ${quote(name)} has a bad label ${quote(label)}: expected 1-63 printable ASCII characters`,
+        );
+      }
+    }
+  }
+  if (!QUERY_TYPES.includes(type as QueryType)) {
+    throw new UsageError(
+      `Expected the query type to be one of ${QUERY_TYPES.join(', ')}, got ${quote(type)}`,
+    );
+  }
+}
+
+/** A stub resolver bound to a list of servers. No global state: each instance owns its sockets. */
+export class DnsClient implements Resolver {
+  readonly options: NormalizedDnsClientOptions;
+  readonly #udp: Map<DnsServerAddress, UdpTransport>;
+  readonly #ids = new Set<number>();
+  readonly #cancels = new Set<() => void>();
+  readonly #queue: (() => void)[] = [];
+  #active = 0;
+  #closed = false;
+
+  constructor(options: DnsClientOptions) {
+    this.options = normalizeDnsClientOptions(options);
+    this.#udp = new Map(
+      this.options.servers.map((s) => [s, new UdpTransport(s, this.options.queriesPerSocket)] as const),
+    );
+  }
+
+  /** Ask one question; resolves with the classified result, rejects only on bad input, abort or close. */
+  async query(name: string, type: QueryType, options: { signal?: AbortSignal } = {}): Promise<DnsResult> {
+    checkQuestion(name, type);
+    const signal = options.signal;
+    this.#checkOpen();
+    if (signal?.aborted) throw abortedError(signal);
+    await this.#acquireSlot(signal);
+    try {
+      return await this.#resolve(name, type, signal);
+    } finally {
+      this.#releaseSlot();
+    }
+  }
+
+  /** Close every socket; queries in flight or queued reject with RDV_ERR_DNS. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const cancel of [...this.#cancels]) cancel();
+    for (const wake of this.#queue.splice(0)) wake();
+    await Promise.all([...this.#udp.values()].map((t) => t.close()));
+  }
+
+  async #resolve(name: string, type: QueryType, signal: AbortSignal | undefined): Promise<DnsResult> {
+    const id = this.#allocateId();
+    const started = performance.now();
+    const expected: Expected = { id, name, type };
+    const udpQuery = encodeQuery(id, name, type, this.options.udpPayloadSize);
+    const tried: ServerLabel[] = [];
+    let lastReason: string | undefined;
+    let failure: DnsResult | undefined;
+    try {
+      for (let attempt = 0; attempt < this.options.attempts; attempt++) {
+        for (const server of this.options.servers) {
+          const label = formatServerAddress(server);
+          tried.push(label);
+          let transport: 'udp' | 'tcp' = 'udp';
+          let outcome = await this.#exchange(signal, (onCancel) =>
+            this.#udp.get(server)!.exchange(expected, udpQuery, this.options.timeoutMs, onCancel),
+          );
+          if (outcome.kind === 'answer' && outcome.packet.flag_tc) {
+            // Truncated: the same question over TCP (the EDNS OPT is harmless there).
+            transport = 'tcp';
+            outcome = await this.#exchange(signal, (onCancel) =>
+              tcpExchange(server, expected, udpQuery, this.options.timeoutMs, onCancel),
+            );
+          }
+          if (outcome.kind === 'answer') {
+            const result = classifyResponse(outcome.packet, name, type, {
+              server: label,
+              transport,
+              elapsedMs: elapsedSince(started),
+            });
+            // SERVFAIL, REFUSED and other errors: try the remaining servers of this round, as glibc does.
+            if (result.kind === 'servfail' || result.kind === 'refused' || result.kind === 'error') {
+              failure = result;
+              continue;
+            }
+            return result;
+          }
+          if (outcome.kind === 'error') lastReason = outcome.reason;
+          else if (outcome.kind === 'timeout') lastReason = 'timeout';
+        }
+        if (failure !== undefined) return { ...failure, elapsedMs: elapsedSince(started) };
+      }
+      return {
+        kind: 'timeout',
+        name,
+        type,
+        servers: tried,
+        elapsedMs: elapsedSince(started),
+        ...(lastReason === undefined || lastReason === 'timeout' ? {} : { reason: lastReason }),
+      };
+    } finally {
+      this.#ids.delete(id);
+    }
+  }
+
+  /** Run one exchange that close() and `signal` can cancel; throws when cancelled. */
+  async #exchange(
+    signal: AbortSignal | undefined,
+    run: (onCancel: (cancel: () => void) => void) => Promise<ExchangeOutcome>,
+  ): Promise<ExchangeOutcome> {
+    this.#checkOpen();
+    if (signal?.aborted) throw abortedError(signal);
+    let cancel: (() => void) | undefined;
+    const onAbort = (): void => cancel?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const outcome = await run((c) => {
+        cancel = c;
+        this.#cancels.add(c);
+      });
+      if (outcome.kind === 'cancelled') {
+        if (signal?.aborted) throw abortedError(signal);
+        this.#checkOpen();
+      }
+      return outcome;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (cancel) this.#cancels.delete(cancel);
+    }
+  }
+
+  #allocateId(): number {
+    for (;;) {
+      const id = randomInt(0, 65_536);
+      if (!this.#ids.has(id)) {
+        this.#ids.add(id);
+        return id;
+      }
+    }
+  }
+
+  #acquireSlot(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#active < this.options.concurrency && this.#queue.length === 0) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const at = this.#queue.indexOf(wake);
+        if (at !== -1) this.#queue.splice(at, 1);
+        reject(abortedError(signal!));
+      };
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.#closed) reject(closedError());
+        else {
+          this.#active++;
+          resolve();
+        }
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(wake);
+    });
+  }
+
+  #releaseSlot(): void {
+    this.#active--;
+    const next = this.#queue.shift();
+    if (next) next();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+}
+
+function closedError(): RendezvousError {
+  return new RendezvousError('RDV_ERR_DNS', 'the DNS client was closed');
+}
+
+function abortedError(signal: AbortSignal): AbortedError {
+  return new AbortedError('DNS query aborted', { cause: signal.reason });
+}
+
+function elapsedSince(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
