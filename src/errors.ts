@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'RDV_ERR_TIMEOUT'
   | 'RDV_ERR_ABORTED'
   | 'RDV_ERR_DNS'
+  | 'RDV_ERR_DNS_TIMEOUT'
   | 'RDV_ERR_PROTOCOL'
   | 'RDV_ERR_COMMAND_NOT_FOUND'
   | 'RDV_ERR_COMMAND_NOT_EXECUTABLE'
@@ -70,6 +71,16 @@ export class AbortedError extends RendezvousError {
   constructor(message: string, details: { signal?: NodeJS.Signals; cause?: unknown } = {}) {
     super('RDV_ERR_ABORTED', message, details.cause === undefined ? undefined : { cause: details.cause });
     this.signal = details.signal;
+  }
+}
+
+/** No DNS server gave an acceptable answer within the tries (`resolve` exits 124). */
+export class DnsTimeoutError extends RendezvousError {
+  /** The servers tried, in order (`host:port`). */
+  readonly servers: readonly string[];
+  constructor(message: string, details: { servers: readonly string[]; cause?: unknown }) {
+    super('RDV_ERR_DNS_TIMEOUT', message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.servers = details.servers;
   }
 }
 

@@ -25,6 +25,7 @@ export function exitCodeFor(error: unknown): number {
     case 'RDV_ERR_UNSUPPORTED':
       return EXIT_CONFIG;
     case 'RDV_ERR_TIMEOUT':
+    case 'RDV_ERR_DNS_TIMEOUT':
       return EXIT_TIMEOUT;
     case 'RDV_ERR_COMMAND_NOT_EXECUTABLE':
       return EXIT_NOT_EXECUTABLE;
