@@ -12,4 +12,8 @@ function readVersion(): string {
   }
 }
 
-export const VERSION: string = readVersion();
+// The single-executable build (scripts/build-exe.mjs) defines this at bundle time; under tsc it is undeclared.
+declare const PEER_RENDEZVOUS_BUNDLED_VERSION: string | undefined;
+
+export const VERSION: string =
+  typeof PEER_RENDEZVOUS_BUNDLED_VERSION === 'string' ? PEER_RENDEZVOUS_BUNDLED_VERSION : readVersion();

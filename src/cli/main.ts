@@ -3,6 +3,8 @@ import yargs from 'yargs';
 import { quote, RendezvousError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { explainCommand } from './commands/explain.js';
+import { installCommand } from './commands/install.js';
+import { manifestCommand } from './commands/manifest.js';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
 import { envMiddleware, outputOptions } from './options.js';
@@ -17,6 +19,8 @@ export function buildParser(ctx: CliContext) {
     .options(outputOptions)
     .middleware(envMiddleware(ctx) as never, true)
     .command(explainCommand(ctx) as never)
+    .command(installCommand(ctx) as never)
+    .command(manifestCommand(ctx) as never)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(VERSION)

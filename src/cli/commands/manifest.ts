@@ -1,0 +1,130 @@
+// `manifest`: print a headless Service and an Indexed Job that run a command behind the agent.
+import type { CommandModule, Options } from 'yargs';
+import { buildManifest } from '../../manifest/build.js';
+import {
+  DEFAULT_AGENT_IMAGE,
+  DEFAULT_RENDEZVOUS_PORT,
+  MANIFEST_MODES,
+  normalizeManifestOptions,
+} from '../../manifest/options.js';
+import { toYamlDocuments } from '../../manifest/yaml.js';
+import type { CliContext } from '../context.js';
+
+const GROUP = 'Manifest:';
+
+/** Options of `manifest`. */
+export const manifestOptions = {
+  mode: {
+    choices: MANIFEST_MODES,
+    default: 'wrapper',
+    group: GROUP,
+    describe:
+      'wrapper: the image has peer-rendezvous; copy-in: an init container copies it into the pod; ' +
+      'init-container: an init container waits, the workload starts unwrapped',
+  },
+  name: { type: 'string', group: GROUP, describe: 'Job name (pods are <name>-<index>)' },
+  'service-name': {
+    type: 'string',
+    group: GROUP,
+    describe: 'headless Service name = pod subdomain [default: --name]',
+  },
+  namespace: {
+    type: 'string',
+    group: GROUP,
+    describe: 'namespace of both objects [default: none, kubectl -n decides]',
+  },
+  completions: {
+    type: 'string',
+    group: GROUP,
+    describe: 'number of pods: completions = parallelism = world size',
+  },
+  image: { type: 'string', group: GROUP, describe: "the workload's image" },
+  'agent-image': {
+    type: 'string',
+    group: GROUP,
+    describe: `image with peer-rendezvous for copy-in and init-container modes [default: ${DEFAULT_AGENT_IMAGE}]`,
+  },
+  port: {
+    type: 'string',
+    group: GROUP,
+    describe: `agent rendezvous port [default: ${DEFAULT_RENDEZVOUS_PORT}]`,
+  },
+  export: {
+    type: 'string',
+    group: GROUP,
+    describe: 'passed to the agent: torch,torchrun,jax,tf,mpi,deepspeed',
+  },
+  verify: { type: 'string', group: GROUP, describe: 'passed to the agent: star|mesh|dns|tcp:<port>' },
+  timeout: { type: 'string', group: GROUP, describe: 'passed to the agent' },
+  'fail-fast-on-config-error': {
+    type: 'boolean',
+    default: false,
+    group: GROUP,
+    describe: 'add a podFailurePolicy: exit 64 or 78 fails the Job at once instead of retrying',
+  },
+  'backoff-limit': {
+    type: 'string',
+    group: GROUP,
+    describe: 'Job spec.backoffLimit [default: Kubernetes, 6]',
+  },
+  'container-name': { type: 'string', group: GROUP, describe: 'workload container name [default: workload]' },
+} satisfies Record<string, Options>;
+
+interface ManifestArgs {
+  mode?: string;
+  name?: string;
+  serviceName?: string;
+  namespace?: string;
+  completions?: string;
+  image?: string;
+  agentImage?: string;
+  port?: string;
+  export?: string;
+  verify?: string;
+  timeout?: string;
+  failFastOnConfigError?: boolean;
+  backoffLimit?: string;
+  containerName?: string;
+}
+
+/** The `manifest` command module. */
+export function manifestCommand(ctx: CliContext): CommandModule<object, ManifestArgs> {
+  return {
+    command: 'manifest',
+    describe: 'print a headless Service and an Indexed Job running <command> behind the agent (YAML)',
+    builder: (y) =>
+      y
+        .options(manifestOptions)
+        .usage('$0 manifest --name <job> --completions <n> --image <image> [options] -- <command> [args...]')
+        .example(
+          '$0 manifest --name example-job --completions 3 --image debian:trixie-slim -- bash -c \'echo "$PEER_HOSTS"\'',
+          'a Service and a 3-pod Job',
+        ) as never,
+    handler: (args) => {
+      const options = normalizeManifestOptions({
+        mode: args.mode,
+        name: args.name,
+        serviceName: args.serviceName,
+        namespace: args.namespace,
+        completions: args.completions,
+        image: args.image,
+        agentImage: args.agentImage,
+        port: args.port,
+        export: args.export,
+        verify: args.verify,
+        timeout: args.timeout,
+        failFastOnConfigError: args.failFastOnConfigError,
+        backoffLimit: args.backoffLimit,
+        containerName: args.containerName,
+        command: commandAfterDashes(ctx.argv),
+      });
+      ctx.io.stdout(toYamlDocuments(buildManifest(options).documents));
+    },
+  };
+}
+
+/** Everything after the first `--`, exactly as given. */
+export function commandAfterDashes(argv: readonly string[]): string[] {
+  const at = argv.indexOf('--');
+  return at === -1 ? [] : argv.slice(at + 1);
+}
