@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// Benchmark against the seed: the seed's bash+ping loop and peer-rendezvous in network-namespace pods with
+// Knot as the cluster DNS. All pods but the last start together, the last 3 s later, every record is published
+// 0.2 s after its pod starts. Per pod: release latency after the last record was published (seed: when its
+// loop ends; peer-rendezvous: when its workload starts), DNS queries, CPU seconds. Linux, root.
+// Env: BENCH_SEED_N=3,16,32,64  BENCH_CAP_S=60  BENCH_VARIANTS=seed,star,mesh,late-coordinator
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertNetnsAvailable } from '../dist/simulate/netns.js';
+import { runNetnsJob, seedScript } from '../dist/simulate/netns-job.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const sizes = (process.env.BENCH_SEED_N ?? '3,16,32,64').split(',').map(Number);
+const capMs = Number(process.env.BENCH_CAP_S ?? 60) * 1000;
+const LATE_MS = 3_000;
+const PUBLISH_MS = 200;
+const RELEASED = 'PEER_RENDEZVOUS_BENCH_RELEASED';
+const BIN = join(root, 'bin', 'peer-rendezvous.js');
+
+/** The variants, each a way to run one pod; `late` is the index that starts 3 s after the others. */
+const variants = [
+  {
+    name: 'seed',
+    label: 'seed bash+ping loop',
+    late: (n) => n - 1,
+    command: (n) => () => ['bash', '-c', seedScript(n)],
+    released: (n) => (line) => line === `Successfully pinged pod: example-job-${n - 1}.headless-svc`,
+  },
+  ...['star', 'mesh'].map((verify) => ({
+    name: verify,
+    label: `peer-rendezvous --verify ${verify}`,
+    late: (n) => n - 1,
+    command: agent(verify),
+    released: () => (line) => line === RELEASED,
+  })),
+  {
+    name: 'late-coordinator',
+    label: 'peer-rendezvous star, pod 0 late',
+    late: () => 0,
+    command: agent('star'),
+    released: () => (line) => line === RELEASED,
+  },
+].filter((v) =>
+  (process.env.BENCH_VARIANTS ?? 'seed,star,mesh,late-coordinator').split(',').includes(v.name),
+);
+
+/** peer-rendezvous as the container entrypoint, its workload printing the release marker. */
+function agent(verify) {
+  return (n) => () => [
+    process.execPath,
+    BIN,
+    'run',
+    '--completions',
+    String(n),
+    '--verify',
+    verify,
+    '--timeout',
+    `${Math.ceil(capMs / 1000)}s`,
+    '--quiet',
+    '--',
+    'echo',
+    RELEASED,
+  ];
+}
+
+const agentAvailable = existsSync(join(root, 'dist', 'cli', 'commands', 'run.js'));
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const fmt = (ms) =>
+  Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : `> ${(capMs / 1000).toFixed(0)} s`;
+
+async function runVariant(variant, n) {
+  const late = variant.late(n);
+  const result = await runNetnsJob({
+    n,
+    command: variant.command(n),
+    released: variant.released(n),
+    startDelays: new Map([[late, LATE_MS]]),
+    publishDelayMs: PUBLISH_MS,
+    capMs,
+    prefix: 'prdvbench',
+  });
+  // Unreleased pods count as never released (+∞): the median says "> cap" when more than half never were.
+  const latencies = result.pods.map((p) =>
+    p.releasedAtMs === undefined
+      ? Number.POSITIVE_INFINITY
+      : Math.max(0, p.releasedAtMs - result.lastPublishAtMs),
+  );
+  const done = result.pods.filter((p) => p.releasedAtMs !== undefined).length;
+  const failed = result.pods.filter((p) => p.exitCode !== null && p.exitCode !== 0).length;
+  return {
+    n,
+    variant,
+    done,
+    failed,
+    median: median(latencies),
+    max: Math.max(...latencies),
+    queries: result.queries,
+    cpu: result.podCpuSeconds,
+    dnsCpu: result.dnsCpuSeconds,
+    sample: result.pods.find((p) => p.exitCode !== 0)?.output.slice(-5) ?? [],
+  };
+}
+
+function ratio(value, baseline) {
+  if (!Number.isFinite(baseline) && Number.isFinite(value)) return '≪ 1 (seed never finished)';
+  if (!Number.isFinite(value)) return 'n/a';
+  if (baseline === 0) return 'n/a';
+  return `${(value / baseline).toFixed(3)}`;
+}
+
+try {
+  assertNetnsAvailable();
+} catch (error) {
+  console.error(`seed.bench: ${error.message}`);
+  process.exit(1);
+}
+
+const rows = [];
+for (const n of sizes) {
+  for (const variant of variants) {
+    if (variant.name !== 'seed' && !agentAvailable) continue;
+    process.stderr.write(`seed.bench: N=${n} ${variant.name} … `);
+    const row = await runVariant(variant, n);
+    process.stderr.write(
+      `${row.done}/${n} released, median ${fmt(row.median)}, max ${fmt(row.max)}, ${row.queries} queries\n`,
+    );
+    if (row.failed > 0)
+      process.stderr.write(`  ${row.failed} pods failed; last lines: ${row.sample.join(' | ')}\n`);
+    rows.push(row);
+  }
+}
+
+const out = [];
+out.push('## Release latency vs the seed loop (network-namespace pods, Knot DNS)');
+out.push('');
+out.push(
+  `N pods in network namespaces on a bridge (own hostname, kubelet-style /etc/hosts and resolv.conf with ndots:5), Knot ${''}as the cluster DNS on port 53 in the hub namespace. All pods but the late one start together, the late one ${LATE_MS / 1000} s later; each record is published ${PUBLISH_MS / 1000} s after its pod starts. Latency = time from the last record's publication to a pod's release (seed: its loop ends; peer-rendezvous: its workload starts). Runs capped at ${capMs / 1000} s; pods not released count as never (median "> cap" when more than half did not finish). Queries = all queries Knot answered during the run; CPU = user+system seconds of the pods' processes.`,
+);
+out.push('');
+out.push(
+  '| N | variant | released within cap | median | max | DNS queries | CPU s (pods) | CPU s (DNS) | median vs seed | queries vs seed |',
+);
+out.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const row of rows) {
+  const seed = rows.find((r) => r.n === row.n && r.variant.name === 'seed');
+  const isSeed = row.variant.name === 'seed';
+  out.push(
+    `| ${row.n} | ${row.variant.label} | ${row.done} of ${row.n} | ${fmt(row.median)} | ${fmt(row.max)} | ${row.queries.toLocaleString('en-US')} | ${row.cpu.toFixed(2)} | ${row.dnsCpu.toFixed(2)} | ${isSeed || !seed ? '—' : ratio(row.median, seed.median)} | ${isSeed || !seed ? '—' : ratio(row.queries, seed.queries)} |`,
+  );
+}
+if (!agentAvailable) {
+  out.push('');
+  out.push('peer-rendezvous rows missing: dist/cli/commands/run.js is not built yet (the `run` command).');
+}
+const agentRows = rows.filter((r) => r.variant.name !== 'seed');
+if (agentRows.length > 0) {
+  out.push('');
+  out.push(
+    'Goals (issue 6): median ≤ 1/10 of the seed at every N; DNS queries ≤ 1/10 of the seed; all 64 pods released within 5 s of the last record.',
+  );
+  out.push('');
+  for (const row of agentRows) {
+    const seed = rows.find((r) => r.n === row.n && r.variant.name === 'seed');
+    if (!seed) continue;
+    const medianOk = row.done === row.n && (!Number.isFinite(seed.median) || row.median <= seed.median / 10);
+    const queriesOk = row.queries <= seed.queries / 10;
+    const within5 = row.n !== 64 || row.max <= 5_000;
+    out.push(
+      `- N=${row.n} ${row.variant.name}: median ${medianOk ? 'met' : 'NOT met'}, queries ${queriesOk ? 'met' : 'NOT met'}${row.n === 64 ? `, all 64 within 5 s ${within5 ? 'met' : 'NOT met'}` : ''}`,
+    );
+  }
+}
+console.log(out.join('\n'));

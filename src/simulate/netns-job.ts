@@ -1,0 +1,345 @@
+// An Indexed Job played out in network-namespace pods with Knot as the cluster DNS: pods start (some late),
+// their records are published as they become ready, each pod's output is watched for its release line.
+// Shared by the end-to-end tests and the benchmark against the seed's loop.
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type KnotServer, startKnot } from './knot.js';
+import {
+  createNetnsCluster,
+  disposeOnProcessExit,
+  type NetnsCluster,
+  type NetnsPod,
+  processCpu,
+  processGroupCpu,
+  readTimesFile,
+} from './netns.js';
+
+/** What a pod's command is built from. */
+export interface JobPodContext {
+  readonly index: number;
+  readonly hostname: string;
+  readonly fqdn: string;
+  readonly address: string;
+  /** The DNS server inside the namespaces (port 53). */
+  readonly dnsAddress: string;
+}
+
+/** Options of {@link runNetnsJob}. */
+export interface NetnsJobOptions {
+  /** Number of pods (completions). */
+  readonly n: number;
+  readonly jobName?: string;
+  readonly subdomain?: string;
+  readonly namespace?: string;
+  readonly zone?: string;
+  /** argv each pod runs (its container command). */
+  readonly command: (pod: JobPodContext) => readonly string[];
+  /** Extra env of each pod (PATH and JOB_COMPLETION_INDEX are always set). */
+  readonly env?: (pod: JobPodContext) => Record<string, string>;
+  /** True for the output line that says the pod's workload starts (its release). */
+  readonly released: (line: string, pod: JobPodContext) => boolean;
+  /** Pods that start late: index → delay after the others (ms). */
+  readonly startDelays?: ReadonlyMap<number, number>;
+  /** Record published this long after a pod starts (default 200 ms). */
+  readonly publishDelayMs?: number;
+  /** Publish records at all (false: pods never become ready, as with an init container). Default true. */
+  readonly publish?: boolean;
+  /** Restart one pod: kill it at `atMs`, start it again in a new namespace with a new address; its old
+   *  record stays served until `staleMs` after the new one is published. */
+  readonly restart?: { readonly index: number; readonly atMs: number; readonly staleMs: number };
+  /** Kill whatever still runs this long after the start (ms). */
+  readonly capMs: number;
+  /** Called with each output line of each pod, and with scenario events (pod -1). */
+  readonly onLine?: (index: number, line: string) => void;
+  /** Namespace name prefix (default `prdv`). */
+  readonly prefix?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** One pod's outcome. */
+export interface NetnsJobPodResult {
+  readonly index: number;
+  readonly hostname: string;
+  /** Address of its last incarnation. */
+  readonly address: string;
+  /** When its (last) incarnation started, ms after the run's start. */
+  readonly startedAtMs: number;
+  /** When its release line came, ms after the run's start; undefined if it never came. */
+  readonly releasedAtMs: number | undefined;
+  /** Exit code, or null when it was killed (cap) or ended by a signal. */
+  readonly exitCode: number | null;
+  readonly output: readonly string[];
+  /** CPU seconds of the pod's processes (all incarnations). */
+  readonly cpuSeconds: number;
+}
+
+/** The outcome of a run. */
+export interface NetnsJobResult {
+  readonly pods: readonly NetnsJobPodResult[];
+  /** When the last record was published, ms after the start. */
+  readonly lastPublishAtMs: number;
+  /** DNS queries the server answered while the pods ran. */
+  readonly queries: number;
+  /** CPU seconds of all pods. */
+  readonly podCpuSeconds: number;
+  /** CPU seconds of the DNS server. */
+  readonly dnsCpuSeconds: number;
+  /** True when the cap ended the run. */
+  readonly capped: boolean;
+}
+
+const MAX_LINES = 2_000;
+
+interface PodState {
+  readonly ctx: JobPodContext;
+  netnsPod: NetnsPod;
+  child: ChildProcess | undefined;
+  startedAtMs: number;
+  releasedAtMs: number | undefined;
+  exitCode: number | null;
+  done: boolean;
+  cpu: number;
+  incarnation: number;
+  readonly output: string[];
+}
+
+/** Run the job and tear everything down; resolves when every pod ended or the cap was reached. */
+export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobResult> {
+  const jobName = options.jobName ?? 'example-job';
+  const subdomain = options.subdomain ?? 'headless-svc';
+  const namespace = options.namespace ?? 'default';
+  const zone = options.zone ?? 'cluster.local';
+  const publishDelayMs = options.publishDelayMs ?? 200;
+  const publish = options.publish ?? true;
+  const svc = `${subdomain}.${namespace}.svc.${zone}`;
+  const search = [`${namespace}.svc.${zone}`, `svc.${zone}`, zone];
+
+  const cluster: NetnsCluster = await createNetnsCluster({ prefix: options.prefix ?? 'prdv' });
+  const offExit = disposeOnProcessExit(() => cluster.dispose());
+  const timers = new Set<NodeJS.Timeout>();
+  let knot: KnotServer | undefined;
+  try {
+    const knotDir = join(cluster.dir, 'knot');
+    mkdirSync(knotDir);
+    knot = await startKnot({
+      dir: knotDir,
+      address: cluster.dnsAddress,
+      port: 53,
+      zone,
+      placement: {
+        spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }),
+        spawnShort: (argv) => cluster.spawnInHub(argv),
+      },
+    });
+    const specs = Array.from({ length: options.n }, (_, i) => ({
+      hostname: `${jobName}-${i}`,
+      fqdn: `${jobName}-${i}.${svc}`,
+      search,
+    }));
+    const netnsPods = await cluster.addPods(specs);
+    const pods: PodState[] = netnsPods.map((p, index) => ({
+      ctx: {
+        index,
+        hostname: p.hostname,
+        fqdn: p.fqdn!,
+        address: p.address,
+        dnsAddress: cluster.dnsAddress,
+      },
+      netnsPod: p,
+      child: undefined,
+      startedAtMs: Number.NaN,
+      releasedAtMs: undefined,
+      exitCode: null,
+      done: false,
+      cpu: 0,
+      incarnation: 0,
+      output: [],
+    }));
+    const baseline = knot.queries();
+    const server = knot;
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    const event = (line: string) => options.onLine?.(-1, `[${(now() / 1000).toFixed(2)} s] ${line}`);
+    let lastPublishAtMs = 0;
+    let pending = 0;
+    let failure: unknown;
+    let wake: () => void = () => {};
+    const at = (ms: number, fn: () => void | Promise<void>) => {
+      pending++;
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          Promise.resolve()
+            .then(fn)
+            .catch((error: unknown) => {
+              failure ??= error;
+            })
+            .finally(() => {
+              pending--;
+              wake();
+            });
+        },
+        Math.max(0, ms - now()),
+      );
+      timers.add(t);
+    };
+    const recordsOf = (pod: NetnsPod) => [
+      { name: `${pod.fqdn}.`, address: pod.address },
+      { name: `${svc}.`, address: pod.address },
+    ];
+    const publishPods = async (list: PodState[]) => {
+      if (!publish || list.length === 0) return;
+      await server.add(list.flatMap((p) => recordsOf(p.netnsPod)));
+      lastPublishAtMs = Math.max(lastPublishAtMs, now());
+      event(`published ${list.map((p) => p.ctx.hostname).join(', ')}`);
+    };
+    const start = (pod: PodState) => {
+      const ctx: JobPodContext = { ...pod.ctx, address: pod.netnsPod.address };
+      const cpuFile = join(cluster.dir, `cpu-${pod.netnsPod.netns}`);
+      const child = cluster.spawnInPod(pod.netnsPod, options.command(ctx), {
+        env: {
+          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          JOB_COMPLETION_INDEX: String(pod.ctx.index),
+          ...options.env?.(ctx),
+        },
+        cpuFile,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const incarnation = ++pod.incarnation;
+      pod.child = child;
+      pod.startedAtMs = now();
+      pod.done = false;
+      pod.exitCode = null;
+      const onLine = (line: string) => {
+        if (pod.output.length < MAX_LINES) pod.output.push(line);
+        options.onLine?.(pod.ctx.index, line);
+        if (
+          incarnation === pod.incarnation &&
+          pod.releasedAtMs === undefined &&
+          options.released(line, ctx)
+        ) {
+          pod.releasedAtMs = now();
+        }
+      };
+      createInterface({ input: child.stdout! }).on('line', onLine);
+      createInterface({ input: child.stderr! }).on('line', onLine);
+      child.once('exit', (code) => {
+        pod.cpu += readTimesFile(cpuFile) ?? 0;
+        if (incarnation !== pod.incarnation) return;
+        pod.exitCode = code;
+        pod.done = true;
+        wake();
+      });
+    };
+
+    const groups = new Map<number, PodState[]>();
+    for (const pod of pods) {
+      const delay = options.startDelays?.get(pod.ctx.index) ?? 0;
+      groups.set(delay, [...(groups.get(delay) ?? []), pod]);
+    }
+    for (const [delay, group] of [...groups].sort((a, b) => a[0] - b[0])) {
+      at(delay, () => {
+        if (delay > 0) event(`starting ${group.map((p) => p.ctx.hostname).join(', ')}`);
+        for (const pod of group) start(pod);
+      });
+      at(delay + publishDelayMs, () => publishPods(group));
+    }
+    const restart = options.restart;
+    if (restart !== undefined) {
+      at(restart.atMs, async () => {
+        const pod = pods[restart.index];
+        if (pod === undefined)
+          throw new RangeError(`restart index ${restart.index} is outside 0-${options.n - 1}`);
+        const old = pod.netnsPod;
+        if (pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
+        pod.incarnation++;
+        cluster.removePod(old);
+        const [fresh] = await cluster.addPods([specs[restart.index]!]);
+        pod.netnsPod = fresh!;
+        event(`restarted ${pod.ctx.hostname}: ${old.address} → ${fresh!.address}; old record still served`);
+        start(pod);
+        at(now() + publishDelayMs, async () => {
+          await publishPods([pod]);
+          at(now() + restart.staleMs, async () => {
+            await server.remove(recordsOf(old));
+            event(`removed stale record ${old.fqdn} → ${old.address}`);
+          });
+        });
+      });
+    }
+
+    let capped = false;
+    const cap = setTimeout(() => {
+      capped = true;
+      wake();
+    }, options.capMs);
+    timers.add(cap);
+    const onAbort = () => wake();
+    options.signal?.addEventListener('abort', onAbort);
+    try {
+      while (!capped && failure === undefined && !options.signal?.aborted) {
+        if (pending === 0 && pods.every((p) => p.done)) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    if (failure !== undefined) throw failure;
+    options.signal?.throwIfAborted();
+    for (const pod of pods) {
+      if (!pod.done && pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
+    }
+    const queries = knot.queries() - baseline;
+    const dnsCpuSeconds = (knot.process.pid === undefined ? undefined : processCpu(knot.process.pid)) ?? 0;
+    return {
+      pods: pods.map((p) => ({
+        index: p.ctx.index,
+        hostname: p.ctx.hostname,
+        address: p.netnsPod.address,
+        startedAtMs: p.startedAtMs,
+        releasedAtMs: p.releasedAtMs,
+        exitCode: p.done ? p.exitCode : null,
+        output: p.output,
+        cpuSeconds: p.cpu,
+      })),
+      lastPublishAtMs,
+      queries,
+      podCpuSeconds: pods.reduce((sum, p) => sum + p.cpu, 0),
+      dnsCpuSeconds,
+      capped,
+    };
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    await knot?.stop();
+    cluster.dispose();
+    offExit();
+  }
+}
+
+/**
+ * The seed's container script (kubernetes.io "Job with Pod-to-Pod Communication"), verbatim except for the
+ * index list, which the seed writes out for its 3 pods.
+ */
+export function seedScript(n: number, jobName = 'example-job', subdomain = 'headless-svc'): string {
+  const indexes = Array.from({ length: n }, (_, i) => i).join(' ');
+  return `for i in ${indexes}
+do
+  gotStatus="-1"
+  wantStatus="0"
+  while [ $gotStatus -ne $wantStatus ]
+  do
+    ping -c 1 ${jobName}-\${i}.${subdomain} > /dev/null 2>&1
+    gotStatus=$?
+    if [ $gotStatus -ne $wantStatus ]; then
+      echo "Failed to ping pod ${jobName}-\${i}.${subdomain}, retrying in 1 second..."
+      sleep 1
+    fi
+  done
+  echo "Successfully pinged pod: ${jobName}-\${i}.${subdomain}"
+done
+`;
+}

@@ -1,0 +1,450 @@
+// Network-namespace pods: a hub namespace with a bridge, one namespace per pod on a veth pair, kubelet-style
+// /etc/netns/<ns>/{hosts,resolv.conf}, a UTS namespace per spawned pod process. Nothing is added to the root
+// namespace's interfaces or routes; every address lives inside the namespaces a run creates. Linux, root.
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RendezvousError } from '../errors.js';
+
+/** Namespaces, /etc/netns directories and temp directories of a run are named `<prefix>-<pid>-<hex>-…`. */
+export const DEFAULT_NETNS_PREFIX = 'prdv';
+/** The bridge's own address in the hub namespace (pods reach the hub through it). */
+export const HUB_ADDRESS = '10.244.0.1';
+/** Where the cluster DNS server listens, on the hub's bridge (port 53). */
+export const DNS_ADDRESS = '10.244.0.10';
+const PREFIX_LENGTH = 16;
+const NETNS_RUN_DIR = '/run/netns';
+const NETNS_ETC_DIR = '/etc/netns';
+
+/** Options of {@link createNetnsCluster}. */
+export interface NetnsClusterOptions {
+  /** Name prefix of everything the run creates (letters and digits; default `prdv`). */
+  readonly prefix?: string;
+  /** The `ip` binary (default `ip` on PATH). */
+  readonly ip?: string;
+  /** The user id to check for root (default `process.getuid()`). */
+  readonly uid?: number;
+}
+
+/** What a pod namespace is made for: the kubelet's view of the pod. */
+export interface NetnsPodSpec {
+  /** The pod's hostname (`<job>-<index>`). */
+  readonly hostname: string;
+  /** The pod's FQDN for /etc/hosts (`<hostname>.<subdomain>.<ns>.svc.<zone>`), when it has a subdomain. */
+  readonly fqdn?: string;
+  /** resolv.conf search list (`<ns>.svc.<zone> svc.<zone> <zone>`). */
+  readonly search: readonly string[];
+}
+
+/** A pod namespace. */
+export interface NetnsPod {
+  /** The network namespace's name (`ip netns`), unique per run. */
+  readonly netns: string;
+  readonly hostname: string;
+  readonly fqdn: string | undefined;
+  /** The pod's address on the bridge. */
+  readonly address: string;
+}
+
+/** Options for a process spawned in a namespace. */
+export interface NetnsSpawnOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  readonly stdio?: SpawnOptions['stdio'];
+  /** Write the shell's `times` (CPU of the command and its children) to this file when the command ends. */
+  readonly cpuFile?: string;
+}
+
+/** A run's namespaces; {@link NetnsCluster.dispose} removes all of it. */
+export interface NetnsCluster {
+  /** `<prefix>-<pid>-<hex>`: every namespace and file of the run starts with it. */
+  readonly id: string;
+  /** The hub namespace holding the bridge and the DNS server address. */
+  readonly hub: string;
+  /** The cluster DNS address (port 53) on the bridge. */
+  readonly dnsAddress: string;
+  /** A temp directory owned by the run (removed on dispose). */
+  readonly dir: string;
+  /** Create pod namespaces on the bridge, each with the next free address and kubelet-style files. */
+  addPods(specs: readonly NetnsPodSpec[]): Promise<NetnsPod[]>;
+  /** Delete one pod namespace (its processes are killed; its address disappears from the bridge). */
+  removePod(pod: NetnsPod): void;
+  /** Spawn `argv` in the pod's namespace with its hostname (own UTS namespace) and its hosts/resolv.conf. */
+  spawnInPod(pod: NetnsPod, argv: readonly string[], options?: NetnsSpawnOptions): ChildProcess;
+  /** Spawn `argv` in the hub namespace (the DNS server, knsupdate). */
+  spawnInHub(argv: readonly string[], options?: NetnsSpawnOptions): ChildProcess;
+  /** Kill every process in the run's namespaces, delete them and the files. Idempotent, synchronous. */
+  dispose(): void;
+}
+
+/** Thrown when network namespaces cannot be used here (not root, no iproute2, not Linux). */
+export class NetnsUnavailableError extends RendezvousError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RDV_ERR_UNSUPPORTED', message, options);
+  }
+}
+
+/** Check that namespaces can be made here; throws NetnsUnavailableError saying why not. */
+export function assertNetnsAvailable(options: NetnsClusterOptions = {}): void {
+  if (process.platform !== 'linux') {
+    throw new NetnsUnavailableError(`network-namespace pods need Linux; this is ${process.platform}`);
+  }
+  const uid = options.uid ?? process.getuid?.();
+  if (uid !== 0) {
+    throw new NetnsUnavailableError(
+      `network-namespace pods need root (running as uid ${uid}); run as root, or use the loopback simulation without --netns`,
+    );
+  }
+  const ip = options.ip ?? 'ip';
+  const r = spawnSync(ip, ['-V'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new NetnsUnavailableError(
+      `network-namespace pods need iproute2: ${JSON.stringify(ip)} ${r.error ? `could not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` : `exited ${r.status}`}; install it (apt-get install iproute2)`,
+      { cause: r.error },
+    );
+  }
+  for (const tool of ['unshare', 'hostname']) {
+    const t = spawnSync(tool, ['--version'], { encoding: 'utf8' });
+    if (t.error) {
+      throw new NetnsUnavailableError(
+        `network-namespace pods need ${tool} (util-linux / hostname): ${t.error.message}`,
+      );
+    }
+  }
+}
+
+/** The i-th pod address: 10.244.1.1, 10.244.1.2, … 10.244.1.250, 10.244.2.1, … */
+export function podAddress(slot: number): string {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= 250 * 254) {
+    throw new RangeError(`pod address slot ${slot} is outside 0-${250 * 254 - 1}`);
+  }
+  return `10.244.${1 + Math.floor(slot / 250)}.${1 + (slot % 250)}`;
+}
+
+/** The kubelet's /etc/hosts for a pod: localhost, then `<ip>\t<fqdn>\t<hostname>`. */
+export function kubeletHosts(address: string, hostname: string, fqdn: string | undefined): string {
+  const names = fqdn === undefined ? hostname : `${fqdn}\t${hostname}`;
+  return `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${address}\t${names}\n`;
+}
+
+/** The kubelet's /etc/resolv.conf for a ClusterFirst pod. */
+export function kubeletResolvConf(search: readonly string[], nameserver: string): string {
+  return `search ${search.join(' ')}\nnameserver ${nameserver}\noptions ndots:5\n`;
+}
+
+/** Create the hub namespace with its bridge (after sweeping leftovers of dead runs with the same prefix). */
+export async function createNetnsCluster(options: NetnsClusterOptions = {}): Promise<NetnsCluster> {
+  const prefix = options.prefix ?? DEFAULT_NETNS_PREFIX;
+  if (!/^[a-z][a-z0-9]{0,11}$/.test(prefix)) {
+    throw new TypeError(
+      `Expected \`prefix\` to be 1-12 lowercase letters and digits, got ${JSON.stringify(prefix)}`,
+    );
+  }
+  assertNetnsAvailable(options);
+  sweepNetns({ prefix, ip: options.ip });
+  const ip = options.ip ?? 'ip';
+  const id = `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const hub = `${id}-hub`;
+  const dir = mkdtempSync(join(tmpdir(), `${id}-`));
+  const children = new Set<ChildProcess>();
+  const pods: NetnsPod[] = [];
+  let nextSlot = 0;
+  let disposed = false;
+
+  const dispose = (): void => {
+    if (disposed) return;
+    disposed = true;
+    for (const child of children) killGroup(child);
+    teardownRun(id, ip);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await ipBatch(ip, [`netns add ${hub}`]);
+    await ipBatch(
+      ip,
+      [
+        'link set lo up',
+        'link add br0 type bridge',
+        `addr add ${HUB_ADDRESS}/${PREFIX_LENGTH} dev br0`,
+        `addr add ${DNS_ADDRESS}/${PREFIX_LENGTH} dev br0`,
+        'link set br0 up',
+      ],
+      hub,
+    );
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+
+  const spawnIn = (netns: string, argv: readonly string[], opts: NetnsSpawnOptions, hostname?: string) => {
+    if (disposed) throw new Error('the namespace cluster was disposed');
+    const script =
+      (hostname === undefined ? '' : 'hostname "$1" || exit 70; ') +
+      (opts.cpuFile === undefined
+        ? 'shift 2; exec "$@"'
+        : 'f=$2; shift 2; "$@"; rc=$?; times >"$f"; exit $rc');
+    const wrapper = hostname === undefined ? [] : ['unshare', '--uts', '--'];
+    const child = spawn(
+      ip,
+      [
+        'netns',
+        'exec',
+        netns,
+        ...wrapper,
+        'sh',
+        '-c',
+        script,
+        'pod',
+        hostname ?? '-',
+        opts.cpuFile ?? '-',
+        ...argv,
+      ],
+      { env: opts.env ?? process.env, cwd: opts.cwd, stdio: opts.stdio ?? 'pipe', detached: true },
+    );
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    return child;
+  };
+
+  return {
+    id,
+    hub,
+    dnsAddress: DNS_ADDRESS,
+    dir,
+    async addPods(specs) {
+      const made: NetnsPod[] = specs.map((spec) => {
+        const slot = nextSlot++;
+        return {
+          netns: `${id}-p${slot}`,
+          hostname: spec.hostname,
+          fqdn: spec.fqdn,
+          address: podAddress(slot),
+        };
+      });
+      for (const [i, pod] of made.entries()) {
+        const etc = join(NETNS_ETC_DIR, pod.netns);
+        mkdirSync(etc, { recursive: true });
+        writeFileSync(join(etc, 'hosts'), kubeletHosts(pod.address, pod.hostname, pod.fqdn));
+        writeFileSync(join(etc, 'resolv.conf'), kubeletResolvConf(specs[i]!.search, DNS_ADDRESS));
+      }
+      pods.push(...made);
+      const vethOf = (pod: NetnsPod) => `v${pod.netns.slice(id.length + 2)}`;
+      await ipBatch(ip, [
+        ...made.map((p) => `netns add ${p.netns}`),
+        ...made.map((p) => `link add ${vethOf(p)} netns ${hub} type veth peer name eth0 netns ${p.netns}`),
+      ]);
+      await ipBatch(
+        ip,
+        made.map((p) => `link set ${vethOf(p)} master br0 up`),
+        hub,
+      );
+      await Promise.all(
+        made.map((p) =>
+          ipBatch(
+            ip,
+            ['link set lo up', `addr add ${p.address}/${PREFIX_LENGTH} dev eth0`, 'link set eth0 up'],
+            p.netns,
+          ),
+        ),
+      );
+      return made;
+    },
+    removePod(pod) {
+      killNetnsProcesses(pod.netns);
+      spawnSync(ip, ['netns', 'delete', pod.netns], { stdio: 'ignore' });
+      rmSync(join(NETNS_ETC_DIR, pod.netns), { recursive: true, force: true });
+    },
+    spawnInPod: (pod, argv, opts = {}) => spawnIn(pod.netns, argv, opts, pod.hostname),
+    spawnInHub: (argv, opts = {}) => spawnIn(hub, argv, opts),
+    dispose,
+  };
+}
+
+/**
+ * Call `dispose` on SIGINT, SIGTERM, SIGHUP and process exit; a signal is re-raised afterwards so the process
+ * still ends the way it would have. Returns the function that removes the handlers.
+ */
+export function disposeOnProcessExit(dispose: () => void): () => void {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const onSignal = (signal: NodeJS.Signals) => {
+    off();
+    dispose();
+    process.kill(process.pid, signal);
+  };
+  const onExit = () => dispose();
+  const off = () => {
+    for (const s of signals) process.off(s, onSignal);
+    process.off('exit', onExit);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  process.on('exit', onExit);
+  return off;
+}
+
+/** Remove what dead runs with this prefix left behind (their owner pid is gone). Returns the run ids removed. */
+export function sweepNetns(options: { prefix?: string; ip?: string | undefined } = {}): string[] {
+  const prefix = options.prefix ?? DEFAULT_NETNS_PREFIX;
+  const pattern = new RegExp(`^(${prefix}-(\\d+)-[0-9a-f]+)-`);
+  const runs = new Map<string, number>();
+  for (const dir of [NETNS_RUN_DIR, NETNS_ETC_DIR, tmpdir()]) {
+    for (const name of listDir(dir)) {
+      const m = pattern.exec(name);
+      if (m) runs.set(m[1]!, Number(m[2]));
+    }
+  }
+  const removed: string[] = [];
+  for (const [id, pid] of runs) {
+    if (pidAlive(pid)) continue;
+    teardownRun(id, options.ip ?? 'ip');
+    for (const name of listDir(tmpdir())) {
+      if (name.startsWith(`${id}-`)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+    removed.push(id);
+  }
+  return removed;
+}
+
+/** Names of the network namespaces that exist now (from /run/netns). */
+export function listNetns(): string[] {
+  return listDir(NETNS_RUN_DIR);
+}
+
+// Kill every process inside the run's namespaces, delete the namespaces (their veths go with them) and
+// the /etc/netns directories.
+function teardownRun(id: string, ip: string): void {
+  const mine = (name: string) => name.startsWith(`${id}-`);
+  const names = listDir(NETNS_RUN_DIR).filter(mine);
+  for (const name of names) killNetnsProcesses(name);
+  if (names.length > 0) {
+    spawnSync(ip, ['-force', '-batch', '-'], {
+      input: `${names.map((n) => `netns delete ${n}`).join('\n')}\n`,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+  }
+  for (const name of listDir(NETNS_ETC_DIR).filter(mine)) {
+    rmSync(join(NETNS_ETC_DIR, name), { recursive: true, force: true });
+  }
+  try {
+    if (listDir(NETNS_ETC_DIR).length === 0) rmSync(NETNS_ETC_DIR, { recursive: true, force: true });
+  } catch {}
+}
+
+// SIGKILL every process whose network namespace is /run/netns/<name> (compared by inode, no `ip` needed).
+function killNetnsProcesses(name: string): void {
+  let inode: number;
+  try {
+    inode = statSync(join(NETNS_RUN_DIR, name)).ino;
+  } catch {
+    return;
+  }
+  for (let round = 0; round < 5; round++) {
+    let found = 0;
+    for (const entry of listDir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (statSync(`/proc/${entry}/ns/net`).ino !== inode) continue;
+        process.kill(Number(entry), 'SIGKILL');
+        found++;
+      } catch {}
+    }
+    if (found === 0) return;
+    spawnSync('sleep', ['0.05']);
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+// Run `ip [-n netns] -batch -` with these lines; reject with ip's message when one fails.
+function ipBatch(ip: string, lines: readonly string[], netns?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const args = [...(netns === undefined ? [] : ['-n', netns]), '-batch', '-'];
+    const child = spawn(ip, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.once('error', (error) =>
+      reject(new NetnsUnavailableError(`could not run ${ip}: ${error.message}`, { cause: error })),
+    );
+    child.once('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new RendezvousError(
+            'RDV_ERR_UNSUPPORTED',
+            `ip ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`,
+          ),
+        );
+    });
+    child.stdin.end(`${lines.join('\n')}\n`);
+  });
+}
+
+/** CPU seconds (user + system) a `times` file written by {@link NetnsSpawnOptions.cpuFile} reports for the children. */
+export function readTimesFile(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.trim().split('\n');
+  const children = lines[1];
+  if (children === undefined) return undefined;
+  let total = 0;
+  for (const m of children.matchAll(/(\d+)m([\d.]+)s/g)) total += Number(m[1]) * 60 + Number(m[2]);
+  return total;
+}
+
+/** CPU seconds (user + system, own and reaped children) of every live process in process group `pgid`. */
+export function processGroupCpu(pgid: number): number {
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const entry of listDir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0] is state (field 3); pgrp is field 5, utime..cstime fields 14-17.
+      if (Number(fields[2]) !== pgid) continue;
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
+    } catch {}
+  }
+  return total;
+}
+
+/** CPU seconds (user + system) of one live process. */
+export function processCpu(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}

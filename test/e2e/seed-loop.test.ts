@@ -1,0 +1,34 @@
+// The seed's own bash+ping loop in 3 network-namespace pods, Knot as the cluster DNS: the baseline the
+// benchmark compares against, and proof that the pods look like Kubernetes pods to ping and glibc.
+import { describe, expect, it } from 'vitest';
+import { listNetns } from '../../src/simulate/netns.js';
+import { runNetnsJob, seedScript } from '../../src/simulate/netns-job.js';
+import { requireNetns } from './root.js';
+
+describe('the seed loop in network-namespace pods', () => {
+  it('completes in every pod once every record is published, and leaves no namespace behind', async () => {
+    requireNetns();
+    const n = 3;
+    const before = listNetns();
+    const result = await runNetnsJob({
+      n,
+      command: () => ['bash', '-c', `hostname; ${seedScript(n)}`],
+      released: (line) => line === `Successfully pinged pod: example-job-${n - 1}.headless-svc`,
+      startDelays: new Map([[n - 1, 1_000]]),
+      capMs: 20_000,
+    });
+    expect(result.capped).toBe(false);
+    for (const pod of result.pods) {
+      expect(pod.exitCode, pod.output.join('\n')).toBe(0);
+      expect(pod.output[0]).toBe(`example-job-${pod.index}`);
+      for (let i = 0; i < n; i++) {
+        expect(pod.output).toContain(`Successfully pinged pod: example-job-${i}.headless-svc`);
+      }
+      expect(pod.releasedAtMs).toBeGreaterThanOrEqual(result.lastPublishAtMs);
+    }
+    // The early pods retried while the late pod had no record: the seed's loop polls.
+    expect(result.pods[0]!.output.some((l) => l.startsWith('Failed to ping pod example-job-2'))).toBe(true);
+    expect(result.queries).toBeGreaterThan(0);
+    expect(listNetns()).toEqual(before);
+  });
+});

@@ -1,0 +1,129 @@
+// Network-namespace pods: kubelet-style files, own hostname, reachability on the bridge, and teardown.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  assertNetnsAvailable,
+  createNetnsCluster,
+  kubeletHosts,
+  kubeletResolvConf,
+  listNetns,
+  NetnsUnavailableError,
+  podAddress,
+  sweepNetns,
+} from '../../src/simulate/netns.js';
+import { requireNetns } from '../e2e/root.js';
+
+function collect(child: ReturnType<typeof spawn>): Promise<{ code: number | null; out: string }> {
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, out })));
+}
+
+const linkCount = () =>
+  spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+
+describe('kubelet-style pod files', () => {
+  it('writes hosts with the FQDN and resolv.conf with the cluster search list and ndots:5', () => {
+    expect(kubeletHosts('10.244.1.1', 'job-0', 'job-0.svc.ns.svc.cluster.local')).toContain(
+      '10.244.1.1\tjob-0.svc.ns.svc.cluster.local\tjob-0\n',
+    );
+    expect(
+      kubeletResolvConf(['ns.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], '10.244.0.10'),
+    ).toBe(
+      'search ns.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.244.0.10\noptions ndots:5\n',
+    );
+    expect([podAddress(0), podAddress(249), podAddress(250)]).toEqual([
+      '10.244.1.1',
+      '10.244.1.250',
+      '10.244.2.1',
+    ]);
+  });
+});
+
+describe('availability', () => {
+  it('refuses without root, saying so', () => {
+    expect(() => assertNetnsAvailable({ uid: 1000 })).toThrow(NetnsUnavailableError);
+    expect(() => assertNetnsAvailable({ uid: 1000 })).toThrow(/need root \(running as uid 1000\)/);
+  });
+
+  it('refuses without iproute2, naming the binary', () => {
+    requireNetns();
+    expect(() => assertNetnsAvailable({ uid: 0, ip: '/nonexistent/ip' })).toThrow(
+      /need iproute2: "\/nonexistent\/ip"/,
+    );
+  });
+});
+
+describe('network-namespace pods', () => {
+  it('gives each pod its hostname, files and address, reachable over the bridge, and removes it all', async () => {
+    requireNetns();
+    const links = linkCount();
+    const before = listNetns();
+    const cluster = await createNetnsCluster({ prefix: 'prdvtest' });
+    try {
+      const search = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'];
+      const pods = await cluster.addPods([
+        { hostname: 'job-0', fqdn: 'job-0.svc.default.svc.cluster.local', search },
+        { hostname: 'job-1', fqdn: 'job-1.svc.default.svc.cluster.local', search },
+      ]);
+      expect(linkCount()).toBe(links);
+      const [a, b] = pods as [(typeof pods)[0], (typeof pods)[0]];
+      const r = await collect(
+        cluster.spawnInPod(a, [
+          'sh',
+          '-c',
+          `hostname; cat /etc/hosts /etc/resolv.conf; ping -c 1 -W 2 ${b.address} >/dev/null && echo reached`,
+        ]),
+      );
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toMatch(/^job-0\n/);
+      expect(r.out).toContain(`${a.address}\tjob-0.svc.default.svc.cluster.local\tjob-0`);
+      expect(r.out).toContain('nameserver 10.244.0.10');
+      expect(r.out).toContain('reached');
+      // The root namespace keeps its own hostname.
+      expect(spawnSync('hostname', { encoding: 'utf8' }).stdout.trim()).not.toBe('job-0');
+      const sleeper = cluster.spawnInPod(b, ['sleep', '30']);
+      const exited = new Promise((resolve) => sleeper.once('exit', resolve));
+      cluster.dispose();
+      await exited;
+    } finally {
+      cluster.dispose();
+    }
+    expect(listNetns()).toEqual(before);
+    expect(existsSync(`/etc/netns/${cluster.id}-p0`)).toBe(false);
+    expect(existsSync(cluster.dir)).toBe(false);
+    expect(linkCount()).toBe(links);
+  });
+
+  it('sweeps what a killed run left behind (uses dist/: npm run build first)', async () => {
+    requireNetns();
+    const script = `
+      import { createNetnsCluster } from ${JSON.stringify(new URL('../../dist/simulate/netns.js', import.meta.url).href)};
+      const c = await createNetnsCluster({ prefix: 'prdvsweep' });
+      await c.addPods([{ hostname: 'x-0', search: ['cluster.local'] }]);
+      console.log(c.id);
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const id = await new Promise<string>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d.trim()));
+      child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+    });
+    expect(listNetns().filter((n) => n.startsWith(id))).toHaveLength(2);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(sweepNetns({ prefix: 'prdvsweep' })).toEqual([id]);
+    expect(listNetns().filter((n) => n.startsWith(id))).toEqual([]);
+    expect(existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.startsWith(id)) : []).toEqual(
+      [],
+    );
+  });
+});
