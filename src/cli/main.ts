@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { explainCommand } from './commands/explain.js';
 import { installCommand } from './commands/install.js';
 import { manifestCommand } from './commands/manifest.js';
+import { resolveCommand } from './commands/resolve.js';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
 import { envMiddleware, outputOptions } from './options.js';
@@ -21,6 +22,7 @@ export function buildParser(ctx: CliContext) {
     .command(explainCommand(ctx) as never)
     .command(installCommand(ctx) as never)
     .command(manifestCommand(ctx) as never)
+    .command(resolveCommand(ctx) as never)
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .version(VERSION)

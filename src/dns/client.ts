@@ -145,6 +145,8 @@ export class DnsClient implements Resolver {
     for (const cancel of [...this.#cancels]) cancel();
     for (const wake of this.#queue.splice(0)) wake();
     await Promise.all([...this.#udp.values()].map((t) => t.close()));
+    // Sockets are released in libuv's close phase, after their 'close' events: let that pass.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
   }
 
   async #resolve(name: string, type: QueryType, signal: AbortSignal | undefined): Promise<DnsResult> {
