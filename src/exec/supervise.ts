@@ -1,0 +1,98 @@
+// The fallback hand-over: the workload as a child, every forwardable signal passed on exactly once, and its
+// end (exit code or signal) reported to the caller.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { CommandError } from '../errors.js';
+import type { ResolvedCommand } from './command-lookup.js';
+import { assertExecSize } from './exec-limits.js';
+import { closeInheritedFds } from './fds.js';
+import { FORWARDED_SIGNALS, type SignalProcess } from './signals.js';
+
+/** How the supervised workload ended. */
+export interface WorkloadExit {
+  readonly pid: number;
+  /** Its exit status, or null when a signal ended it. */
+  readonly code: number | null;
+  /** The signal that ended it, or null. */
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** Options of superviseWorkload(). */
+export interface SuperviseOptions {
+  /** Signals to forward (default FORWARDED_SIGNALS). */
+  readonly forward?: readonly NodeJS.Signals[] | undefined;
+  /** Close inherited non-close-on-exec descriptors first so only 0–2 reach the child (default true). */
+  readonly closeInheritedFds?: boolean | undefined;
+  /** Called once the child runs. */
+  readonly onStart?: ((pid: number) => void) | undefined;
+  readonly proc?: SignalProcess | undefined;
+}
+
+/**
+ * Run the workload as a child and resolve when it ends. The child gets stdio 0–2, default signal
+ * dispositions (libuv resets them in the child) and its own session, so that signals aimed at the agent's
+ * process group (a tty's Ctrl-C, `timeout`, `kill -- -pgid`) reach it once, through the agent, and not
+ * twice. SIGTSTP is passed on and then stops the agent too (unless PID 1), so a shell's job control works;
+ * the shell's SIGCONT is passed on in turn. Listeners are removed when the child ends.
+ */
+export function superviseWorkload(
+  command: ResolvedCommand,
+  env: Readonly<Record<string, string>>,
+  options: SuperviseOptions = {},
+): Promise<WorkloadExit> {
+  const proc = options.proc ?? process;
+  const forward = options.forward ?? FORWARDED_SIGNALS;
+  assertExecSize(command.argv[0] ?? command.file, command.argv, env);
+  if (options.closeInheritedFds ?? true) closeInheritedFds();
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(command.file, command.argv.slice(1), {
+        argv0: command.argv[0],
+        env: { ...env },
+        stdio: 'inherit',
+        detached: true,
+      });
+    } catch (error) {
+      reject(spawnError(command, error));
+      return;
+    }
+    const listeners = new Map<NodeJS.Signals, () => void>();
+    const cleanup = (): void => {
+      for (const [signal, listener] of listeners) proc.off(signal, listener);
+      listeners.clear();
+    };
+    child.once('error', (error) => {
+      cleanup();
+      reject(spawnError(command, error));
+    });
+    child.once('spawn', () => {
+      const pid = child.pid!;
+      for (const signal of forward) {
+        const listener = (): void => {
+          try {
+            proc.kill(pid, signal);
+          } catch {
+            // Already gone: its exit is on its way.
+          }
+          if (signal === 'SIGTSTP' && proc.pid !== 1) proc.kill(proc.pid, 'SIGSTOP');
+        };
+        listeners.set(signal, listener);
+        proc.on(signal, listener);
+      }
+      options.onStart?.(pid);
+    });
+    child.once('exit', (code, signal) => {
+      cleanup();
+      resolve({ pid: child.pid ?? -1, code, signal });
+    });
+  });
+}
+
+function spawnError(command: ResolvedCommand, error: unknown): CommandError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new CommandError(
+    code === 'ENOENT' ? 'RDV_ERR_COMMAND_NOT_FOUND' : 'RDV_ERR_COMMAND_NOT_EXECUTABLE',
+    `cannot start ${JSON.stringify(command.argv[0] ?? command.file)} (${command.file}): ${(error as Error).message}`,
+    { command: command.argv[0] ?? command.file, tried: [command.file], cause: error },
+  );
+}
