@@ -1,0 +1,989 @@
+// One rendezvous agent: listener, dialer, state table, and the role it plays (coordinator, member, one-sided).
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
+import pRetry from 'p-retry';
+import type { Resolver } from '../dns/types.js';
+import { AbortedError, ConfigError } from '../errors.js';
+import {
+  type BackoffPolicy,
+  BLIND_POLL,
+  backoffDelay,
+  CONNECT_RETRY,
+  DISCOVERY_POLL,
+  LIVE_POLL,
+} from './backoff.js';
+import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
+import { RendezvousTimeoutError } from './errors.js';
+import { accept, HandshakeError, initiate, type WireIdentity } from './handshake.js';
+import { LookupGate, resolveUntil } from './lookup.js';
+import { type Hello, PROTOCOL_VERSION, type RejectCode, type Release, type RosterEntry } from './messages.js';
+import { hintsFor, type PeerReport, type PeerStateKind } from './peer-state.js';
+import { sleep, Waker } from './sleep.js';
+import type { Mesh, PeerInfo } from './types.js';
+import type { VerifyMode } from './verify.js';
+
+/** Everything one agent needs; built by waitForPeers from options and injected dependencies. */
+export interface AgentConfig {
+  readonly index: number;
+  readonly completions: number;
+  /** Absolute peer names (or IP literals) in index order. */
+  readonly peers: readonly string[];
+  readonly jobKey: string;
+  readonly jobName: string | undefined;
+  /** The headless Service's absolute name, for discovery by the coordinator (job mode only). */
+  readonly serviceName: string | undefined;
+  readonly port: number;
+  /** Address to listen on; undefined = every address. A specific address is also the source of our connections. */
+  readonly listen: string | undefined;
+  readonly verify: VerifyMode;
+  readonly token: string | undefined;
+  /** Epoch ms after which the agent gives up with RDV_ERR_TIMEOUT. */
+  readonly deadline: number;
+  readonly resolver: Resolver;
+  readonly signal: AbortSignal;
+  readonly onProgress: ((event: ProgressEvent) => void) | undefined;
+  readonly handshakeTimeoutMs: number;
+  readonly releaseGraceMs: number;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/** What `onProgress` receives. */
+export type ProgressEvent =
+  | { readonly type: 'peer'; readonly peer: PeerReport }
+  | { readonly type: 'listening'; readonly address: string; readonly port: number }
+  | { readonly type: 'joined'; readonly coordinator: string }
+  | { readonly type: 'status'; readonly ready: number; readonly total: number }
+  | { readonly type: 'released'; readonly generation: string };
+
+/** Counters for benchmarks and the final timing line. */
+export interface AgentStats {
+  dnsQueries: number;
+  connections: number;
+}
+
+/** The state shared by the roles of one agent. */
+class AgentCore {
+  readonly cfg: AgentConfig;
+  readonly gate: LookupGate;
+  readonly wire: WireIdentity;
+  readonly startedAt: number;
+  readonly states = new Map<number, PeerReport>();
+  readonly stats: AgentStats = { dnsQueries: 0, connections: 0 };
+  readonly #channels = new Set<Channel>();
+  readonly #sockets = new Set<Socket>();
+  readonly #abort = new AbortController();
+  readonly signal: AbortSignal;
+  server: Server | undefined;
+  readyAt: number | undefined;
+
+  constructor(cfg: AgentConfig) {
+    this.cfg = cfg;
+    this.startedAt = cfg.now();
+    this.gate = new LookupGate(cfg.resolver, Math.min(BLIND_POLL.floor, LIVE_POLL.floor), cfg.now);
+    this.wire = {
+      job: cfg.jobKey,
+      index: cfg.index,
+      incarnation: randomBytes(8).toString('hex'),
+      token: cfg.token,
+    };
+    this.signal = AbortSignal.any([cfg.signal, this.#abort.signal]);
+  }
+
+  fqdn(index: number): string {
+    return this.cfg.peers[index]!;
+  }
+
+  /** Record a peer's state; report it when it changed. */
+  setState(index: number, state: PeerStateKind, detail = '', seenBy: 'self' | 'coordinator' = 'self'): void {
+    const old = this.states.get(index);
+    if (old && old.state === state && old.detail === detail) return;
+    const since = old && old.state === state ? old.since : this.cfg.now();
+    const peer: PeerReport = { index, fqdn: this.fqdn(index), state, detail, since, seenBy };
+    this.states.set(index, peer);
+    this.cfg.onProgress?.({ type: 'peer', peer });
+  }
+
+  /** The source address for our connections: the listen address when it is a specific one. */
+  localAddressFor(target: string): string | undefined {
+    const l = this.cfg.listen;
+    if (l === undefined || l === '0.0.0.0' || l === '::' || isIP(l) === 0) return undefined;
+    return isIP(l) === isIP(target) ? l : undefined;
+  }
+
+  /** Listen on port/listen; inbound connections go through the handshake, then to `onAccepted`. */
+  async listen(
+    admit: (hello: Hello) => { code: RejectCode; reason: string } | undefined,
+    onAccepted: (channel: Channel, hello: Hello) => void,
+  ): Promise<void> {
+    const maxPending = Math.max(64, 2 * this.cfg.completions);
+    let pending = 0;
+    const server = createServer((socket) => {
+      if (pending >= maxPending) {
+        socket.destroy();
+        return;
+      }
+      pending++;
+      this.#track(socket);
+      const channel = this.track(new Channel(socket, MAX_MEMBER_FRAME));
+      accept(channel, this.wire, admit, this.cfg.now() + this.cfg.handshakeTimeoutMs).then(
+        (hello) => {
+          pending--;
+          onAccepted(channel, hello);
+        },
+        () => {
+          pending--;
+          channel.close();
+        },
+      );
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        const where = `${this.cfg.listen ?? '*'}:${this.cfg.port}`;
+        reject(
+          new ConfigError(
+            error.code === 'EADDRINUSE'
+              ? `port ${this.cfg.port} is already in use on ${where}: pick another --port (every pod must use the same one)`
+              : `cannot listen on ${where}: ${error.message}`,
+            { value: String(this.cfg.port), source: 'option port', cause: error },
+          ),
+        );
+      });
+      // The backlog must hold every member connecting at once.
+      server.listen(
+        { port: this.cfg.port, host: this.cfg.listen, backlog: Math.max(511, this.cfg.completions + 64) },
+        () => {
+          server.removeAllListeners('error');
+          server.on('error', () => {});
+          resolve();
+        },
+      );
+    });
+    const addr = server.address();
+    if (addr && typeof addr === 'object')
+      this.cfg.onProgress?.({ type: 'listening', address: addr.address, port: addr.port });
+  }
+
+  /** Dial `address:port`; rejects with a state to report when the connection fails. */
+  dial(address: string, port: number, maxFrame: number): Promise<Channel> {
+    this.stats.connections++;
+    return new Promise((resolve, reject) => {
+      const localAddress = this.localAddressFor(address);
+      const socket = connect({ host: address, port, ...(localAddress ? { localAddress } : {}) });
+      this.#track(socket);
+      const timer = setTimeout(
+        () => socket.destroy(new Error('connect timeout')),
+        Math.min(3000, this.cfg.handshakeTimeoutMs),
+      );
+      const onAbort = (): void => {
+        socket.destroy(new Error('aborted'));
+      };
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        this.signal.removeEventListener('abort', onAbort);
+        socket.removeAllListeners('error');
+        resolve(this.track(new Channel(socket, maxFrame)));
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        this.signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+        reject(
+          new DialError(
+            error.code === 'ECONNREFUSED' ? 'connection-refused' : 'unreachable',
+            `${hostPort(address, port)} ${error.code ?? error.message}`,
+          ),
+        );
+      });
+    });
+  }
+
+  track(channel: Channel): Channel {
+    this.#channels.add(channel);
+    channel.onClose(() => this.#channels.delete(channel));
+    return channel;
+  }
+
+  #track(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
+  /** Close the listener, every channel and socket, and stop every loop. */
+  async shutdown(): Promise<void> {
+    this.#abort.abort(new AbortedError('agent finished'));
+    const server = this.server;
+    this.server = undefined;
+    for (const c of [...this.#channels]) c.close({ kind: 'local', message: 'agent finished' });
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of [...this.#sockets]) s.destroy();
+    this.stats.dnsQueries = this.gate.queries;
+  }
+
+  /** Reject with AbortedError (or the caller's reason) once the signal fires. */
+  aborted(): Promise<never> {
+    return new Promise((_, reject) => {
+      const fire = (): void => reject(asAbort(this.cfg.signal.reason));
+      if (this.cfg.signal.aborted) fire();
+      else this.cfg.signal.addEventListener('abort', fire, { once: true });
+    });
+  }
+
+  /** Resolve at the deadline with a RendezvousTimeoutError built from `unfinished()`. */
+  async timeoutError(unfinished: () => PeerReport[]): Promise<RendezvousTimeoutError> {
+    const peers = unfinished();
+    // One diagnostic question about our own name, for the hints (is our record published at all?).
+    let selfState: PeerStateKind | undefined;
+    const self = this.fqdn(this.cfg.index);
+    if (isIP(self) === 0) {
+      try {
+        const lookup = await this.gate.addresses(self, AbortSignal.timeout(1500));
+        selfState = lookup.addresses.length > 0 ? 'ready' : lookup.state;
+      } catch {
+        selfState = undefined;
+      }
+    }
+    const now = this.cfg.now();
+    return new RendezvousTimeoutError({
+      peers,
+      hints: hintsFor(peers, {
+        total: this.cfg.completions,
+        selfState,
+        service: this.cfg.serviceName,
+        jobName: this.cfg.jobName,
+      }),
+      waitedMs: now - this.startedAt,
+      total: this.cfg.completions,
+      at: now,
+    });
+  }
+
+  /** A promise that rejects with the timeout error at the deadline. */
+  deadlineReached(unfinished: () => PeerReport[]): { promise: Promise<never>; cancel: () => void } {
+    let timer: NodeJS.Timeout | undefined;
+    const promise = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          this.timeoutError(unfinished).then(reject, reject);
+        },
+        Math.max(0, this.cfg.deadline - this.cfg.now()),
+      );
+    });
+    return { promise, cancel: () => clearTimeout(timer) };
+  }
+
+  mesh(roster: readonly RosterEntry[], generation: string): Mesh {
+    const peers: PeerInfo[] = [...roster]
+      .sort((a, b) => a.index - b.index)
+      .map((r) => ({ index: r.index, fqdn: r.fqdn, addresses: r.addresses }));
+    const releasedMs = this.cfg.now() - this.startedAt;
+    return {
+      self: peers[this.cfg.index]!,
+      peers,
+      coordinator: peers[0]!,
+      generation,
+      port: this.cfg.port,
+      timings: {
+        startedAt: this.startedAt,
+        readyMs: (this.readyAt ?? this.cfg.now()) - this.startedAt,
+        releasedMs,
+      },
+    };
+  }
+}
+
+/** A failed connection attempt and the state it means for the peer. */
+export class DialError extends Error {
+  readonly state: PeerStateKind;
+  constructor(state: PeerStateKind, message: string) {
+    super(message);
+    this.state = state;
+  }
+}
+
+function hostPort(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function asAbort(reason: unknown): Error {
+  if (reason instanceof AbortedError) return reason;
+  return new AbortedError('rendezvous aborted', { cause: reason });
+}
+
+/** Map a handshake or dial failure to a peer state and a detail line. */
+function failureState(error: unknown): { state: PeerStateKind; detail: string } {
+  if (error instanceof DialError) return { state: error.state, detail: error.message };
+  if (error instanceof HandshakeError) {
+    switch (error.reason) {
+      case 'auth':
+        return { state: 'token-mismatch', detail: error.message };
+      case 'wrong-job':
+      case 'wrong-index':
+      case 'not-coordinator':
+        return { state: 'wrong-identity', detail: error.message };
+      default:
+        return { state: 'protocol-error', detail: error.message };
+    }
+  }
+  return { state: 'protocol-error', detail: error instanceof Error ? error.message : String(error) };
+}
+
+/** Run one agent to release (or timeout/abort), always cleaning up. */
+export async function runAgent(cfg: AgentConfig): Promise<{ mesh: Mesh; stats: AgentStats }> {
+  const core = new AgentCore(cfg);
+  try {
+    if (cfg.signal.aborted) throw asAbort(cfg.signal.reason);
+    let mesh: Mesh;
+    if (cfg.verify.kind === 'dns' || cfg.verify.kind === 'tcp')
+      mesh = await runOneSided(core, cfg.verify.kind === 'tcp' ? cfg.verify.port : undefined);
+    else if (cfg.index === 0) mesh = await runCoordinator(core);
+    else mesh = await runMember(core);
+    cfg.onProgress?.({ type: 'released', generation: mesh.generation });
+    return { mesh, stats: core.stats };
+  } finally {
+    await core.shutdown();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Coordinator (index 0)
+
+interface MemberSession {
+  readonly index: number;
+  readonly channel: Channel;
+  readonly incarnation: string;
+  readonly address: string;
+  readonly stop: AbortController;
+  nameOk: boolean;
+  dnsAddresses: readonly string[];
+  ready: boolean;
+  readyEpoch: number;
+  /** Highest epoch of `peer` messages sent to this member (mesh). */
+  sentEpoch: number;
+  acked: boolean;
+}
+
+async function runCoordinator(core: AgentCore): Promise<Mesh> {
+  const { cfg } = core;
+  const n = cfg.completions;
+  const mesh = cfg.verify.kind === 'mesh';
+  const sessions = new Map<number, MemberSession>();
+  const announced = new Map<string, number>();
+  const discoveryWaker = new Waker();
+  let epoch = 0;
+  let released = false;
+  let changed = true;
+  let resolveDone!: (m: Mesh) => void;
+  const done = new Promise<Mesh>((resolve) => {
+    resolveDone = resolve;
+  });
+  for (let i = 1; i < n; i++) core.setState(i, 'unknown');
+
+  const readyCount = (): number => [...sessions.values()].filter((s) => isReady(s)).length;
+  const isReady = (s: MemberSession): boolean =>
+    s.nameOk && s.ready && (!mesh || s.readyEpoch === s.sentEpoch);
+
+  const maybeRelease = (): void => {
+    changed = true;
+    if (released) return;
+    for (let i = 1; i < n; i++) {
+      const s = sessions.get(i);
+      if (!s || !isReady(s)) return;
+    }
+    released = true;
+    core.readyAt = cfg.now();
+    const generation = randomBytes(8).toString('hex');
+    const first = sessions.values().next().value as MemberSession | undefined;
+    const own = isIP(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
+    const roster: RosterEntry[] = [{ index: 0, fqdn: cfg.peers[0]!, addresses: own ? [own] : [] }];
+    for (let i = 1; i < n; i++) {
+      const s = sessions.get(i)!;
+      roster.push({
+        index: i,
+        fqdn: cfg.peers[i]!,
+        addresses: [s.address, ...s.dnsAddresses.filter((a) => a !== s.address)],
+      });
+    }
+    const release: Release = { v: PROTOCOL_VERSION, type: 'release', generation, roster };
+    for (const s of sessions.values()) s.channel.send(release);
+    // Return after every member acked (or closed), or after the grace period.
+    const finish = (): void => resolveDone(core.mesh(roster, generation));
+    const grace = setTimeout(finish, cfg.releaseGraceMs);
+    const check = (): void => {
+      if ([...sessions.values()].every((s) => s.acked || s.channel.closed)) {
+        clearTimeout(grace);
+        finish();
+      }
+    };
+    for (const s of sessions.values()) s.channel.onClose(check);
+    ackCheck = check;
+    check();
+  };
+  let ackCheck = (): void => {};
+
+  const onJoin = (channel: Channel, hello: Hello): void => {
+    const i = hello.index;
+    if (released) {
+      channel.close({ kind: 'local', message: 'already released' });
+      return;
+    }
+    const old = sessions.get(i);
+    if (old) {
+      old.stop.abort();
+      old.channel.close({ kind: 'local', message: `replaced by incarnation ${hello.incarnation}` });
+    }
+    const s: MemberSession = {
+      index: i,
+      channel,
+      incarnation: hello.incarnation,
+      address: channel.remoteAddress,
+      stop: new AbortController(),
+      nameOk: false,
+      dnsAddresses: [],
+      ready: false,
+      readyEpoch: -1,
+      sentEpoch: 0,
+      acked: false,
+    };
+    sessions.set(i, s);
+    core.setState(i, 'connected', `from ${channel.remoteAddress}`);
+    changed = true;
+    channel.onMessage((m) => {
+      if (m.type === 'ready') {
+        s.ready = true;
+        s.readyEpoch = m.epoch;
+        if (s.nameOk && isReady(s)) core.setState(i, 'ready', `from ${s.address}`);
+        maybeRelease();
+      } else if (m.type === 'ack') {
+        s.acked = true;
+        ackCheck();
+      }
+    });
+    channel.onClose(() => {
+      s.stop.abort();
+      if (sessions.get(i) === s && !released) {
+        sessions.delete(i);
+        core.setState(i, 'disconnected', `${s.address} left before release`);
+        changed = true;
+        discoveryWaker.wake();
+      }
+    });
+    if (mesh) {
+      epoch++;
+      for (const o of sessions.values()) {
+        if (o === s) continue;
+        o.sentEpoch = epoch;
+        o.channel.send({
+          v: PROTOCOL_VERSION,
+          type: 'peer',
+          epoch,
+          index: i,
+          address: s.address,
+          incarnation: s.incarnation,
+        });
+        s.sentEpoch = epoch;
+        s.channel.send({
+          v: PROTOCOL_VERSION,
+          type: 'peer',
+          epoch,
+          index: o.index,
+          address: o.address,
+          incarnation: o.incarnation,
+        });
+      }
+    }
+    // Star check: the member's name must resolve to the address it connected from. It is alive: poll fast.
+    const name = cfg.peers[i]!;
+    if (isIP(name) !== 0) {
+      s.nameOk = name === s.address;
+      if (!s.nameOk) core.setState(i, 'address-mismatch', `listed as ${name}, connected from ${s.address}`);
+      maybeRelease();
+      return;
+    }
+    resolveUntil(core.gate, name, (addrs) => addrs.includes(s.address), {
+      policy: () => LIVE_POLL,
+      deadline: cfg.deadline,
+      signal: AbortSignal.any([core.signal, s.stop.signal]),
+      now: cfg.now,
+      random: cfg.random,
+      onMiss: (lookup) => {
+        if (lookup.addresses.length > 0) {
+          core.setState(
+            i,
+            'address-mismatch',
+            `resolves to ${lookup.addresses.join(', ')}, connected from ${s.address}`,
+          );
+        } else core.setState(i, lookup.state, lookup.detail);
+      },
+    }).then(
+      (addrs) => {
+        if (!addrs || sessions.get(i) !== s) return;
+        s.nameOk = true;
+        s.dnsAddresses = addrs;
+        core.setState(i, isReady(s) ? 'ready' : mesh ? 'checking-peers' : 'connected', `from ${s.address}`);
+        maybeRelease();
+      },
+      () => {},
+    );
+  };
+
+  await core.listen((hello) => {
+    if (hello.purpose !== 'join')
+      return { code: 'not-coordinator', reason: `index 0 takes joins, not ${hello.purpose}` };
+    if (hello.index < 1 || hello.index >= n)
+      return { code: 'wrong-index', reason: `index ${hello.index} is not a member of ${n}` };
+    return undefined;
+  }, onJoin);
+
+  // A late coordinator announces itself: find members through the headless Service (one query for all)
+  // or, with an explicit list, their own names; dial each address not joined yet.
+  const announce = (address: string): void => {
+    const last = announced.get(address);
+    if (last !== undefined && cfg.now() - last < 2000) return;
+    if ([...sessions.values()].some((s) => s.address === address)) return;
+    announced.set(address, cfg.now());
+    core
+      .dial(address, cfg.port, MAX_MEMBER_FRAME)
+      .then((ch) =>
+        initiate(ch, core.wire, 'announce', undefined, cfg.now() + cfg.handshakeTimeoutMs).finally(() =>
+          ch.close(),
+        ),
+      )
+      .catch(() => {});
+  };
+  const allJoined = (): boolean => sessions.size >= n - 1;
+  const discovery = (async () => {
+    let round = 0;
+    while (!released && !core.signal.aborted && cfg.now() < cfg.deadline) {
+      if (!allJoined()) {
+        if (cfg.serviceName !== undefined) {
+          const lookup = await core.gate.addresses(cfg.serviceName, core.signal).catch(() => undefined);
+          for (const a of lookup?.addresses ?? []) announce(a);
+        } else {
+          for (let i = 1; i < n; i++) {
+            if (sessions.has(i)) continue;
+            const name = cfg.peers[i]!;
+            if (isIP(name) !== 0) announce(name);
+            else {
+              const lookup = await core.gate.addresses(name, core.signal).catch(() => undefined);
+              for (const a of lookup?.addresses ?? []) announce(a);
+            }
+          }
+        }
+      }
+      round++;
+      const policy: BackoffPolicy =
+        cfg.serviceName !== undefined ? DISCOVERY_POLL : { ...DISCOVERY_POLL, cap: 2000 };
+      await sleep(
+        allJoined() ? 1000 : backoffDelay(policy, round, cfg.random),
+        core.signal,
+        discoveryWaker,
+      ).catch(() => {});
+    }
+  })();
+
+  // Members learn who is missing, for their own progress lines and timeout reports.
+  const statusTimer = setInterval(() => {
+    if (!changed || released) return;
+    changed = false;
+    const missing: { index: number; state: string }[] = [];
+    for (let i = 1; i < n && missing.length < 50; i++) {
+      const s = sessions.get(i);
+      if (!s || !isReady(s)) missing.push({ index: i, state: core.states.get(i)?.state ?? 'unknown' });
+    }
+    const status = {
+      v: PROTOCOL_VERSION,
+      type: 'status' as const,
+      ready: readyCount() + 1,
+      total: n,
+      missing,
+    };
+    for (const s of sessions.values()) s.channel.send(status);
+    cfg.onProgress?.({ type: 'status', ready: status.ready, total: n });
+  }, 1000);
+
+  const unfinished = (): PeerReport[] => {
+    const out: PeerReport[] = [];
+    for (let i = 1; i < n; i++) {
+      const s = sessions.get(i);
+      if (s && isReady(s)) continue;
+      out.push(
+        core.states.get(i) ?? {
+          index: i,
+          fqdn: cfg.peers[i]!,
+          state: 'unknown',
+          detail: '',
+          since: core.startedAt,
+          seenBy: 'self',
+        },
+      );
+    }
+    return out;
+  };
+  const deadline = core.deadlineReached(unfinished);
+  try {
+    if (n === 1) maybeRelease();
+    return await Promise.race([done, deadline.promise, core.aborted()]);
+  } finally {
+    deadline.cancel();
+    clearInterval(statusTimer);
+    released = true;
+    discoveryWaker.wake();
+    for (const s of sessions.values()) s.stop.abort();
+    await Promise.race([discovery, sleep(0)]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Member (index > 0)
+
+async function runMember(core: AgentCore): Promise<Mesh> {
+  const { cfg } = core;
+  const n = cfg.completions;
+  const mesh = cfg.verify.kind === 'mesh';
+  const coordinatorName = cfg.peers[0]!;
+  const waker = new Waker();
+  let hint: string | undefined;
+  let liveUntil = 0;
+  let coordinatorView: { index: number; state: string }[] = [];
+  core.setState(0, 'unknown');
+
+  await core.listen(
+    (hello) => {
+      if (hello.purpose === 'join')
+        return { code: 'not-coordinator', reason: `index ${cfg.index} is not the coordinator` };
+      if (hello.purpose === 'announce' && hello.index !== 0)
+        return { code: 'wrong-index', reason: 'only index 0 announces' };
+      if (hello.purpose === 'probe' && (!mesh || hello.index === 0 || hello.index >= n)) {
+        return { code: 'wrong-index', reason: `probe from index ${hello.index} not expected` };
+      }
+      return undefined;
+    },
+    (channel, hello) => {
+      channel.close({ kind: 'local', message: 'done' });
+      if (hello.purpose === 'announce') {
+        // The coordinator is alive at this address: look it up now, and fast from here on.
+        hint = channel.remoteAddress;
+        liveUntil = cfg.now() + 10_000;
+        waker.wake();
+      }
+    },
+  );
+
+  const unfinished = (): PeerReport[] => {
+    const out: PeerReport[] = [];
+    const coord = core.states.get(0);
+    if (coord && coord.state !== 'ready') out.push(coord);
+    for (const [index, report] of core.states) if (index !== 0 && report.state !== 'ready') out.push(report);
+    for (const m of coordinatorView) {
+      if (m.index === cfg.index || core.states.has(m.index)) continue;
+      out.push({
+        index: m.index,
+        fqdn: cfg.peers[m.index] ?? '?',
+        state: m.state as PeerStateKind,
+        detail: '',
+        since: core.startedAt,
+        seenBy: 'coordinator',
+      });
+    }
+    return out.sort((a, b) => a.index - b.index);
+  };
+  const deadline = core.deadlineReached(unfinished);
+
+  const loop = async (): Promise<Mesh> => {
+    for (;;) {
+      const session = await findCoordinator();
+      const result = await memberSession(session);
+      if (result) return result;
+      // Lost the coordinator before release: it may be restarting on a new address. Look again, fast.
+      liveUntil = cfg.now() + 10_000;
+    }
+  };
+
+  // Resolve the coordinator and join it, retrying (p-retry) until a handshake succeeds.
+  const findCoordinator = (): Promise<{ channel: Channel }> =>
+    pRetry(
+      async () => {
+        const addrs =
+          isIP(coordinatorName) !== 0
+            ? [coordinatorName]
+            : await resolveUntil(core.gate, coordinatorName, (a) => a.length > 0, {
+                policy: () => (cfg.now() < liveUntil ? LIVE_POLL : BLIND_POLL),
+                deadline: cfg.deadline,
+                signal: core.signal,
+                waker,
+                now: cfg.now,
+                random: cfg.random,
+                onMiss: (lookup) => core.setState(0, lookup.state, lookup.detail),
+              });
+        if (!addrs) throw new StopRetry();
+        const ordered = hint && addrs.includes(hint) ? [hint, ...addrs.filter((a) => a !== hint)] : addrs;
+        let lastFailure: { state: PeerStateKind; detail: string } | undefined;
+        for (const address of ordered) {
+          try {
+            const channel = await core.dial(address, cfg.port, maxReleaseFrame(n));
+            await initiate(channel, core.wire, 'join', 0, cfg.now() + cfg.handshakeTimeoutMs);
+            core.setState(0, 'connected', `at ${channel.remoteAddress}`);
+            cfg.onProgress?.({ type: 'joined', coordinator: channel.remoteAddress });
+            return { channel };
+          } catch (error) {
+            lastFailure = failureState(error);
+          }
+        }
+        if (lastFailure) core.setState(0, lastFailure.state, lastFailure.detail);
+        throw new RetryConnect();
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 0,
+        signal: core.signal,
+        shouldRetry: ({ error }) => error instanceof RetryConnect && cfg.now() < cfg.deadline,
+        onFailedAttempt: async ({ attemptNumber, error }) => {
+          if (!(error instanceof RetryConnect)) return;
+          await sleep(
+            Math.min(
+              backoffDelay(CONNECT_RETRY, attemptNumber, cfg.random),
+              Math.max(0, cfg.deadline - cfg.now()),
+            ),
+            core.signal,
+            waker,
+          );
+        },
+      },
+    ).catch((error: unknown) => {
+      if (error instanceof StopRetry || error instanceof RetryConnect) return new Promise<never>(() => {}); // the deadline rejects
+      throw error;
+    });
+
+  // One joined session: report ready (after mesh checks), wait for release. Undefined when it ends early.
+  const memberSession = ({ channel }: { channel: Channel }): Promise<Mesh | undefined> =>
+    new Promise((resolve) => {
+      const stop = new AbortController();
+      const known = new Map<
+        number,
+        { address: string; incarnation: string; verified: boolean; stop: AbortController }
+      >();
+      let maxEpoch = 0;
+      let sentReady = -1;
+      const maybeReady = (): void => {
+        if (mesh && (known.size < n - 2 || [...known.values()].some((p) => !p.verified))) return;
+        if (sentReady === maxEpoch) return;
+        sentReady = maxEpoch;
+        core.readyAt ??= cfg.now();
+        channel.send({ v: PROTOCOL_VERSION, type: 'ready', epoch: maxEpoch });
+      };
+      channel.onMessage((m) => {
+        switch (m.type) {
+          case 'peer': {
+            if (!mesh || m.index === cfg.index || m.index === 0 || m.index >= n) return;
+            maxEpoch = Math.max(maxEpoch, m.epoch);
+            known.get(m.index)?.stop.abort();
+            const p = {
+              address: m.address,
+              incarnation: m.incarnation,
+              verified: false,
+              stop: new AbortController(),
+            };
+            known.set(m.index, p);
+            core.setState(m.index, 'unknown', `joined from ${m.address}`);
+            probePeer(m.index, p, AbortSignal.any([stop.signal, p.stop.signal, core.signal])).then(
+              (ok) => {
+                if (!ok || known.get(m.index) !== p) return;
+                p.verified = true;
+                core.setState(m.index, 'ready', `at ${p.address}`);
+                maybeReady();
+              },
+              () => {},
+            );
+            maybeReady();
+            return;
+          }
+          case 'status':
+            coordinatorView = m.missing;
+            cfg.onProgress?.({ type: 'status', ready: m.ready, total: m.total });
+            return;
+          case 'release': {
+            channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
+            core.setState(0, 'ready', `at ${channel.remoteAddress}`);
+            stop.abort();
+            const result = core.mesh(m.roster, m.generation);
+            channel.close({ kind: 'local', message: 'released' });
+            resolve(result);
+            return;
+          }
+          default:
+            return;
+        }
+      });
+      channel.onClose((reason) => {
+        stop.abort();
+        for (const p of known.values()) p.stop.abort();
+        if (reason.kind !== 'local' || reason.message !== 'released') {
+          core.setState(
+            0,
+            'disconnected',
+            `coordinator connection ended: ${'message' in reason ? reason.message : 'closed'}`,
+          );
+          resolve(undefined);
+        }
+      });
+      maybeReady();
+    });
+
+  // Mesh: the peer's name resolves to the address the coordinator saw, and its agent answers as that index.
+  const probePeer = async (
+    index: number,
+    p: { address: string; incarnation: string },
+    signal: AbortSignal,
+  ): Promise<boolean> => {
+    const name = cfg.peers[index]!;
+    if (isIP(name) === 0) {
+      const addrs = await resolveUntil(core.gate, name, (a) => a.includes(p.address), {
+        policy: () => LIVE_POLL,
+        deadline: cfg.deadline,
+        signal,
+        now: cfg.now,
+        random: cfg.random,
+        onMiss: (lookup) =>
+          core.setState(
+            index,
+            lookup.addresses.length > 0 ? 'address-mismatch' : lookup.state,
+            lookup.addresses.length > 0
+              ? `resolves to ${lookup.addresses.join(', ')}, joined from ${p.address}`
+              : lookup.detail,
+          ),
+      });
+      if (!addrs) return false;
+    }
+    return pRetry(
+      async () => {
+        const channel = await core.dial(p.address, cfg.port, MAX_MEMBER_FRAME);
+        try {
+          const welcome = await initiate(
+            channel,
+            core.wire,
+            'probe',
+            index,
+            cfg.now() + cfg.handshakeTimeoutMs,
+          );
+          if (welcome.incarnation !== p.incarnation) {
+            throw new DialError(
+              'wrong-identity',
+              `${p.address} answers as incarnation ${welcome.incarnation}, expected ${p.incarnation}`,
+            );
+          }
+          return true;
+        } finally {
+          channel.close({ kind: 'local', message: 'probe done' });
+        }
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 0,
+        signal,
+        shouldRetry: () => cfg.now() < cfg.deadline,
+        onFailedAttempt: async ({ attemptNumber, error }) => {
+          const f = failureState(error);
+          core.setState(index, f.state, f.detail);
+          await sleep(backoffDelay(CONNECT_RETRY, attemptNumber, cfg.random), signal);
+        },
+      },
+    ).catch(() => false);
+  };
+
+  try {
+    return await Promise.race([loop(), deadline.promise, core.aborted()]);
+  } finally {
+    deadline.cancel();
+  }
+}
+
+class StopRetry extends Error {}
+class RetryConnect extends Error {}
+
+// ---------------------------------------------------------------------------------------------------------
+// One-sided modes: `dns` (names resolve) and `tcp:<port>` (names resolve and the port accepts).
+
+const ONE_SIDED_POLL: BackoffPolicy = { first: 100, factor: 2, cap: 1000, floor: 50 };
+const ONE_SIDED_CONCURRENCY = 64;
+
+async function runOneSided(core: AgentCore, tcpPort: number | undefined): Promise<Mesh> {
+  const { cfg } = core;
+  const n = cfg.completions;
+  const targets = [...Array(n).keys()].filter((i) => tcpPort === undefined || i !== cfg.index);
+  const addresses = new Map<number, readonly string[]>();
+  for (const i of targets) core.setState(i, 'unknown');
+
+  const checkOne = async (i: number): Promise<void> => {
+    const name = cfg.peers[i]!;
+    const addrs = await resolveUntil(core.gate, name, (a) => a.length > 0, {
+      policy: () => ONE_SIDED_POLL,
+      deadline: cfg.deadline,
+      signal: core.signal,
+      now: cfg.now,
+      random: cfg.random,
+      onMiss: (lookup) => core.setState(i, lookup.state, lookup.detail),
+    });
+    if (!addrs) return;
+    if (tcpPort !== undefined) {
+      const open = await pRetry(
+        async () => {
+          let last: unknown;
+          for (const a of addrs) {
+            try {
+              const ch = await core.dial(a, tcpPort, 1);
+              ch.close({ kind: 'local', message: 'tcp check done' });
+              return a;
+            } catch (error) {
+              last = error;
+            }
+          }
+          const f = failureState(last);
+          core.setState(i, f.state, f.detail);
+          throw new RetryConnect();
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: 0,
+          signal: core.signal,
+          shouldRetry: () => cfg.now() < cfg.deadline,
+          onFailedAttempt: async ({ attemptNumber }) => {
+            await sleep(
+              Math.min(
+                backoffDelay(CONNECT_RETRY, attemptNumber, cfg.random),
+                Math.max(0, cfg.deadline - cfg.now()),
+              ),
+              core.signal,
+            );
+          },
+        },
+      ).catch(() => undefined);
+      if (open === undefined) return;
+      addresses.set(i, [open, ...addrs.filter((a) => a !== open)]);
+    } else addresses.set(i, addrs);
+    core.setState(i, 'ready', addresses.get(i)!.join(', '));
+  };
+
+  const queue = [...targets];
+  const workers = Array.from({ length: Math.min(ONE_SIDED_CONCURRENCY, queue.length) }, async () => {
+    for (let i = queue.shift(); i !== undefined; i = queue.shift()) await checkOne(i);
+  });
+  const unfinished = (): PeerReport[] =>
+    targets.filter((i) => !addresses.has(i)).map((i) => core.states.get(i)!);
+  const deadline = core.deadlineReached(unfinished);
+  try {
+    await Promise.race([Promise.all(workers), deadline.promise, core.aborted()]);
+    if (addresses.size < targets.length) return await Promise.race([deadline.promise, core.aborted()]);
+    core.readyAt = cfg.now();
+    const roster: RosterEntry[] = cfg.peers.map((fqdn, index) => ({
+      index,
+      fqdn,
+      addresses: [...(addresses.get(index) ?? [])],
+    }));
+    return core.mesh(roster, `one-sided-${cfg.verify.kind}`);
+  } finally {
+    deadline.cancel();
+  }
+}

@@ -1,0 +1,179 @@
+// Protocol messages of the barrier, and their validation. Every frame carries the protocol version.
+import { ProtocolError } from './frames.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Why a connection is opened: a member joining the coordinator, a coordinator waking a member, a mesh check. */
+export type Purpose = 'join' | 'announce' | 'probe';
+
+export interface Hello {
+  v: number;
+  type: 'hello';
+  job: string;
+  index: number;
+  incarnation: string;
+  purpose: Purpose;
+  nonce: string;
+}
+export interface Welcome {
+  v: number;
+  type: 'welcome';
+  job: string;
+  index: number;
+  incarnation: string;
+  nonce: string;
+  /** HMAC-SHA256 proof of the token, hex; empty without a token. */
+  proof: string;
+}
+export interface Auth {
+  v: number;
+  type: 'auth';
+  proof: string;
+}
+export interface Accepted {
+  v: number;
+  type: 'accepted';
+}
+export type RejectCode = 'version' | 'wrong-job' | 'wrong-index' | 'auth' | 'not-coordinator' | 'protocol';
+export interface Reject {
+  v: number;
+  type: 'reject';
+  code: RejectCode;
+  reason: string;
+}
+/** Member → coordinator: my checks passed for membership epoch `epoch`. */
+export interface Ready {
+  v: number;
+  type: 'ready';
+  epoch: number;
+}
+/** Coordinator → members (mesh): peer `index` joined from `address` with `incarnation`; bumps the epoch. */
+export interface PeerJoined {
+  v: number;
+  type: 'peer';
+  epoch: number;
+  index: number;
+  address: string;
+  incarnation: string;
+}
+/** Coordinator → members: who is still missing, for progress lines and timeout reports. */
+export interface Status {
+  v: number;
+  type: 'status';
+  ready: number;
+  total: number;
+  missing: { index: number; state: string }[];
+}
+export interface RosterEntry {
+  index: number;
+  fqdn: string;
+  addresses: string[];
+}
+export interface Release {
+  v: number;
+  type: 'release';
+  generation: string;
+  roster: RosterEntry[];
+}
+export interface Ack {
+  v: number;
+  type: 'ack';
+  generation: string;
+}
+
+export type Message =
+  | Hello
+  | Welcome
+  | Auth
+  | Accepted
+  | Reject
+  | Ready
+  | PeerJoined
+  | Status
+  | Release
+  | Ack;
+
+const isStr = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length <= max;
+const isIdx = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < 1_000_000;
+const PURPOSES = new Set<string>(['join', 'announce', 'probe']);
+const REJECTS = new Set<string>([
+  'version',
+  'wrong-job',
+  'wrong-index',
+  'auth',
+  'not-coordinator',
+  'protocol',
+]);
+
+/** Check a decoded frame is a well-formed message of our version; throws ProtocolError otherwise. */
+export function parseMessage(raw: unknown): Message {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ProtocolError('message is not an object');
+  const m = raw as Record<string, unknown>;
+  if (m.v !== PROTOCOL_VERSION)
+    throw new ProtocolError(`protocol version ${JSON.stringify(m.v)} is not ${PROTOCOL_VERSION}`);
+  const ok = ((): boolean => {
+    switch (m.type) {
+      case 'hello':
+        return (
+          isStr(m.job) &&
+          isIdx(m.index) &&
+          isStr(m.incarnation, 64) &&
+          PURPOSES.has(m.purpose as string) &&
+          isStr(m.nonce, 64)
+        );
+      case 'welcome':
+        return (
+          isStr(m.job) &&
+          isIdx(m.index) &&
+          isStr(m.incarnation, 64) &&
+          isStr(m.nonce, 64) &&
+          isStr(m.proof, 128)
+        );
+      case 'auth':
+        return isStr(m.proof, 128);
+      case 'accepted':
+        return true;
+      case 'reject':
+        return REJECTS.has(m.code as string) && isStr(m.reason);
+      case 'ready':
+        return isIdx(m.epoch);
+      case 'peer':
+        return isIdx(m.epoch) && isIdx(m.index) && isStr(m.address, 64) && isStr(m.incarnation, 64);
+      case 'status':
+        return (
+          isIdx(m.ready) &&
+          isIdx(m.total) &&
+          Array.isArray(m.missing) &&
+          m.missing.every(
+            (e) =>
+              typeof e === 'object' &&
+              e !== null &&
+              isIdx((e as { index: unknown }).index) &&
+              isStr((e as { state: unknown }).state),
+          )
+        );
+      case 'release':
+        return (
+          isStr(m.generation, 64) &&
+          Array.isArray(m.roster) &&
+          m.roster.every(
+            (e) =>
+              typeof e === 'object' &&
+              e !== null &&
+              isIdx((e as RosterEntry).index) &&
+              isStr((e as RosterEntry).fqdn, 256) &&
+              Array.isArray((e as RosterEntry).addresses) &&
+              (e as RosterEntry).addresses.every((a) => isStr(a, 64)),
+          )
+        );
+      case 'ack':
+        return isStr(m.generation, 64);
+      default:
+        return false;
+    }
+  })();
+  if (!ok) throw new ProtocolError(`malformed ${JSON.stringify(String(m.type)).slice(0, 40)} message`);
+  return m as unknown as Message;
+}

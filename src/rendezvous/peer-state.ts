@@ -1,0 +1,118 @@
+// What this agent knows about each peer it waits for, and the report and hints built from it.
+
+/** A peer's last known state, as shown in progress lines and timeout reports. */
+export type PeerStateKind =
+  | 'unknown'
+  | 'nxdomain'
+  | 'nodata'
+  | 'servfail'
+  | 'refused-dns'
+  | 'dns-timeout'
+  | 'dns-error'
+  | 'address-mismatch'
+  | 'connection-refused'
+  | 'unreachable'
+  | 'wrong-identity'
+  | 'token-mismatch'
+  | 'protocol-error'
+  | 'connected'
+  | 'checking-peers'
+  | 'ready'
+  | 'disconnected';
+
+/** One row of the report. */
+export interface PeerReport {
+  readonly index: number;
+  readonly fqdn: string;
+  readonly state: PeerStateKind;
+  /** Human detail: `10.0.0.5:29600 refused`, `resolves to 10.0.0.9, connected from 10.0.0.7`. */
+  readonly detail: string;
+  /** Epoch ms when the peer entered this state. */
+  readonly since: number;
+  /** Whose view this is: this agent's own, or the coordinator's (relayed to members). */
+  readonly seenBy: 'self' | 'coordinator';
+}
+
+const PHRASE: Record<PeerStateKind, string> = {
+  unknown: 'not seen yet',
+  nxdomain: 'NXDOMAIN',
+  nodata: 'no address record (NODATA)',
+  servfail: 'DNS SERVFAIL',
+  'refused-dns': 'DNS REFUSED',
+  'dns-timeout': 'DNS timeout',
+  'dns-error': 'DNS error',
+  'address-mismatch': 'name resolves elsewhere',
+  'connection-refused': 'connection refused',
+  unreachable: 'unreachable',
+  'wrong-identity': 'wrong identity',
+  'token-mismatch': 'token mismatch',
+  'protocol-error': 'protocol error',
+  connected: 'connected, checking its name',
+  'checking-peers': 'connected, checking the other peers',
+  ready: 'ready',
+  disconnected: 'disconnected',
+};
+
+/** `NXDOMAIN since 12 s`. */
+export function describeState(report: PeerReport, now: number): string {
+  const secs = Math.max(0, Math.round((now - report.since) / 1000));
+  const base = `${PHRASE[report.state]} since ${secs} s`;
+  return report.detail ? `${base} (${report.detail})` : base;
+}
+
+/** The table printed on timeout: one line a peer. */
+export function formatReport(reports: readonly PeerReport[], now: number, limit = 50): string {
+  const lines = reports.slice(0, limit).map((r) => {
+    const who = r.seenBy === 'coordinator' ? " [coordinator's view]" : '';
+    return `  ${String(r.index).padStart(5)}  ${r.fqdn}  ${describeState(r, now)}${who}`;
+  });
+  if (reports.length > limit) lines.push(`  … and ${reports.length - limit} more`);
+  return lines.join('\n');
+}
+
+/** What the user should look at, given the unfinished peers and what this pod's own name resolves to. */
+export function hintsFor(
+  reports: readonly PeerReport[],
+  context: {
+    total: number;
+    selfState?: PeerStateKind | undefined;
+    service?: string | undefined;
+    jobName?: string | undefined;
+  },
+): string[] {
+  const hints: string[] = [];
+  const dnsMissing = reports.filter((r) => r.state === 'nxdomain' || r.state === 'nodata');
+  const selfMissing = context.selfState === 'nxdomain' || context.selfState === 'nodata';
+  if (selfMissing && dnsMissing.length >= context.total - 1) {
+    hints.push(
+      `no peer name resolves, this pod's own included: is there a headless Service ${context.service ? `"${context.service}" ` : ''}(clusterIP: None) whose name equals the pod template's subdomain, selecting the Job's pods${context.jobName ? ` (batch.kubernetes.io/job-name: ${context.jobName})` : ''}?`,
+    );
+  }
+  if (selfMissing) {
+    hints.push(
+      "this pod's own name does not resolve: a pod's record exists only once it is Ready; if this runs as an init container (the pod cannot be Ready yet), set publishNotReadyAddresses: true on the Service",
+    );
+  }
+  if (reports.some((r) => r.state === 'servfail'))
+    hints.push('the cluster DNS answers SERVFAIL: check the CoreDNS pods and their logs');
+  if (reports.some((r) => r.state === 'dns-timeout'))
+    hints.push(
+      'the cluster DNS does not answer: check --dns-server / the nameserver in resolv.conf and NetworkPolicies for port 53',
+    );
+  if (reports.some((r) => r.state === 'connection-refused' || r.state === 'unreachable')) {
+    hints.push(
+      'names resolve but the agent port does not answer: is peer-rendezvous running on every pod with the same --port, and do NetworkPolicies allow it?',
+    );
+  }
+  if (reports.some((r) => r.state === 'token-mismatch'))
+    hints.push('token mismatch: every pod must get the same --token / PEER_RENDEZVOUS_TOKEN');
+  if (reports.some((r) => r.state === 'wrong-identity'))
+    hints.push(
+      'an address answers as another job or index: a stale DNS record, or two Jobs sharing one Service',
+    );
+  if (reports.some((r) => r.state === 'address-mismatch'))
+    hints.push(
+      'a name resolves to another address than the pod connected from: stale records after a restart, or hostNetwork/NAT between pods',
+    );
+  return hints;
+}

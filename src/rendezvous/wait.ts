@@ -1,0 +1,213 @@
+// waitForPeers(): the library entry point. Options are copied and checked here, dependencies injected.
+import { isIP } from 'node:net';
+import { DnsClient } from '../dns/client.js';
+import { dnsClientOptionsFromResolvConf, dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
+import type { Resolver } from '../dns/types.js';
+import { ConfigError, quote, UsageError } from '../errors.js';
+import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
+import { DEFAULT_PATHS, type IdentitySources } from '../identity/sources.js';
+import { type AgentStats, type ProgressEvent, runAgent } from './agent.js';
+import type { Mesh } from './types.js';
+import { parseVerifyMode, type VerifyMode } from './verify.js';
+
+/** The agent's rendezvous port unless --port says otherwise (not 29400/29500, which torchrun uses). */
+export const DEFAULT_PORT = 29600;
+/** Default overall deadline. */
+export const DEFAULT_TIMEOUT_MS = 600_000;
+
+/** Options of waitForPeers(). Identity options are discovered when absent (see discoverIdentity). */
+export interface WaitForPeersOptions extends IdentityOptions {
+  /** Rendezvous port, the same on every pod (default 29600). */
+  port?: number;
+  /** Address to listen on (default: all). A specific address is also used as the source of connections. */
+  listen?: string;
+  /** What "ready" means (default star). */
+  verify?: VerifyMode | string;
+  /** Give up after this many ms with RDV_ERR_TIMEOUT (default 600000). */
+  timeoutMs?: number;
+  /** `host:port[,host:port]`; default: the nameservers of resolv.conf. */
+  dnsServer?: string;
+  /** Paths of the pod's files (defaults: the kubelet's). */
+  hostsFile?: string;
+  resolvConf?: string;
+  namespaceFile?: string;
+  /** Shared secret: HMAC-SHA256 challenge–response in both directions; never sent. */
+  token?: string;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Per-connection handshake deadline (default 5000 ms). */
+  handshakeTimeoutMs?: number;
+  /** How long the coordinator waits for acks after release (default 2000 ms). */
+  releaseGraceMs?: number;
+}
+
+/** Injected dependencies; every field has a real default. */
+export interface WaitDependencies {
+  sources?: Partial<IdentitySources>;
+  /** A resolver to use instead of one built from dnsServer / resolv.conf (not closed by waitForPeers). */
+  resolver?: Resolver;
+  now?: () => number;
+  random?: () => number;
+  /** An identity already discovered (the CLI discovers it first to print warnings); skips discovery. */
+  identity?: Identity;
+}
+
+/** What waitForPeers resolves to: the released mesh, with the identity it was computed for and counters. */
+export interface WaitResult extends Mesh {
+  readonly identity: Identity;
+  readonly stats: AgentStats;
+}
+
+const KNOWN = new Set([
+  'index',
+  'completions',
+  'jobName',
+  'subdomain',
+  'namespace',
+  'clusterDomain',
+  'peers',
+  'hostname',
+  'origins',
+  'port',
+  'listen',
+  'verify',
+  'timeoutMs',
+  'dnsServer',
+  'hostsFile',
+  'resolvConf',
+  'namespaceFile',
+  'token',
+  'signal',
+  'onProgress',
+  'handshakeTimeoutMs',
+  'releaseGraceMs',
+]);
+
+/** Wait until every pod of the job is ready, then resolve to the roster every pod agrees on. */
+export async function waitForPeers(
+  options: WaitForPeersOptions = {},
+  deps: WaitDependencies = {},
+): Promise<WaitResult> {
+  const opts = normalizeOptions(options);
+  const identity =
+    deps.identity ??
+    discoverIdentity(opts, {
+      ...deps.sources,
+      paths: {
+        hosts: opts.hostsFile ?? deps.sources?.paths?.hosts ?? DEFAULT_PATHS.hosts,
+        resolvConf: opts.resolvConf ?? deps.sources?.paths?.resolvConf ?? DEFAULT_PATHS.resolvConf,
+        namespace: opts.namespaceFile ?? deps.sources?.paths?.namespace ?? DEFAULT_PATHS.namespace,
+      },
+    });
+  const now = deps.now ?? Date.now;
+  const ownResolver = deps.resolver === undefined;
+  const resolver = deps.resolver ?? createResolver(identity, opts);
+  try {
+    const { mesh, stats } = await runAgent({
+      index: identity.index.value,
+      completions: identity.completions.value,
+      peers: identity.peers,
+      jobKey: identity.jobKey,
+      jobName: identity.jobName?.value,
+      serviceName:
+        identity.mode === 'job'
+          ? `${identity.subdomain!.value}.${identity.namespace!.value}.svc.${identity.clusterDomain.value}.`
+          : undefined,
+      port: opts.port,
+      listen: opts.listen,
+      verify: opts.verify,
+      token: opts.token,
+      deadline: now() + opts.timeoutMs,
+      resolver,
+      signal: opts.signal ?? new AbortController().signal,
+      onProgress: opts.onProgress,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+      releaseGraceMs: opts.releaseGraceMs,
+      now,
+      random: deps.random ?? Math.random,
+    });
+    return { ...mesh, identity, stats };
+  } finally {
+    if (ownResolver) await resolver.close();
+  }
+}
+
+type Normalized = Omit<
+  WaitForPeersOptions,
+  'port' | 'verify' | 'timeoutMs' | 'handshakeTimeoutMs' | 'releaseGraceMs'
+> & {
+  port: number;
+  verify: VerifyMode;
+  timeoutMs: number;
+  handshakeTimeoutMs: number;
+  releaseGraceMs: number;
+};
+
+/** Copy and check the options (the caller's object is never changed); unknown keys are a UsageError. */
+export function normalizeOptions(options: WaitForPeersOptions): Normalized {
+  if (typeof options !== 'object' || options === null)
+    throw new UsageError('Expected `options` to be an object');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      const near = [...KNOWN].find((k) => k.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
+      throw new UsageError(`Unknown option \`${key}\`${near ? `; did you mean \`${near}\`?` : ''}`);
+    }
+  }
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(
+      `port ${quote(port)} from ${options.origins?.index ? 'options' : 'option port'} is not valid: expected an integer from 1 to 65535`,
+      {
+        value: String(port),
+        source: 'option port',
+      },
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw new ConfigError(
+      `timeout ${quote(timeoutMs)} is not valid: expected a non-negative number of milliseconds`,
+      { value: String(timeoutMs), source: 'option timeoutMs' },
+    );
+  }
+  if (options.listen !== undefined && isIP(options.listen) === 0) {
+    throw new ConfigError(`listen address ${quote(options.listen)} is not an IP address`, {
+      value: options.listen,
+      source: 'option listen',
+    });
+  }
+  const verify =
+    typeof options.verify === 'string' || options.verify === undefined
+      ? parseVerifyMode(options.verify ?? 'star')
+      : options.verify;
+  return {
+    ...options,
+    port,
+    verify,
+    timeoutMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
+    releaseGraceMs: options.releaseGraceMs ?? 2000,
+  };
+}
+
+/** A DnsClient for --dns-server, else for the nameservers of the pod's resolv.conf. */
+function createResolver(identity: Identity, opts: Normalized): Resolver {
+  if (identity.peers.every((p) => isIP(p) !== 0)) return noResolver;
+  if (opts.dnsServer !== undefined && opts.dnsServer !== '') {
+    return new DnsClient(dnsClientOptionsFromServerFlag(opts.dnsServer, 'option dnsServer'));
+  }
+  const path = opts.resolvConf ?? DEFAULT_PATHS.resolvConf;
+  if (identity.resolvConf === undefined) {
+    throw new ConfigError(
+      `${path} could not be read and no DNS server was given: pass --dns-server host:port`,
+      { source: path },
+    );
+  }
+  return new DnsClient(dnsClientOptionsFromResolvConf(identity.resolvConf, path));
+}
+
+/** Used when every peer is an IP literal: nothing to resolve. */
+const noResolver: Resolver = {
+  query: () => Promise.reject(new ConfigError('no DNS server configured')),
+  close: () => {},
+};
