@@ -57,7 +57,8 @@ export async function installExecutable(options: InstallOptions): Promise<Instal
     }
     await rename(tmp, dest);
   } catch (cause) {
-    await rm(tmp, { force: true });
+    // Best effort: the directory may be what failed (ENOTDIR, EACCES); the error below says so.
+    await rm(tmp, { force: true }).catch(() => undefined);
     const code = (cause as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(`cannot install ${self.file} into ${quote(dir)}: ${code}`, {
       value: dir,
