@@ -1,6 +1,9 @@
 // Test helpers for the DNS server: run the real `dig` against it and parse what it prints.
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { promisify } from 'node:util';
+import dnsPacket from 'dns-packet';
 
 const run = promisify(execFile);
 
@@ -52,6 +55,17 @@ export async function dig(
   return parseDig(stdout);
 }
 
+/** dig's output as printed (for answers dig does not print a status for, like a refused AXFR). */
+export async function digRaw(
+  server: { host: string; port: number },
+  name: string,
+  type: string,
+): Promise<string> {
+  const args = [`@${server.host}`, '-p', String(server.port), name, type, '+tries=1', '+time=3'];
+  const { stdout } = await run('dig', args, { timeout: 20_000 });
+  return stdout;
+}
+
 /** Parse dig's default output. */
 export function parseDig(raw: string): DigResult {
   const status = /status: ([A-Z0-9]+)/.exec(raw)?.[1];
@@ -88,4 +102,160 @@ export function parseDig(raw: string): DigResult {
     ednsUdp: udp === undefined ? undefined : Number(udp),
     raw,
   };
+}
+
+/** A query in wire form built with dns-packet (EDNS0 OPT when `udpPayloadSize` is given). */
+export function encodeQuery(name: string, type: string, id = 4242, udpPayloadSize?: number): Buffer {
+  const additionals =
+    udpPayloadSize === undefined
+      ? []
+      : [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize,
+            extendedRcode: 0,
+            ednsVersion: 0,
+            flags: 0,
+            flag_do: false,
+            options: [],
+          },
+        ];
+  return dnsPacket.encode({
+    type: 'query',
+    id,
+    flags: 0,
+    questions: [{ name, type: type as dnsPacket.RecordType, class: 'IN' }],
+    additionals: additionals as dnsPacket.Answer[],
+  });
+}
+
+/** A decoded response with the fields dns-packet sets but its typings omit. */
+export type DecodedResponse = dnsPacket.DecodedPacket & {
+  rcode: string;
+  flag_aa: boolean;
+  flag_tc: boolean;
+  answers: dnsPacket.Answer[];
+};
+
+/** Send one datagram from a fresh socket; the first reply within `timeoutMs`, or undefined. */
+export async function udpExchange(
+  server: { host: string; port: number },
+  message: Buffer,
+  timeoutMs = 2000,
+): Promise<Buffer | undefined> {
+  const socket = dgram.createSocket('udp4');
+  try {
+    return await new Promise<Buffer | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      socket.once('message', (msg) => {
+        clearTimeout(timer);
+        resolve(msg);
+      });
+      socket.send(message, server.port, server.host);
+    });
+  } finally {
+    socket.close();
+  }
+}
+
+/** One UDP query decoded, or undefined when nothing came back in time. */
+export async function udpQuery(
+  server: { host: string; port: number },
+  name: string,
+  type = 'A',
+  timeoutMs = 2000,
+): Promise<DecodedResponse | undefined> {
+  const reply = await udpExchange(server, encodeQuery(name, type, 4242, 1232), timeoutMs);
+  return reply === undefined ? undefined : (dnsPacket.decode(reply) as DecodedResponse);
+}
+
+/** A TCP connection that collects length-framed messages. */
+export class TcpClient {
+  readonly socket: net.Socket;
+  readonly messages: Buffer[] = [];
+  closed = false;
+  #buffer = Buffer.alloc(0);
+  #waiters: (() => void)[] = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      while (this.#buffer.length >= 2 && this.#buffer.length - 2 >= this.#buffer.readUInt16BE(0)) {
+        const length = this.#buffer.readUInt16BE(0);
+        this.messages.push(this.#buffer.subarray(2, 2 + length));
+        this.#buffer = this.#buffer.subarray(2 + length);
+      }
+      this.#wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.#wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  static connect(server: { host: string; port: number }): Promise<TcpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(server.port, server.host);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new TcpClient(socket));
+      });
+    });
+  }
+
+  /** Write a DNS message with its 2-byte length prefix. */
+  static frame(message: Buffer): Buffer {
+    const out = Buffer.alloc(message.length + 2);
+    out.writeUInt16BE(message.length, 0);
+    message.copy(out, 2);
+    return out;
+  }
+
+  /** Resolve once `count` messages arrived or the connection closed, whichever first, within `timeoutMs`. */
+  async waitFor(count: number, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.messages.length < count && !this.closed && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolve once the server closed the connection, within `timeoutMs`. */
+  async waitClosed(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline)
+      await this.waitFor(Number.POSITIVE_INFINITY, deadline - Date.now());
+  }
+
+  decoded(): DecodedResponse[] {
+    return this.messages.map((m) => dnsPacket.decode(m) as DecodedResponse);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Counts of the handle kinds a server owns (sockets, servers, timers), from process.getActiveResourcesInfo(). */
+export function handleCounts(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (/UDP|TCP|Timeout|Pipe/i.test(kind)) out[kind] = (out[kind] ?? 0) + 1;
+  }
+  return out;
 }
