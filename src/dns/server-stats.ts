@@ -16,7 +16,7 @@ export interface DnsServerStats {
   readonly tcp: number;
   readonly byType: Readonly<QueryTypeCounts>;
   /** Keyed by the lower-case name without the trailing dot, e.g. `job-0.svc.default.svc.cluster.local`. */
-  readonly byName: ReadonlyMap<string, Readonly<QueryTypeCounts>>;
+  readonly byName: Map<string, QueryTypeCounts>;
   /** Responses sent, by rcode name (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, NOTIMP, FORMERR, BADVERS). */
   readonly byRcode: Readonly<Record<string, number>>;
   /** Queries not answered because of `dropRatio`. */
