@@ -81,9 +81,11 @@ export function hintsFor(
   },
 ): string[] {
   const hints: string[] = [];
-  const dnsMissing = reports.filter((r) => r.state === 'nxdomain' || r.state === 'nodata');
   const selfMissing = context.selfState === 'nxdomain' || context.selfState === 'nodata';
-  if (selfMissing && dnsMissing.length >= context.total - 1) {
+  const nothingSeen =
+    reports.length > 0 &&
+    reports.every((r) => r.state === 'unknown' || r.state === 'nxdomain' || r.state === 'nodata');
+  if (selfMissing && nothingSeen) {
     hints.push(
       `no peer name resolves, this pod's own included: is there a headless Service ${context.service ? `"${context.service}" ` : ''}(clusterIP: None) whose name equals the pod template's subdomain, selecting the Job's pods${context.jobName ? ` (batch.kubernetes.io/job-name: ${context.jobName})` : ''}?`,
     );
