@@ -65,8 +65,10 @@ export function superviseWorkload(
       cleanup();
       reject(spawnError(command, error));
     });
-    child.once('spawn', () => {
-      const pid = child.pid!;
+    // Forward from the moment the child exists: a signal between spawn() and the 'spawn' event must not
+    // fall through to Node's default action (which would end the agent and orphan the workload).
+    const pid = child.pid;
+    if (pid !== undefined) {
       for (const signal of forward) {
         const listener = (): void => {
           try {
@@ -79,8 +81,8 @@ export function superviseWorkload(
         listeners.set(signal, listener);
         proc.on(signal, listener);
       }
-      options.onStart?.(pid);
-    });
+    }
+    child.once('spawn', () => options.onStart?.(child.pid!));
     child.once('exit', (code, signal) => {
       cleanup();
       resolve({ pid: child.pid ?? -1, code, signal });
