@@ -6,6 +6,7 @@ import { explainCommand } from './commands/explain.js';
 import { installCommand } from './commands/install.js';
 import { manifestCommand } from './commands/manifest.js';
 import { resolveCommand } from './commands/resolve.js';
+import { simulateCommand } from './commands/simulate.js';
 import { waitCommand } from './commands/wait.js';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
@@ -24,6 +25,7 @@ export function buildParser(ctx: CliContext) {
     .command(installCommand(ctx) as never)
     .command(manifestCommand(ctx) as never)
     .command(resolveCommand(ctx) as never)
+    .command(simulateCommand(ctx) as never)
     .command(waitCommand(ctx) as never)
     .demandCommand(1, 'name a command (see --help)')
     .strict()

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RendezvousError } from '../errors.js';
+import { kubeletHosts, kubeletResolvConf } from './kubelet-files.js';
 
 /** Namespaces, /etc/netns directories and temp directories of a run are named `<prefix>-<pid>-<hex>-…`. */
 export const DEFAULT_NETNS_PREFIX = 'prdv';
@@ -121,17 +122,6 @@ export function podAddress(slot: number): string {
     throw new RangeError(`pod address slot ${slot} is outside 0-${250 * 254 - 1}`);
   }
   return `10.244.${1 + Math.floor(slot / 250)}.${1 + (slot % 250)}`;
-}
-
-/** The kubelet's /etc/hosts for a pod: localhost, then `<ip>\t<fqdn>\t<hostname>`. */
-export function kubeletHosts(address: string, hostname: string, fqdn: string | undefined): string {
-  const names = fqdn === undefined ? hostname : `${fqdn}\t${hostname}`;
-  return `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${address}\t${names}\n`;
-}
-
-/** The kubelet's /etc/resolv.conf for a ClusterFirst pod. */
-export function kubeletResolvConf(search: readonly string[], nameserver: string): string {
-  return `search ${search.join(' ')}\nnameserver ${nameserver}\noptions ndots:5\n`;
 }
 
 /** Create the hub namespace with its bridge (after sweeping leftovers of dead runs with the same prefix). */

@@ -2,11 +2,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { kubeletHosts, kubeletResolvConf } from '../../src/simulate/kubelet-files.js';
 import {
   assertNetnsAvailable,
   createNetnsCluster,
-  kubeletHosts,
-  kubeletResolvConf,
   listNetns,
   NetnsUnavailableError,
   podAddress,

@@ -1,0 +1,119 @@
+// The `simulate` command's body: pick the placement, wire Ctrl-C, run, print the summary.
+
+import type { SimulateArgs } from '../cli/commands/simulate.js';
+import type { CliContext } from '../cli/context.js';
+import { exitCodeForSignal } from '../cli/exit-codes.js';
+import { UsageError } from '../errors.js';
+import type { SelfCommand } from '../self-command.js';
+import { parseFaults } from './faults.js';
+import { createLoopbackPlacement } from './loopback.js';
+import { SimulationOutput } from './output.js';
+import type { Placement } from './placement.js';
+import { runSimulation } from './simulation.js';
+
+export { serveDnsChild } from './dns-child.js';
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Run `simulate` and return the exit code. */
+export async function runSimulateCommand(
+  ctx: CliContext,
+  args: SimulateArgs & { n: number },
+  command: readonly string[],
+  self: SelfCommand,
+): Promise<number> {
+  const faults = parseFaults(args, args.n);
+  if (args.inProcess) {
+    if (command.length > 0) {
+      throw new UsageError('--in-process runs no workload: drop the command after --, or drop --in-process');
+    }
+    const { runInProcess } = await import('./in-process.js');
+    return runInProcess(ctx, args, faults);
+  }
+  if (args.initContainer && command.length === 0) {
+    throw new UsageError('--init-container needs a command after -- (the main container)');
+  }
+
+  const controller = new AbortController();
+  const handlers = STOP_SIGNALS.map((signal) => {
+    const handler = () => controller.abort(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  let placement: Placement | undefined;
+  const names = Array.from({ length: args.n }, (_, i) => `${args.jobName}-${i}`);
+  const output = new SimulationOutput(
+    {
+      stdout: ctx.io.stdout,
+      stderr: ctx.io.stderr,
+      tty: ctx.io.isTTY,
+      verbose: args.verbose,
+      quiet: args.quiet,
+    },
+    names,
+  );
+  try {
+    const agentArgs: string[] = [];
+    if (args.netns) {
+      const { createNetnsPlacement } = await import('./netns-placement.js');
+      placement = await createNetnsPlacement({ zone: args.clusterDomain, self });
+    } else {
+      placement = await createLoopbackPlacement({ zone: args.clusterDomain });
+    }
+    const port = args.port ?? placement.agentPort;
+    if (port !== undefined) agentArgs.push('--port', String(port));
+    agentArgs.push('--timeout', args.timeout ?? '2m');
+    if (args.verify !== undefined) agentArgs.push('--verify', args.verify);
+    if (args.token !== undefined) agentArgs.push('--token', args.token);
+    if (args.export !== undefined && command.length > 0 && !args.initContainer)
+      agentArgs.push('--export', args.export);
+    agentArgs.push('--progress-interval', args.verbose ? '2s' : '5s');
+    if (args.quiet) agentArgs.push('--quiet');
+    if (args.verbose) agentArgs.push('--verbose');
+
+    if (!args.quiet) {
+      ctx.io.stderr(
+        `simulate: ${args.n} pods of job ${args.jobName} (${placement.kind}), cluster DNS ${placement.dnsLabel}, ${command.length > 0 ? `workload: ${command.join(' ')}` : 'no workload (wait)'}\n`,
+      );
+    }
+    const result = await runSimulation({
+      n: args.n,
+      jobName: args.jobName,
+      subdomain: args.subdomain,
+      namespace: args.namespace,
+      zone: args.clusterDomain,
+      command: command.length > 0 ? command : undefined,
+      initContainer: args.initContainer,
+      agentArgs,
+      faults,
+      self,
+      env: podBaseEnv(ctx.io.env),
+      placement,
+      output,
+      signal: controller.signal,
+    });
+    const released = result.pods.filter((p) => p.releasedAtMs !== undefined).length;
+    output.summary(result.pods, [
+      `${released}/${args.n} released, ${result.pods.filter((p) => p.exitCode === 0).length}/${args.n} exited 0, ${result.queries} DNS queries, ${(result.elapsedMs / 1000).toFixed(2)} s${result.interrupted ? ' (interrupted)' : ''}`,
+    ]);
+    if (result.interrupted && typeof controller.signal.reason === 'string') {
+      return exitCodeForSignal(controller.signal.reason as NodeJS.Signals);
+    }
+    return result.exitCode;
+  } finally {
+    output.close();
+    await placement?.close();
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+}
+
+/** The environment pods inherit: the caller's, without values that would override the simulated pod's own. */
+export function podBaseEnv(env: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (key.startsWith('PEER_RENDEZVOUS_') || key === 'JOB_COMPLETION_INDEX' || key === 'HOSTNAME') continue;
+    out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+// The simulation's fault options: parsed once, validated against the pod count, with messages naming the flag.
+
+import { parseDuration } from '../duration.js';
+import { quote, UsageError } from '../errors.js';
+
+/** A fault scheduled for one pod at a time after the start. */
+export interface PodEvent {
+  readonly index: number;
+  readonly atMs: number;
+}
+
+/** Every fault the simulation injects. */
+export interface SimulationFaults {
+  /** Pod index → how long after the others it starts. */
+  readonly startDelays: ReadonlyMap<number, number>;
+  /** A pod's record is published this long after the pod starts (it "becomes ready"). */
+  readonly publishDelayMs: number;
+  /** Pods killed at a time and started again on a new address (their old record stays served a while). */
+  readonly restarts: readonly PodEvent[];
+  /** Pods killed at a time, not restarted. */
+  readonly kills: readonly PodEvent[];
+  /** Fraction of DNS queries dropped / answered SERVFAIL. */
+  readonly dnsDrop: number;
+  readonly dnsServfail: number;
+  /** The Service publishes not-ready addresses (publishNotReadyAddresses: true). */
+  readonly notReadyAddresses: boolean;
+  /** How long a withdrawn or replaced address is still served. */
+  readonly staleForMs: number;
+}
+
+/** Raw fault options as the CLI parses them. */
+export interface RawFaults {
+  startDelay?: readonly string[] | string | undefined;
+  publishDelay?: string | undefined;
+  restart?: readonly string[] | string | undefined;
+  kill?: readonly string[] | string | undefined;
+  dnsDrop?: number | string | undefined;
+  dnsServfail?: number | string | undefined;
+  notReadyAddresses?: boolean | undefined;
+  staleFor?: string | undefined;
+}
+
+const list = (v: readonly string[] | string | undefined): string[] =>
+  v === undefined ? [] : (typeof v === 'string' ? [v] : [...v]).flatMap((s) => String(s).split(','));
+
+/** Validate raw fault options for `n` pods. */
+export function parseFaults(raw: RawFaults, n: number): SimulationFaults {
+  const index = (text: string, flag: string, item: string): number => {
+    const i = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(i) || i >= n) {
+      throw new UsageError(`${flag} ${quote(item)}: pod index ${quote(text)} is not one of 0-${n - 1}`);
+    }
+    return i;
+  };
+  const startDelays = new Map<number, number>();
+  for (const item of list(raw.startDelay)) {
+    const [i, d] = item.split('=');
+    if (i === undefined || d === undefined) {
+      throw new UsageError(`--start-delay ${quote(item)} is not <index>=<duration>, e.g. 3=2s`);
+    }
+    startDelays.set(index(i, '--start-delay', item), parseDuration(d, `flag --start-delay ${item}`));
+  }
+  const events = (flag: string, values: readonly string[] | string | undefined): PodEvent[] =>
+    list(values).map((item) => {
+      const [i, t] = item.split('@');
+      if (i === undefined || t === undefined) {
+        throw new UsageError(`${flag} ${quote(item)} is not <index>@<time>, e.g. 1@2s`);
+      }
+      return { index: index(i, flag, item), atMs: parseDuration(t, `flag ${flag} ${item}`) };
+    });
+  const ratio = (value: number | string | undefined, flag: string): number => {
+    if (value === undefined) return 0;
+    const r = typeof value === 'number' ? value : Number(value);
+    if (!Number.isFinite(r) || r < 0 || r > 1 || (typeof value === 'string' && value.trim() === '')) {
+      throw new UsageError(`${flag} ${quote(value)} is not a ratio: expected a number from 0 to 1, e.g. 0.2`);
+    }
+    return r;
+  };
+  return {
+    startDelays,
+    publishDelayMs:
+      raw.publishDelay === undefined ? 200 : parseDuration(raw.publishDelay, 'flag --publish-delay'),
+    restarts: events('--restart', raw.restart),
+    kills: events('--kill', raw.kill),
+    dnsDrop: ratio(raw.dnsDrop, '--dns-drop'),
+    dnsServfail: ratio(raw.dnsServfail, '--dns-servfail'),
+    notReadyAddresses: raw.notReadyAddresses ?? false,
+    staleForMs: raw.staleFor === undefined ? 5_000 : parseDuration(raw.staleFor, 'flag --stale-for'),
+  };
+}

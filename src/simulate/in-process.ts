@@ -1,0 +1,169 @@
+// `simulate --in-process`: every agent in this Node process (waitForPeers), each on its own loopback address,
+// the project's DNS server in-process too; no workload. Prints timings and counters: for scale runs.
+import { randomInt } from 'node:crypto';
+import type { SimulateArgs } from '../cli/commands/simulate.js';
+import type { CliContext } from '../cli/context.js';
+import { ClusterDnsServer } from '../dns/server.js';
+import { formatMs, parseDuration } from '../duration.js';
+import { type WaitResult, waitForPeers } from '../rendezvous/wait.js';
+import type { SimulationFaults } from './faults.js';
+import { freePort, loopbackAddress } from './loopback.js';
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Run N agents in this process and return the exit code (0: all released; 124: some timed out). */
+export async function runInProcess(
+  ctx: CliContext,
+  args: SimulateArgs & { n: number },
+  faults: SimulationFaults,
+): Promise<number> {
+  const n = args.n;
+  const zone = args.clusterDomain;
+  const octet = randomInt(16, 251);
+  const dns = await ClusterDnsServer.start({ host: `127.${octet}.0.53`, port: 0, zone });
+  const port = args.port ?? (await freePort(`127.${octet}.0.1`));
+  const timeoutMs = parseDuration(
+    args.timeout ?? '2m',
+    args.timeout === undefined ? 'default' : 'flag --timeout',
+  );
+  const controller = new AbortController();
+  const handlers = STOP_SIGNALS.map((signal) => {
+    const handler = () => controller.abort(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  const timers = new Set<NodeJS.Timeout>();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const say = (text: string) => {
+    if (!args.quiet) ctx.io.stderr(`sim | [${(now() / 1000).toFixed(2)} s] ${text}\n`);
+  };
+  let slots = 0;
+  let lastPublishMs = 0;
+  const released: (number | undefined)[] = new Array(n).fill(undefined);
+  const results: (WaitResult | undefined)[] = new Array(n).fill(undefined);
+  const errors: (string | undefined)[] = new Array(n).fill(undefined);
+  const agentAborts: AbortController[] = [];
+  try {
+    dns.addService({
+      name: args.subdomain,
+      namespace: args.namespace,
+      publishNotReadyAddresses: faults.notReadyAddresses,
+    });
+    dns.setFaults({
+      dropRatio: faults.dnsDrop,
+      servfailRatio: faults.dnsServfail,
+      staleForMs: faults.staleForMs,
+      restartOverlapMs: faults.staleForMs,
+    });
+    const after = (ms: number, fn: () => void) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
+      timers.add(t);
+    };
+    const startAgent = (index: number): Promise<void> => {
+      const hostname = `${args.jobName}-${index}`;
+      const address = loopbackAddress(octet, slots++);
+      const abort = new AbortController();
+      agentAborts[index] = abort;
+      after(faults.publishDelayMs, () => {
+        if (abort.signal.aborted) return;
+        dns.setPod({
+          hostname,
+          subdomain: args.subdomain,
+          namespace: args.namespace,
+          addresses: [address],
+          ready: true,
+        });
+        lastPublishMs = Math.max(lastPublishMs, now());
+      });
+      return waitForPeers(
+        {
+          index,
+          completions: n,
+          jobName: args.jobName,
+          subdomain: args.subdomain,
+          namespace: args.namespace,
+          clusterDomain: zone,
+          hostname,
+          port,
+          listen: address,
+          verify: args.verify ?? 'star',
+          timeoutMs,
+          dnsServer: `${dns.address.host}:${dns.address.port}`,
+          token: args.token,
+          signal: AbortSignal.any([controller.signal, abort.signal]),
+        },
+        { sources: { readFile: () => undefined, env: {}, hostname: () => hostname } },
+      ).then(
+        (mesh) => {
+          released[index] = now();
+          results[index] = mesh;
+        },
+        (error: unknown) => {
+          if (abort.signal.aborted && !controller.signal.aborted) return;
+          errors[index] = `${(error as { code?: string }).code ?? 'error'}: ${(error as Error).message}`;
+        },
+      );
+    };
+    const runs: Promise<void>[] = [];
+    const startAt = (index: number, delay: number) =>
+      new Promise<void>((resolve) => {
+        after(delay, () => {
+          if (delay > 0) say(`${args.jobName}-${index}: starting (--start-delay ${delay} ms)`);
+          startAgent(index).then(resolve);
+        });
+      });
+    for (let i = 0; i < n; i++) runs.push(startAt(i, faults.startDelays.get(i) ?? 0));
+    for (const { index, atMs } of faults.restarts) {
+      runs.push(
+        new Promise<void>((resolve) => {
+          after(atMs, () => {
+            if (released[index] !== undefined) return resolve();
+            say(`${args.jobName}-${index}: restarted on a new address (--restart)`);
+            agentAborts[index]?.abort();
+            startAgent(index).then(resolve);
+          });
+        }),
+      );
+    }
+    for (const { index, atMs } of faults.kills) {
+      after(atMs, () => {
+        say(`${args.jobName}-${index}: killed (--kill)`);
+        agentAborts[index]?.abort();
+        errors[index] = 'killed';
+        dns.removePod({
+          hostname: `${args.jobName}-${index}`,
+          subdomain: args.subdomain,
+          namespace: args.namespace,
+        });
+      });
+    }
+    say(`${n} agents in this process, port ${port}, DNS ${dns.address.host}:${dns.address.port}`);
+    await Promise.all(runs);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const stats = dns.stats();
+  await dns.close();
+  const times = released.filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))];
+  const after = (t: number | undefined) => (t === undefined ? '-' : formatMs(Math.max(0, t - lastPublishMs)));
+  const failed = errors.map((e, i) => [i, e] as const).filter(([, e]) => e !== undefined);
+  const lines = [
+    `in-process: ${times.length}/${n} released in ${formatMs(now())}`,
+    `  released after the last record (${formatMs(lastPublishMs)}): median ${after(pct(50))}, p90 ${after(pct(90))}, max ${after(times.at(-1))}`,
+    `  DNS queries: ${stats.total} (${(stats.total / n).toFixed(1)} per pod); connections: ${results.reduce((s, r) => s + (r?.stats.connections ?? 0), 0)}`,
+    `  CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+    ...failed.slice(0, 10).map(([i, e]) => `  ${args.jobName}-${i}: ${e}`),
+    ...(failed.length > 10 ? [`  … ${failed.length - 10} more failed`] : []),
+  ];
+  ctx.io.stdout(`${lines.join('\n')}\n`);
+  if (controller.signal.aborted) return 130;
+  return failed.length === 0 ? 0 : 124;
+}

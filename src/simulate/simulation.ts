@@ -1,0 +1,350 @@
+// The multi-process simulation: N pods as child processes of the real CLI (`run … -- <command>`, or `wait`),
+// records published as pods become ready, faults fired on schedule, output prefixed, a summary at the end.
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { exitCodeForSignal } from '../cli/exit-codes.js';
+import type { SelfCommand } from '../self-command.js';
+import type { SimulationFaults } from './faults.js';
+import { killGroup } from './loopback.js';
+import type { PodSummary, SimulationOutput } from './output.js';
+import type { Placement, PodSlot } from './placement.js';
+
+/** Options of {@link runSimulation}. */
+export interface SimulationOptions {
+  readonly n: number;
+  readonly jobName: string;
+  readonly subdomain: string;
+  readonly namespace: string;
+  readonly zone: string;
+  /** The workload; undefined runs `wait` (and the pod ends when the mesh is released). */
+  readonly command: readonly string[] | undefined;
+  /** Init-container mode: `wait` first (the pod is not Ready meanwhile), then the command without the agent. */
+  readonly initContainer: boolean;
+  /** Extra arguments for every agent (`--verify`, `--timeout`, `--port`, …). */
+  readonly agentArgs: readonly string[];
+  readonly faults: SimulationFaults;
+  /** How to start this CLI again. */
+  readonly self: SelfCommand;
+  /** The environment the pods inherit (PATH, HOME, …); pod variables are added on top. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly placement: Placement;
+  readonly output: SimulationOutput;
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome: a row per pod, the exit code to return, and the DNS query count. */
+export interface SimulationResult {
+  readonly pods: readonly PodSummary[];
+  /** 0 when every pod exited 0, else the code of the first pod that failed; 128+n when interrupted. */
+  readonly exitCode: number;
+  readonly queries: number;
+  readonly elapsedMs: number;
+  readonly interrupted: boolean;
+}
+
+interface PodRun {
+  readonly index: number;
+  readonly hostname: string;
+  readonly fqdn: string;
+  slot: PodSlot | undefined;
+  child: ChildProcess | undefined;
+  incarnation: number;
+  releasedAtMs: number | undefined;
+  exitCode: number | undefined;
+  exitedAtMs: number | undefined;
+  notes: string[];
+  /** No more incarnations will come (killed for good or exited). */
+  final: boolean;
+}
+
+const GRACE_MS = 2_000;
+
+/** Run the simulation to the end (every pod exited) or until `signal` aborts it. Never throws for pod failures. */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
+  const { n, placement, output, faults } = options;
+  const svc = `${options.subdomain}.${options.namespace}.svc.${options.zone}`;
+  const search = [`${options.namespace}.svc.${options.zone}`, `svc.${options.zone}`, options.zone];
+  const scratch = mkdtempSync(join(tmpdir(), 'peer-rendezvous-sim-roster-'));
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const timers = new Set<NodeJS.Timeout>();
+  const watchers = new Set<{ close(): void }>();
+  let wake: () => void = () => {};
+  let failure: unknown;
+  let firstFailure: { atMs: number; code: number } | undefined;
+
+  await placement.dns.addService({
+    name: options.subdomain,
+    namespace: options.namespace,
+    publishNotReadyAddresses: faults.notReadyAddresses,
+  });
+  await placement.dns.setFaults({
+    dropRatio: faults.dnsDrop,
+    servfailRatio: faults.dnsServfail,
+    staleForMs: faults.staleForMs,
+    restartOverlapMs: faults.staleForMs,
+  });
+  const baseQueries = await placement.dns.queries();
+
+  const pods: PodRun[] = Array.from({ length: n }, (_, index) => {
+    const hostname = `${options.jobName}-${index}`;
+    return {
+      index,
+      hostname,
+      fqdn: `${hostname}.${svc}`,
+      slot: undefined,
+      child: undefined,
+      incarnation: 0,
+      releasedAtMs: undefined,
+      exitCode: undefined,
+      exitedAtMs: undefined,
+      notes: [],
+      final: false,
+    };
+  });
+
+  const schedule = (atMs: number, fn: () => void | Promise<void>) => {
+    const t = setTimeout(
+      () => {
+        timers.delete(t);
+        Promise.resolve()
+          .then(fn)
+          .catch((error: unknown) => {
+            failure ??= error;
+            wake();
+          });
+      },
+      Math.max(0, atMs - now()),
+    );
+    timers.add(t);
+  };
+
+  const podRef = (pod: PodRun) => ({
+    hostname: pod.hostname,
+    subdomain: options.subdomain,
+    namespace: options.namespace,
+  });
+
+  const publish = async (pod: PodRun, incarnation: number, ready: boolean) => {
+    if (pod.incarnation !== incarnation || pod.slot === undefined || pod.final) return;
+    await placement.dns.setPod({ ...podRef(pod), addresses: [pod.slot.address], ready });
+    if (ready || faults.notReadyAddresses) {
+      output.event(
+        now(),
+        `${pod.hostname}: record published → ${pod.slot.address}${ready ? '' : ' (not ready)'}`,
+        true,
+      );
+    }
+  };
+
+  const podEnv = (pod: PodRun): NodeJS.ProcessEnv => ({
+    ...options.env,
+    JOB_COMPLETION_INDEX: String(pod.index),
+    HOSTNAME: pod.hostname,
+    PEER_RENDEZVOUS_COMPLETIONS: String(n),
+  });
+
+  const attach = (pod: PodRun, child: ChildProcess) => {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream];
+      if (source === null) continue;
+      createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) =>
+        output.podLine(pod.index, pod.hostname, stream, line),
+      );
+    }
+  };
+
+  // The agent writes its --ready-file when the mesh is released: that moment is the pod's release.
+  const watchReadyFile = (pod: PodRun, incarnation: number, file: string) => {
+    try {
+      const w = watch(dirname(file), (_event, name) => {
+        if (name !== basename(file) || pod.incarnation !== incarnation) return;
+        pod.releasedAtMs ??= now();
+        w.close();
+        watchers.delete(w);
+      });
+      watchers.add(w);
+    } catch {}
+  };
+
+  const onExit = (pod: PodRun, incarnation: number, code: number | null, signal: NodeJS.Signals | null) => {
+    if (pod.incarnation !== incarnation) return;
+    const exitCode = code ?? (signal === null ? 1 : exitCodeForSignal(signal));
+    pod.exitCode = exitCode;
+    pod.exitedAtMs = now();
+    pod.final = true;
+    if (exitCode !== 0 && firstFailure === undefined) firstFailure = { atMs: now(), code: exitCode };
+    wake();
+  };
+
+  const startWorkloadAfterInit = (pod: PodRun, incarnation: number) => {
+    pod.releasedAtMs ??= now();
+    void publish(pod, incarnation, true).catch((error: unknown) => {
+      failure ??= error;
+    });
+    if (options.command === undefined || options.command.length === 0) {
+      onExit(pod, incarnation, 0, null);
+      return;
+    }
+    const child = placement.spawn(pod.slot!, options.command, podEnv(pod));
+    pod.child = child;
+    attach(pod, child);
+    child.once('error', () => onExit(pod, incarnation, 127, null));
+    child.once('exit', (code, signal) => onExit(pod, incarnation, code, signal));
+  };
+
+  const start = async (pod: PodRun) => {
+    const incarnation = ++pod.incarnation;
+    const slot = await placement.allocate(pod.index, pod.hostname, pod.fqdn, search);
+    if (pod.incarnation !== incarnation) return;
+    pod.slot = slot;
+    pod.exitCode = undefined;
+    const readyDir = join(scratch, `${pod.hostname}-${incarnation}`);
+    const readyFile = join(readyDir, 'ready.json');
+    const runMode = options.command !== undefined && options.command.length > 0 && !options.initContainer;
+    const argv = [
+      options.self.file,
+      ...options.self.args,
+      runMode ? 'run' : 'wait',
+      ...slot.agentFlags,
+      ...options.agentArgs,
+      '--ready-file',
+      readyFile,
+      ...(runMode ? ['--', ...options.command!] : []),
+    ];
+    mkdirSync(readyDir, { recursive: true });
+    watchReadyFile(pod, incarnation, readyFile);
+    const child = placement.spawn(slot, argv, podEnv(pod));
+    pod.child = child;
+    attach(pod, child);
+    child.once('error', (error) => {
+      output.event(now(), `${pod.hostname}: could not start ${argv[0]}: ${error.message}`);
+      onExit(pod, incarnation, 127, null);
+    });
+    child.once('exit', (code, signal) => {
+      if (options.initContainer && code === 0 && pod.incarnation === incarnation) {
+        startWorkloadAfterInit(pod, incarnation);
+        return;
+      }
+      onExit(pod, incarnation, code, signal);
+    });
+    schedule(now() + faults.publishDelayMs, () => publish(pod, incarnation, !options.initContainer));
+  };
+
+  for (const pod of pods) {
+    const delay = faults.startDelays.get(pod.index) ?? 0;
+    schedule(delay, async () => {
+      if (delay > 0) output.event(now(), `${pod.hostname}: starting (--start-delay ${delay} ms)`);
+      await start(pod);
+    });
+  }
+  for (const { index, atMs } of faults.restarts) {
+    const pod = pods[index]!;
+    schedule(atMs, async () => {
+      if (pod.final && pod.exitCode !== undefined && pod.releasedAtMs !== undefined) {
+        output.event(now(), `${pod.hostname}: --restart skipped, the pod already finished`);
+        return;
+      }
+      const old = pod.slot;
+      const child = pod.child;
+      pod.incarnation++;
+      pod.final = false;
+      pod.releasedAtMs = undefined;
+      if (child !== undefined) killGroup(child, 'SIGKILL');
+      if (old !== undefined) placement.retire(old);
+      pod.notes.push(`restarted at ${(atMs / 1000).toFixed(1)} s`);
+      output.event(
+        now(),
+        `${pod.hostname}: killed and restarted (--restart); ${old?.address ?? 'its old address'} stays served for ${faults.staleForMs} ms`,
+      );
+      await start(pod);
+    });
+  }
+  for (const { index, atMs } of faults.kills) {
+    const pod = pods[index]!;
+    schedule(atMs, async () => {
+      const child = pod.child;
+      if (child === undefined || pod.final) {
+        output.event(now(), `${pod.hostname}: --kill skipped, the pod is not running`);
+        return;
+      }
+      output.event(now(), `${pod.hostname}: killed (--kill); its record is withdrawn`);
+      pod.notes.push(`killed at ${(atMs / 1000).toFixed(1)} s`);
+      killGroup(child, 'SIGKILL');
+      await placement.dns.removePod(podRef(pod));
+    });
+  }
+
+  output.startStatus(() => {
+    const running = pods.filter((p) => p.child !== undefined && !p.final).length;
+    const released = pods.filter((p) => p.releasedAtMs !== undefined).length;
+    const exited = pods.filter((p) => p.final).length;
+    return `${(now() / 1000).toFixed(1)} s  pods: ${running} running, ${released}/${n} released, ${exited} exited  dns: ${placement.dnsLabel}`;
+  });
+
+  const pendingFaults = () =>
+    [...faults.restarts, ...faults.kills].some((e) => e.atMs > now() && !pods[e.index]!.final);
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    wake();
+  };
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    if (options.signal?.aborted) interrupted = true;
+    while (!interrupted && failure === undefined) {
+      if (pods.every((p) => p.final) && !pendingFaults()) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    for (const t of timers) clearTimeout(t);
+    for (const w of watchers) w.close();
+    if (interrupted || failure !== undefined) await stopAll(pods, output, now);
+  }
+  const queries = (await placement.dns.queries()) - baseQueries;
+  rmSync(scratch, { recursive: true, force: true });
+  if (failure !== undefined) throw failure;
+  const signalCode = options.signal?.reason instanceof Error ? undefined : options.signal?.reason;
+  const exitCode = interrupted
+    ? typeof signalCode === 'string'
+      ? exitCodeForSignal(signalCode as NodeJS.Signals)
+      : 130
+    : (firstFailure?.code ?? 0);
+  return {
+    pods: pods.map((p) => ({
+      hostname: p.hostname,
+      address: p.slot?.address ?? '-',
+      releasedAtMs: p.releasedAtMs,
+      exitCode: p.exitCode,
+      note: [...p.notes, ...(p.slot === undefined ? ['not started'] : [])].join(', '),
+    })),
+    exitCode,
+    queries,
+    elapsedMs: now(),
+    interrupted,
+  };
+}
+
+// SIGTERM every pod's process group, SIGKILL what is left after a grace period.
+async function stopAll(pods: readonly PodRun[], output: SimulationOutput, now: () => number): Promise<void> {
+  const live = pods.filter(
+    (p) => p.child !== undefined && p.child.exitCode === null && p.child.signalCode === null,
+  );
+  if (live.length === 0) return;
+  output.event(now(), `stopping ${live.length} pod(s)`);
+  const exited = live.map((p) => new Promise<void>((resolve) => p.child!.once('exit', () => resolve())));
+  for (const p of live) killGroup(p.child!, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'grace'>((resolve) => {
+    timer = setTimeout(() => resolve('grace'), GRACE_MS);
+  });
+  const outcome = await Promise.race([Promise.all(exited), grace]);
+  clearTimeout(timer);
+  if (outcome === 'grace') for (const p of live) killGroup(p.child!, 'SIGKILL');
+}
