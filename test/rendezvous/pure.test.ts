@@ -1,0 +1,224 @@
+// Pure parts of the rendezvous: backoff arithmetic, frame codec, message validation, HMAC proofs, parsers.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatMs, parseDuration } from '../../src/duration.js';
+import { newNonce, proofInput, prove, verifyProof } from '../../src/rendezvous/auth.js';
+import {
+  BLIND_POLL,
+  backoffCeiling,
+  backoffDelay,
+  LIVE_POLL,
+  validatePolicy,
+} from '../../src/rendezvous/backoff.js';
+import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
+import { PROTOCOL_VERSION, parseMessage } from '../../src/rendezvous/messages.js';
+import { describeState, formatReport, hintsFor, type PeerReport } from '../../src/rendezvous/peer-state.js';
+import { parseVerifyMode } from '../../src/rendezvous/verify.js';
+
+describe('backoff', () => {
+  it('grows the ceiling geometrically up to the cap', () => {
+    const p = { first: 10, factor: 2, cap: 100, floor: 0 };
+    expect([1, 2, 3, 4, 5, 6, 50, 5000].map((a) => backoffCeiling(p, a))).toEqual([
+      10, 20, 40, 80, 100, 100, 100, 100,
+    ]);
+  });
+  it('draws full jitter within [floor, ceiling] for any attempt and random value', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, r) => {
+          for (const p of [BLIND_POLL, LIVE_POLL]) {
+            const d = backoffDelay(p, attempt, () => r);
+            expect(d).toBeGreaterThanOrEqual(p.floor);
+            expect(d).toBeLessThanOrEqual(backoffCeiling(p, attempt));
+          }
+        },
+      ),
+    );
+  });
+  it('spans the whole interval (full jitter, not equal jitter)', () => {
+    const p = { first: 1000, factor: 2, cap: 8000, floor: 0 };
+    expect(backoffDelay(p, 4, () => 0)).toBe(0);
+    expect(backoffDelay(p, 4, () => 0.5)).toBe(4000);
+    expect(backoffDelay(p, 4, () => 0.999999)).toBe(8000);
+  });
+  it('never repeats faster than the floor', () => {
+    expect(backoffDelay(LIVE_POLL, 1, () => 0)).toBe(LIVE_POLL.floor);
+  });
+  it('treats a broken random source as 0', () => {
+    expect(backoffDelay({ first: 10, factor: 2, cap: 100, floor: 1 }, 3, () => Number.NaN)).toBe(1);
+  });
+  it('rejects bad policies naming the field', () => {
+    expect(() => validatePolicy({ first: -1, factor: 2, cap: 1, floor: 0 })).toThrow('Expected `first`');
+    expect(() => validatePolicy({ first: 1, factor: 0.5, cap: 1, floor: 0 })).toThrow('Expected `factor`');
+    expect(() => validatePolicy({ first: 1, factor: 2, cap: 1, floor: 5 })).toThrow('Expected `floor`');
+  });
+});
+
+describe('frames', () => {
+  const json = fc.jsonValue();
+  it('round-trips any JSON value, however the bytes are split', () => {
+    fc.assert(
+      fc.property(
+        fc.array(json, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1 }),
+        (values, cuts) => {
+          const bytes = Buffer.concat(values.map((v) => encodeFrame(v)));
+          const dec = new FrameDecoder(1 << 20);
+          const out: unknown[] = [];
+          let at = 0;
+          for (let i = 0; at < bytes.length; i++) {
+            const step = cuts[i % cuts.length]!;
+            out.push(...dec.push(bytes.subarray(at, at + step)));
+            at += step;
+          }
+          expect(out).toEqual(values.map((v) => JSON.parse(JSON.stringify(v))));
+          expect(dec.buffered).toBe(0);
+        },
+      ),
+    );
+  });
+  it('rejects a declared length above the limit before buffering the payload', () => {
+    const dec = new FrameDecoder(100);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(101);
+    expect(() => dec.push(head)).toThrow(/101 bytes is larger than the limit of 100/);
+  });
+  it('rejects a frame that is not JSON', () => {
+    const body = Buffer.from('{nope');
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(body.length);
+    expect(() => new FrameDecoder(100).push(Buffer.concat([head, body]))).toThrow(/not valid JSON/);
+  });
+  it('never throws anything but its own error on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          new FrameDecoder(64).push(Buffer.from(bytes));
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('RDV_ERR_PROTOCOL');
+        }
+      }),
+    );
+  });
+});
+
+describe('messages', () => {
+  const v = PROTOCOL_VERSION;
+  it('accepts each well-formed message', () => {
+    const ok = [
+      { v, type: 'hello', job: 'ns/j/3', index: 1, incarnation: 'ab', purpose: 'join', nonce: 'n' },
+      { v, type: 'welcome', job: 'ns/j/3', index: 0, incarnation: 'ab', nonce: 'n', proof: '' },
+      { v, type: 'auth', proof: 'ff' },
+      { v, type: 'accepted' },
+      { v, type: 'reject', code: 'auth', reason: 'x' },
+      { v, type: 'ready', epoch: 0 },
+      { v, type: 'peer', epoch: 1, index: 2, address: '10.0.0.1', incarnation: 'x' },
+      { v, type: 'status', ready: 1, total: 3, missing: [{ index: 2, state: 'nxdomain' }] },
+      { v, type: 'release', generation: 'g', roster: [{ index: 0, fqdn: 'a.', addresses: ['10.0.0.1'] }] },
+      { v, type: 'ack', generation: 'g' },
+    ];
+    for (const m of ok) expect(parseMessage(m)).toEqual(m);
+  });
+  it.each([
+    [null, /not an object/],
+    [[1], /not an object/],
+    [{ v: 2, type: 'ack', generation: 'g' }, /protocol version 2 is not 1/],
+    [
+      { v: 1, type: 'hello', job: 'j', index: -1, incarnation: 'i', purpose: 'join', nonce: 'n' },
+      /malformed "hello"/,
+    ],
+    [
+      { v: 1, type: 'hello', job: 'j', index: 0, incarnation: 'i', purpose: 'steal', nonce: 'n' },
+      /malformed/,
+    ],
+    [
+      { v: 1, type: 'release', generation: 'g', roster: [{ index: 0, fqdn: 'a', addresses: [1] }] },
+      /malformed/,
+    ],
+    [{ v: 1, type: 'shutdown' }, /malformed "shutdown"/],
+  ])('rejects %j', (raw, message) => {
+    expect(() => parseMessage(raw)).toThrow(message);
+  });
+  it('never accepts garbage objects as hello', () => {
+    fc.assert(
+      fc.property(fc.object(), (o) => {
+        try {
+          parseMessage({ ...o, v: 1, type: 'hello' });
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('RDV_ERR_PROTOCOL');
+        }
+      }),
+    );
+  });
+});
+
+describe('HMAC proofs', () => {
+  it('verifies with the same token and rejects another token, another input or no token', () => {
+    const input = proofInput('acceptor', newNonce(), newNonce(), 'ns/job/3', 0, 'inc');
+    const proof = prove('secret', input);
+    expect(proof).toMatch(/^[0-9a-f]{64}$/);
+    expect(verifyProof('secret', input, proof)).toBe(true);
+    expect(verifyProof('other', input, proof)).toBe(false);
+    expect(verifyProof('secret', `${input}x`, proof)).toBe(false);
+    expect(verifyProof(undefined, input, proof)).toBe(false);
+    expect(verifyProof('secret', input, '')).toBe(false);
+    expect(verifyProof(undefined, input, '')).toBe(true);
+    expect(verifyProof('secret', input, 'zz')).toBe(false);
+  });
+  it('never puts the token in the proof input', () => {
+    expect(proofInput('initiator', 'a', 'b', 'j', 1, 'i')).not.toContain('secret');
+  });
+});
+
+describe('durations and verify modes', () => {
+  it.each([
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['250ms', 250],
+    ['1m30s', 90_000],
+    ['1h', 3_600_000],
+    ['2', 2000],
+    ['0.5', 500],
+  ])('parses %s', (v, ms) => expect(parseDuration(v, 'x')).toBe(ms));
+  it.each(['', 'abc', '5x', '-1s', '1s x', 's'])('rejects %j naming it', (v) => {
+    expect(() => parseDuration(v, 'flag --timeout')).toThrow(/from flag --timeout is not valid/);
+  });
+  it('formats ms', () => {
+    expect(formatMs(45)).toBe('45 ms');
+    expect(formatMs(1234)).toBe('1.23 s');
+  });
+  it('parses verify modes', () => {
+    expect(parseVerifyMode('STAR')).toEqual({ kind: 'star' });
+    expect(parseVerifyMode('tcp:22')).toEqual({ kind: 'tcp', port: 22 });
+    for (const bad of ['tcp:', 'tcp:0', 'tcp:70000', 'ring', ''])
+      expect(() => parseVerifyMode(bad, 'flag --verify')).toThrow(/from flag --verify/);
+  });
+});
+
+describe('peer reports', () => {
+  const r = (index: number, state: PeerReport['state'], since = 0): PeerReport => ({
+    index,
+    fqdn: `j-${index}.s.ns.svc.cluster.local.`,
+    state,
+    detail: '',
+    since,
+    seenBy: 'self',
+  });
+  it('says what and since when', () => {
+    expect(describeState(r(1, 'nxdomain', 0), 12_400)).toBe('NXDOMAIN since 12 s');
+    expect(formatReport([r(1, 'connection-refused', 0)], 3000)).toMatch(
+      /1 {2}j-1\.s\.ns\.svc\.cluster\.local\. {2}connection refused since 3 s/,
+    );
+  });
+  it('caps the table', () => {
+    const rows = Array.from({ length: 60 }, (_, i) => r(i, 'nxdomain'));
+    expect(formatReport(rows, 0, 50)).toMatch(/… and 10 more$/);
+  });
+  it('hints by state', () => {
+    expect(hintsFor([r(1, 'servfail')], { total: 2 }).join()).toMatch(/SERVFAIL/);
+    expect(hintsFor([r(1, 'connection-refused')], { total: 2 }).join()).toMatch(/same --port/);
+    expect(hintsFor([r(1, 'nxdomain')], { total: 2, selfState: 'ready' })).toEqual([]);
+  });
+});
