@@ -251,6 +251,31 @@ export class TcpClient {
   }
 }
 
+/** Handle counts once pending closes have gone through: polls (≤ ~1 s) until 5 readings 10 ms apart agree. */
+export async function settledHandleCounts(): Promise<Record<string, number>> {
+  let last = JSON.stringify(handleCounts());
+  let same = 0;
+  for (let i = 0; i < 100 && same < 5; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const now = JSON.stringify(handleCounts());
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return handleCounts();
+}
+
+/** Handle kinds that grew from `before` to `after` (a leak), e.g. { UDPWrap: 1 }. */
+export function grownHandles(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [kind, n] of Object.entries(after)) {
+    if (n > (before[kind] ?? 0)) out[kind] = n - (before[kind] ?? 0);
+  }
+  return out;
+}
+
 /** Counts of the handle kinds a server owns (sockets, servers, timers), from process.getActiveResourcesInfo(). */
 export function handleCounts(): Record<string, number> {
   const out: Record<string, number> = {};

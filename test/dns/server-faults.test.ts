@@ -1,0 +1,219 @@
+// Fault knobs of the DNS server, each made deterministic with an injected random source and clock.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterDnsServer, type DnsQueryEvent } from '../../src/dns/server.js';
+import { dig, udpQuery } from './server-helpers.js';
+
+const NS = 'ns';
+const SVC = 'svc';
+const pod = (i: number) => `job-${i}.${SVC}.${NS}.svc.cluster.local`;
+const service = `${SVC}.${NS}.svc.cluster.local`;
+
+/** A random source that plays back `values` in order (and fails the test if it runs out). */
+function sequence(values: number[]): () => number {
+  let i = 0;
+  return () => {
+    const v = values[i++];
+    if (v === undefined) throw new Error('random() called more often than the test planned');
+    return v;
+  };
+}
+
+let dns: ClusterDnsServer | undefined;
+afterEach(async () => {
+  await dns?.close();
+  dns = undefined;
+});
+
+async function started(
+  options: Parameters<typeof ClusterDnsServer.start>[0] = {},
+): Promise<ClusterDnsServer> {
+  dns = await ClusterDnsServer.start(options);
+  dns.addService({ name: SVC, namespace: NS });
+  for (let i = 0; i < 2; i++) {
+    dns.setPod({
+      hostname: `job-${i}`,
+      subdomain: SVC,
+      namespace: NS,
+      addresses: [`10.2.0.${i}`],
+      ready: true,
+    });
+  }
+  return dns;
+}
+
+describe('drop ratio', () => {
+  it('leaves the queries whose draw falls below the ratio unanswered', async () => {
+    const events: DnsQueryEvent[] = [];
+    const server = await started({
+      faults: { dropRatio: 0.5 },
+      random: sequence([0.49, 0.5, 0.1, 0.99]),
+      onQuery: (e) => events.push(e),
+    });
+    const outcomes: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) outcomes.push((await udpQuery(server.address, pod(0), 'A', 400))?.rcode);
+    expect(outcomes).toEqual([undefined, 'NOERROR', undefined, 'NOERROR']);
+    expect(events.map((e) => e.rcode)).toEqual([undefined, 'NOERROR', undefined, 'NOERROR']);
+    expect(server.stats()).toMatchObject({ total: 4, dropped: 2, byRcode: { NOERROR: 2 } });
+  });
+
+  it('can be turned on and off at run time', async () => {
+    const server = await started({ random: sequence([0]) });
+    expect((await udpQuery(server.address, pod(0)))?.rcode).toBe('NOERROR');
+    server.setFaults({ dropRatio: 1 });
+    expect(await udpQuery(server.address, pod(0), 'A', 300)).toBeUndefined();
+    server.setFaults({ dropRatio: 0 });
+    expect((await udpQuery(server.address, pod(0)))?.rcode).toBe('NOERROR');
+    expect(server.faults.dropRatio).toBe(0);
+  });
+});
+
+describe('SERVFAIL ratio', () => {
+  it('answers SERVFAIL without records or AA to the queries whose draw falls below the ratio', async () => {
+    const server = await started({ faults: { servfailRatio: 0.3 }, random: sequence([0.2, 0.3, 0.29]) });
+    const first = await dig(server.address, pod(0));
+    expect(first.status).toBe('SERVFAIL');
+    expect(first.flags).not.toContain('aa');
+    expect(first.answer).toEqual([]);
+    expect((await dig(server.address, pod(0))).status).toBe('NOERROR');
+    expect((await dig(server.address, pod(1), 'A', ['+tcp'])).status).toBe('SERVFAIL');
+    expect(server.stats()).toMatchObject({ servfailInjected: 2, byRcode: { SERVFAIL: 2, NOERROR: 1 } });
+  });
+
+  it('draws for the drop first, then for SERVFAIL', async () => {
+    const server = await started({
+      faults: { dropRatio: 0.5, servfailRatio: 0.5 },
+      random: sequence([0.7, 0.2, 0.7, 0.8]),
+    });
+    expect((await udpQuery(server.address, pod(0)))?.rcode).toBe('SERVFAIL');
+    expect((await udpQuery(server.address, pod(0)))?.rcode).toBe('NOERROR');
+  });
+});
+
+describe('answer delay', () => {
+  it('holds answers back by delayMs, and per-name delays win over it', async () => {
+    const events: DnsQueryEvent[] = [];
+    const server = await started({
+      faults: {
+        delayMs: 150,
+        delays: [
+          { match: pod(1), ms: 0 },
+          { match: '*.other.svc.cluster.local', ms: 20 },
+        ],
+      },
+      onQuery: (e) => events.push(e),
+    });
+    const delayed = await dig(server.address, pod(0));
+    expect(delayed.status).toBe('NOERROR');
+    const queryTime = Number(/Query time: (\d+) msec/.exec(delayed.raw)?.[1]);
+    expect(queryTime).toBeGreaterThanOrEqual(140);
+    await dig(server.address, `${pod(1).toUpperCase()}.`);
+    await dig(server.address, 'x.other.svc.cluster.local');
+    expect(events.map((e) => e.delayMs)).toEqual([150, 0, 20]);
+    expect(server.stats().delayed).toBe(2);
+  });
+
+  it('matches RegExp patterns, and delays TCP answers too', async () => {
+    const events: DnsQueryEvent[] = [];
+    const server = await started({
+      faults: { delays: [{ match: /^job-0\./, ms: 120 }] },
+      onQuery: (e) => events.push(e),
+    });
+    const r = await dig(server.address, pod(0), 'A', ['+tcp']);
+    expect(r.answer.map((a) => a.data)).toEqual(['10.2.0.0']);
+    expect(Number(/Query time: (\d+) msec/.exec(r.raw)?.[1])).toBeGreaterThanOrEqual(110);
+    await dig(server.address, pod(1));
+    expect(events.map((e) => [e.transport, e.delayMs])).toEqual([
+      ['tcp', 120],
+      ['udp', 0],
+    ]);
+  });
+});
+
+describe('stale records', () => {
+  it('serves a removed pod for staleForMs after removal, then NXDOMAIN', async () => {
+    const clock = { t: 5_000 };
+    const server = await started({ faults: { staleForMs: 2_000 }, now: () => clock.t });
+    server.removePod({ hostname: 'job-0', subdomain: SVC, namespace: NS });
+    expect((await dig(server.address, pod(0))).answer.map((a) => a.data)).toEqual(['10.2.0.0']);
+    expect((await dig(server.address, service)).answer.map((a) => a.data)).toEqual(['10.2.0.0', '10.2.0.1']);
+    clock.t += 1_999;
+    expect((await dig(server.address, pod(0))).status).toBe('NOERROR');
+    clock.t += 1;
+    expect((await dig(server.address, pod(0))).status).toBe('NXDOMAIN');
+    expect((await dig(server.address, service)).answer.map((a) => a.data)).toEqual(['10.2.0.1']);
+  });
+
+  it('serves a pod that lost readiness for staleForMs, set at run time', async () => {
+    const clock = { t: 0 };
+    const server = await started({ now: () => clock.t });
+    server.setFaults({ staleForMs: 500 });
+    server.setPod({
+      hostname: 'job-0',
+      subdomain: SVC,
+      namespace: NS,
+      addresses: ['10.2.0.0'],
+      ready: false,
+    });
+    expect((await dig(server.address, pod(0))).status).toBe('NOERROR');
+    clock.t = 500;
+    expect((await dig(server.address, pod(0))).status).toBe('NXDOMAIN');
+  });
+
+  it('expires on the real clock too', async () => {
+    const server = await started({ faults: { staleForMs: 800 } });
+    server.removePod({ hostname: 'job-0', subdomain: SVC, namespace: NS });
+    const removedAt = Date.now();
+    const first = await udpQuery(server.address, pod(0));
+    // On a starved machine the first answer may already come late; only check it when it came in time.
+    if (Date.now() - removedAt < 700) expect(first?.rcode).toBe('NOERROR');
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect((await udpQuery(server.address, pod(0)))?.rcode).toBe('NXDOMAIN');
+  });
+});
+
+describe('two addresses during a restart', () => {
+  it('answers old and new address for restartOverlapMs, then only the new one', async () => {
+    const clock = { t: 0 };
+    const server = await started({ faults: { restartOverlapMs: 1_000 }, now: () => clock.t });
+    server.setPod({ hostname: 'job-0', subdomain: SVC, namespace: NS, addresses: ['10.2.9.9'], ready: true });
+    const both = await dig(server.address, pod(0));
+    expect(both.answer.map((a) => a.data)).toEqual(['10.2.0.0', '10.2.9.9']);
+    expect((await dig(server.address, service)).answer.map((a) => a.data)).toEqual([
+      '10.2.0.0',
+      '10.2.9.9',
+      '10.2.0.1',
+    ]);
+    clock.t = 1_000;
+    expect((await dig(server.address, pod(0))).answer.map((a) => a.data)).toEqual(['10.2.9.9']);
+  });
+});
+
+describe('fault validation', () => {
+  it.each([
+    [{ dropRatio: 1.5 }, /dropRatio "1.5" is invalid: expected a fraction 0–1/],
+    [{ servfailRatio: -0.1 }, /servfailRatio "-0.1"/],
+    [{ delayMs: Number.NaN }, /delayMs "NaN"/],
+    [{ staleForMs: -1 }, /staleForMs "-1"/],
+    [{ delays: [{ match: '', ms: 5 }] }, /delays\[0\].match ""/],
+    [{ delays: [{ match: 'a', ms: -5 }] }, /delays\[0\].ms "-5"/],
+    [{ dropratio: 0.1 }, /unknown DNS fault "dropratio"/],
+  ])('rejects %j with a message naming the knob and value', async (faults, message) => {
+    await expect(ClusterDnsServer.start({ faults: faults as never })).rejects.toThrow(message);
+    const server = await started();
+    expect(() => server.setFaults(faults as never)).toThrow(message);
+    expect(server.faults.dropRatio).toBe(0);
+  });
+
+  it('rejects bad server options', async () => {
+    await expect(ClusterDnsServer.start({ host: 'localhost' })).rejects.toThrow(
+      /host "localhost" is invalid/,
+    );
+    await expect(ClusterDnsServer.start({ port: 70_000 })).rejects.toThrow(/port "70000" is invalid/);
+    await expect(ClusterDnsServer.start({ ttl: -1 })).rejects.toThrow(/ttl "-1"/);
+    await expect(ClusterDnsServer.start({ zone: 'a..b' })).rejects.toThrow(/DNS zone "a..b"/);
+    await expect(ClusterDnsServer.start({ maxUdpPayload: 100 })).rejects.toThrow(/maxUdpPayload "100"/);
+    await expect(ClusterDnsServer.start({ prot: 53 } as never)).rejects.toThrow(
+      /unknown DNS server option "prot"/,
+    );
+  });
+});
