@@ -1,0 +1,106 @@
+// `simulate` end to end: real child processes of the built CLI on loopback, the project's DNS, faults,
+// the summary and the exit code, Ctrl-C leaving nothing behind. (Uses dist/: npm run build first.)
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseFaults } from '../../src/simulate/faults.js';
+import { BIN, runBin, runCli } from '../helpers/cli.js';
+
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+/** Processes whose command line mentions `marker` (the simulated pods carry their job name in --hostname). */
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) found.push(Number(entry));
+    } catch {}
+  }
+  return found.filter((pid) => pid !== process.pid);
+}
+
+describe('simulate options', () => {
+  it('parses faults and names the flag of a bad value', () => {
+    const f = parseFaults(
+      { startDelay: ['2=1.5s'], restart: ['1@2s'], kill: '0@500ms', dnsDrop: 0.25, publishDelay: '0' },
+      3,
+    );
+    expect([...f.startDelays]).toEqual([[2, 1500]]);
+    expect(f.restarts).toEqual([{ index: 1, atMs: 2000 }]);
+    expect(f.kills).toEqual([{ index: 0, atMs: 500 }]);
+    expect(f.dnsDrop).toBe(0.25);
+    expect(f.publishDelayMs).toBe(0);
+    expect(() => parseFaults({ startDelay: ['3=1s'] }, 3)).toThrow(
+      /--start-delay "3=1s": pod index "3" is not one of 0-2/,
+    );
+    expect(() => parseFaults({ restart: ['1-2s'] }, 3)).toThrow(/--restart "1-2s" is not <index>@<time>/);
+    expect(() => parseFaults({ dnsServfail: 2 }, 3)).toThrow(
+      /--dns-servfail "2" is not a ratio: expected a number from 0 to 1/,
+    );
+  });
+
+  it('requires -n and rejects a command with --in-process (exit 64)', async () => {
+    const missing = await runCli(['simulate']);
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toMatch(/simulate needs -n <N>/);
+    const both = await runCli(['simulate', '-n', '2', '--in-process', '--', 'true']);
+    expect(both.code).toBe(64);
+    expect(both.stderr).toMatch(/--in-process runs no workload/);
+  });
+});
+
+describe('simulate on loopback', () => {
+  it('releases every pod of `wait` mode and prints the summary', () => {
+    const r = runBin(['simulate', '-n', '3', '--start-delay', '0=500ms'], ENV, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/example-job-0: starting \(--start-delay 500 ms\)/);
+    expect(r.stderr).toMatch(/^example-job-1 \| peer-rendezvous: released after/m);
+    for (let i = 0; i < 3; i++) {
+      expect(r.stderr).toMatch(
+        new RegExp(`^example-job-${i}\\s+127\\.\\d+\\.1\\.\\d+\\s+[\\d.]+ m?s\\s+0$`, 'm'),
+      );
+    }
+    expect(r.stderr).toMatch(/3\/3 released, 3\/3 exited 0/);
+  });
+
+  it('exits with the code of the first pod that failed, and shows the fault firing', () => {
+    const r = runBin(['simulate', '-n', '3', '--kill', '2@300ms', '--timeout', '2s', '--quiet'], ENV, 30_000);
+    expect(r.code).toBe(137);
+    expect(r.stderr).toMatch(/^example-job-2\s+\S+\s+-\s+137\s+killed at 0\.3 s$/m);
+    expect(r.stderr).toMatch(/^example-job-0\s+\S+\s+-\s+124$/m);
+  });
+
+  it('runs agents in one process with --in-process and prints the counters', () => {
+    const r = runBin(['simulate', '-n', '20', '--in-process', '--restart', '3@100ms'], ENV, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^in-process: 20\/20 released/m);
+    expect(r.stdout).toMatch(/DNS queries: \d+/);
+    expect(r.stderr).toMatch(/example-job-3: restarted on a new address \(--restart\)/);
+  });
+
+  it('stops every pod on Ctrl-C and exits 130', async () => {
+    const job = `ctrlc-${randomBytes(3).toString('hex')}`;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'simulate', '-n', '3', '--job-name', job, '--start-delay', '2=60s', '--quiet'],
+      { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    // Wait (bounded) until both early pods run, then interrupt.
+    for (let i = 0; i < 100 && processesWith(`${job}-1`).length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(processesWith(`${job}-0`).length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/\(interrupted\)/);
+    expect(stderr).toMatch(new RegExp(`^${job}-2\\s+-\\s+-\\s+-\\s+not started$`, 'm'));
+    expect(processesWith(job)).toEqual([]);
+  });
+});
