@@ -137,6 +137,8 @@ const RCODE_NAMES: Record<number, RcodeName> = Object.fromEntries(
   Object.entries(RCODE).map(([name, code]) => [code, name as RcodeName]),
 );
 const BIND_ATTEMPTS = 20;
+/** Unsent TCP answer bytes after which a connection that does not read is closed. */
+const MAX_TCP_BACKLOG = 1024 * 1024;
 
 /** The CoreDNS-like authoritative server on UDP and TCP. Create it with {@link ClusterDnsServer.start}. */
 export class ClusterDnsServer {
@@ -257,6 +259,7 @@ export class ClusterDnsServer {
 
   #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.#closing !== undefined) return;
+    if (rinfo.port === 0) return;
     this.#handle(msg, false, (out) => {
       if (this.#closing === undefined) this.#udp.send(out, rinfo.port, rinfo.address);
     });
@@ -275,7 +278,10 @@ export class ClusterDnsServer {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.#connections.delete(socket));
     const send = (out: Buffer) => {
-      if (!socket.destroyed && socket.writable) socket.write(out);
+      if (socket.destroyed || !socket.writable) return;
+      // A client that pipelines queries but never reads would make us buffer without bound.
+      if (socket.writableLength > MAX_TCP_BACKLOG) socket.destroy();
+      else socket.write(out);
     };
     let pending: Buffer | undefined;
     socket.on('data', (chunk: Buffer) => {
