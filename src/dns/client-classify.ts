@@ -1,7 +1,23 @@
 // Turn an accepted DNS response into the DnsResult the rest of the package reads.
-import type dnsPacket from 'dns-packet';
-import { absoluteName, canonicalName, type DecodedDnsPacket } from './packet.js';
+import { absoluteName, canonicalName } from './packet.js';
 import type { DnsRecord, DnsResult, QueryType, ServerLabel } from './types.js';
+
+/** One resource record as either decoder gives it (dns-packet's Answer fits this shape). */
+export interface WireRecord {
+  readonly name: string;
+  readonly type: string;
+  readonly ttl?: number | undefined;
+  readonly data?: unknown;
+}
+
+/** What the classification reads from a response (dns-packet's decoded packet fits this shape). */
+export interface ResponseView {
+  readonly rcode: string;
+  readonly flag_aa: boolean;
+  readonly answers: readonly WireRecord[];
+  readonly authorities: readonly WireRecord[];
+  readonly additionals: readonly WireRecord[];
+}
 
 /** Where a response came from and how long it took. */
 export interface ResponseMeta {
@@ -15,45 +31,65 @@ const MAX_CNAME_HOPS = 16;
 
 /** Classify a response that already matched our question (see answersQuestion). */
 export function classifyResponse(
-  packet: DecodedDnsPacket,
+  packet: ResponseView,
   name: string,
   type: QueryType,
   meta: ResponseMeta,
 ): DnsResult {
-  const base = { name, type, ...meta };
+  const { server, transport, elapsedMs } = meta;
   switch (packet.rcode) {
     case 'NOERROR': {
       const records = recordsFor(packet.answers, name, type);
       if (records.length === 0) {
+        const negative = negativeTtl(packet);
         return {
           kind: 'nodata',
-          ...base,
-          negativeTtl: negativeTtl(packet),
+          name,
+          type,
+          server,
+          transport,
+          elapsedMs,
+          negativeTtl: negative,
           authoritative: packet.flag_aa,
         };
       }
       return {
         kind: 'records',
-        ...base,
+        name,
+        type,
+        server,
+        transport,
+        elapsedMs,
         records,
         additional: addressRecords(packet.additionals),
-        ttl: Math.min(...records.map((r) => r.ttl)),
+        ttl: smallestTtl(records),
         authoritative: packet.flag_aa,
       };
     }
-    case 'NXDOMAIN':
-      return { kind: 'nxdomain', ...base, negativeTtl: negativeTtl(packet), authoritative: packet.flag_aa };
+    case 'NXDOMAIN': {
+      const negative = negativeTtl(packet);
+      return {
+        kind: 'nxdomain',
+        name,
+        type,
+        server,
+        transport,
+        elapsedMs,
+        negativeTtl: negative,
+        authoritative: packet.flag_aa,
+      };
+    }
     case 'SERVFAIL':
-      return { kind: 'servfail', ...base, rcode: packet.rcode };
+      return { kind: 'servfail', name, type, server, transport, elapsedMs, rcode: packet.rcode };
     case 'REFUSED':
-      return { kind: 'refused', ...base, rcode: packet.rcode };
+      return { kind: 'refused', name, type, server, transport, elapsedMs, rcode: packet.rcode };
     default:
-      return { kind: 'error', ...base, rcode: packet.rcode };
+      return { kind: 'error', name, type, server, transport, elapsedMs, rcode: packet.rcode };
   }
 }
 
 /** Records of `type` owned by `name` or by the end of a CNAME chain starting at it, within `answers`. */
-export function recordsFor(answers: readonly dnsPacket.Answer[], name: string, type: QueryType): DnsRecord[] {
+export function recordsFor(answers: readonly WireRecord[], name: string, type: QueryType): DnsRecord[] {
   let owner = canonicalName(name);
   const seen = new Set<string>([owner]);
   for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
@@ -76,7 +112,7 @@ export function recordsFor(answers: readonly dnsPacket.Answer[], name: string, t
 }
 
 /** A/AAAA records of a section (the Additional section's SRV target addresses). */
-export function addressRecords(section: readonly dnsPacket.Answer[]): DnsRecord[] {
+export function addressRecords(section: readonly WireRecord[]): DnsRecord[] {
   const out: DnsRecord[] = [];
   for (const answer of section) {
     if (answer.type !== 'A' && answer.type !== 'AAAA') continue;
@@ -87,26 +123,33 @@ export function addressRecords(section: readonly dnsPacket.Answer[]): DnsRecord[
 }
 
 /** RFC 2308: the negative TTL is min(SOA TTL, SOA MINIMUM) of the Authority SOA; undefined without one. */
-export function negativeTtl(packet: DecodedDnsPacket): number | undefined {
+export function negativeTtl(packet: ResponseView): number | undefined {
   for (const rr of packet.authorities) {
     if (rr.type === 'SOA' && typeof rr.data === 'object' && rr.data !== null) {
       const ttl = rr.ttl ?? 0;
-      const minimum = rr.data.minimum;
+      const minimum = (rr.data as { minimum?: unknown }).minimum;
       return typeof minimum === 'number' ? Math.min(ttl, minimum) : ttl;
     }
   }
   return undefined;
 }
 
-function toRecord(answer: dnsPacket.Answer): DnsRecord | undefined {
-  if (answer.type === 'OPT') return undefined;
+function smallestTtl(records: readonly DnsRecord[]): number {
+  let ttl = records[0]!.ttl;
+  for (const r of records) if (r.ttl < ttl) ttl = r.ttl;
+  return ttl;
+}
+
+function toRecord(answer: WireRecord): DnsRecord | undefined {
+  if (typeof answer.name !== 'string') return undefined;
   const name = absoluteName(answer.name);
   const ttl = answer.ttl ?? 0;
   if ((answer.type === 'A' || answer.type === 'AAAA') && typeof answer.data === 'string') {
     return { type: answer.type, name, ttl, address: answer.data };
   }
   if (answer.type === 'SRV' && typeof answer.data === 'object' && answer.data !== null) {
-    const d = answer.data;
+    const d = answer.data as { priority?: number; weight?: number; port: number; target: string };
+    if (typeof d.port !== 'number' || typeof d.target !== 'string') return undefined;
     return {
       type: 'SRV',
       name,

@@ -1,8 +1,9 @@
 // TCP transport of the stub resolver (RFC 7766): one connection per question, 2-byte length framing,
 // partial reads reassembled, messages that do not answer our question skipped.
 import net from 'node:net';
+import { matchesQuestion, parseResponse } from './client-parse.js';
 import type { ExchangeOutcome, Expected } from './client-udp.js';
-import { answersQuestion, decodePacket, frameForTcp } from './packet.js';
+import { frameForTcp } from './packet.js';
 import type { DnsServerAddress } from './types.js';
 
 /** Ask `server` over TCP and wait up to `timeoutMs` for the answer to `expected`. */
@@ -37,8 +38,8 @@ export function tcpExchange(
         if (buffered.length < length + 2) return;
         const message = buffered.subarray(2, length + 2);
         buffered = buffered.subarray(length + 2);
-        const packet = decodePacket(message);
-        if (packet !== undefined && answersQuestion(packet, expected)) {
+        const packet = parseResponse(message);
+        if (packet !== undefined && matchesQuestion(packet, expected)) {
           settle({ kind: 'answer', packet });
           return;
         }

@@ -1,12 +1,13 @@
 // UDP transport of the stub resolver: connect()ed sockets to one server, answers matched on ID and question.
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { answersQuestion, type DecodedDnsPacket, decodePacket, rawId, rawLooksLikeAnswer } from './packet.js';
+import { matchesQuestion, type ParsedResponse, parseResponse } from './client-parse.js';
+import { rawId, rawLooksLikeAnswer } from './packet.js';
 import type { DnsServerAddress, QueryType } from './types.js';
 
 /** What one send/receive exchange ended with. */
 export type ExchangeOutcome =
-  | { readonly kind: 'answer'; readonly packet: DecodedDnsPacket }
+  | { readonly kind: 'answer'; readonly packet: ParsedResponse }
   | { readonly kind: 'timeout' }
   | { readonly kind: 'error'; readonly reason: string }
   | { readonly kind: 'cancelled' };
@@ -59,14 +60,13 @@ class UdpChannel {
   /** Send `query` and call `done` once with the matching answer or a transport error. */
   register(expected: Expected, query: Buffer, done: (outcome: ExchangeOutcome) => void): void {
     this.#pending.set(expected.id, { expected, done });
-    const send = (): void => {
-      if (this.#closed || !this.#pending.has(expected.id)) return;
-      this.#socket.send(query, (err) => {
-        if (err) this.#finish(expected.id, { kind: 'error', reason: errorReason(err) });
+    // No send callback: a send error is emitted as 'error' and fails every query on this socket.
+    if (this.#connected) this.#socket.send(query);
+    else {
+      this.#waiting.push(() => {
+        if (!this.#closed && this.#pending.has(expected.id)) this.#socket.send(query);
       });
-    };
-    if (this.#connected) send();
-    else this.#waiting.push(send);
+    }
   }
 
   /** Forget a query (timed out or cancelled); closes the socket when retired and idle. */
@@ -92,8 +92,8 @@ class UdpChannel {
     if (id === undefined) return;
     const pending = this.#pending.get(id);
     if (pending === undefined || !rawLooksLikeAnswer(msg)) return;
-    const packet = decodePacket(msg);
-    if (packet === undefined || !answersQuestion(packet, pending.expected)) return;
+    const packet = parseResponse(msg);
+    if (packet === undefined || !matchesQuestion(packet, pending.expected)) return;
     this.#finish(id, { kind: 'answer', packet });
   }
 

@@ -112,6 +112,7 @@ export function checkQuestion(name: unknown, type: unknown): asserts name is str
 export class DnsClient implements Resolver {
   readonly options: NormalizedDnsClientOptions;
   readonly #udp: Map<DnsServerAddress, UdpTransport>;
+  readonly #labels: Map<DnsServerAddress, ServerLabel>;
   readonly #ids = new Set<number>();
   readonly #cancels = new Set<() => void>();
   readonly #queue: (() => void)[] = [];
@@ -123,20 +124,24 @@ export class DnsClient implements Resolver {
     this.#udp = new Map(
       this.options.servers.map((s) => [s, new UdpTransport(s, this.options.queriesPerSocket)] as const),
     );
+    this.#labels = new Map(this.options.servers.map((s) => [s, formatServerAddress(s)] as const));
   }
 
   /** Ask one question; resolves with the classified result, rejects only on bad input, abort or close. */
-  async query(name: string, type: QueryType, options: { signal?: AbortSignal } = {}): Promise<DnsResult> {
-    checkQuestion(name, type);
+  query(name: string, type: QueryType, options: { signal?: AbortSignal } = {}): Promise<DnsResult> {
     const signal = options.signal;
-    this.#checkOpen();
-    if (signal?.aborted) throw abortedError(signal);
-    await this.#acquireSlot(signal);
     try {
-      return await this.#resolve(name, type, signal);
-    } finally {
-      this.#releaseSlot();
+      checkQuestion(name, type);
+      this.#checkOpen();
+      if (signal?.aborted) throw abortedError(signal);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (this.#active < this.options.concurrency && this.#queue.length === 0) {
+      this.#active++;
+      return this.#resolve(name, type, signal);
+    }
+    return this.#waitForSlot(signal).then(() => this.#resolve(name, type, signal));
   }
 
   /** Close every socket; queries in flight or queued reject with RDV_ERR_DNS. */
@@ -149,6 +154,7 @@ export class DnsClient implements Resolver {
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
   }
 
+  /** Ask the servers in turn; runs holding a concurrency slot and releases it. */
   async #resolve(name: string, type: QueryType, signal: AbortSignal | undefined): Promise<DnsResult> {
     const id = this.#allocateId();
     const started = performance.now();
@@ -160,7 +166,7 @@ export class DnsClient implements Resolver {
     try {
       for (let attempt = 0; attempt < this.options.attempts; attempt++) {
         for (const server of this.options.servers) {
-          const label = formatServerAddress(server);
+          const label = this.#labels.get(server)!;
           tried.push(label);
           let transport: 'udp' | 'tcp' = 'udp';
           let outcome = await this.#exchange(signal, (onCancel) =>
@@ -201,6 +207,7 @@ export class DnsClient implements Resolver {
       };
     } finally {
       this.#ids.delete(id);
+      this.#releaseSlot();
     }
   }
 
@@ -240,11 +247,8 @@ export class DnsClient implements Resolver {
     }
   }
 
-  #acquireSlot(signal: AbortSignal | undefined): Promise<void> {
-    if (this.#active < this.options.concurrency && this.#queue.length === 0) {
-      this.#active++;
-      return Promise.resolve();
-    }
+  /** Queue until a slot frees up (#releaseSlot hands it over); the slot is counted when this resolves. */
+  #waitForSlot(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         const at = this.#queue.indexOf(wake);
