@@ -2,10 +2,12 @@
 import yargs from 'yargs';
 import { quote, RendezvousError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { envCommand } from './commands/env.js';
 import { explainCommand } from './commands/explain.js';
 import { installCommand } from './commands/install.js';
 import { manifestCommand } from './commands/manifest.js';
 import { resolveCommand } from './commands/resolve.js';
+import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
 import { waitCommand } from './commands/wait.js';
 import { type CliContext, type CliIo, processIo } from './context.js';
@@ -21,10 +23,12 @@ export function buildParser(ctx: CliContext) {
     )
     .options(outputOptions)
     .middleware(envMiddleware(ctx) as never, true)
+    .command(envCommand(ctx) as never)
     .command(explainCommand(ctx) as never)
     .command(installCommand(ctx) as never)
     .command(manifestCommand(ctx) as never)
     .command(resolveCommand(ctx) as never)
+    .command(runCommand(ctx) as never)
     .command(simulateCommand(ctx) as never)
     .command(waitCommand(ctx) as never)
     .demandCommand(1, 'name a command (see --help)')

@@ -32,8 +32,18 @@ describe('shell output', () => {
     const names = Object.keys(HOSTILE);
     const r = spawnSync(
       'bash',
-      ['-c', `eval "$1"; for n in ${names.join(' ')}; do printf '%s\\0' "\${!n}"; done`, 'bash', script],
-      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' } },
+      [
+        '--norc',
+        '-c',
+        `eval "$1"; for n in ${names.join(' ')}; do printf '%s\\0' "\${!n}"; done`,
+        'bash',
+        script,
+      ],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

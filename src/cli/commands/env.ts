@@ -1,0 +1,34 @@
+// `env`: wait for the mesh, then print the exports for a shell (`eval "$(peer-rendezvous env)"`) or as JSON.
+import type { CommandModule } from 'yargs';
+import { jsonExports, shellExports } from '../../exec/shell-quote.js';
+import type { CliContext } from '../context.js';
+import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
+import { type RendezvousArgs, rendezvousOptions, waitFromArgs } from '../rendezvous-options.js';
+
+interface EnvArgs extends RendezvousArgs, ExportArgs {
+  format: 'shell' | 'json';
+}
+
+/** The `env` command module. */
+export function envCommand(ctx: CliContext): CommandModule<object, EnvArgs> {
+  return {
+    command: 'env',
+    describe: "wait for the mesh, then print the exports: `export NAME='value'` lines or one JSON object",
+    builder: (y) =>
+      y
+        .options(rendezvousOptions)
+        .options(exportOptions)
+        .option('format', {
+          choices: ['shell', 'json'] as const,
+          default: 'shell' as const,
+          group: 'Output:',
+          describe: 'shell: eval-safe export lines; json: one object',
+        }) as never,
+    handler: async (args) => {
+      const options = exportOptionsFromArgs(ctx, args);
+      const { mesh } = await waitFromArgs(ctx, args);
+      const exports = handOverExports(ctx, args, mesh, options);
+      ctx.io.stdout(args.format === 'json' ? jsonExports(exports.env) : shellExports(exports.env));
+    },
+  };
+}

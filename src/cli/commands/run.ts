@@ -1,0 +1,63 @@
+// `run` (also the default command): wait for the mesh, then become the workload with the exports in its env.
+import type { CommandModule } from 'yargs';
+import { UsageError } from '../../errors.js';
+import { resolveCommand } from '../../exec/command-lookup.js';
+import { handOver } from '../../exec/hand-over.js';
+import { exitCodeForSignalName, reraiseSignal } from '../../exec/signals.js';
+import type { CliContext } from '../context.js';
+import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
+import { logger, type RendezvousArgs, rendezvousOptions, waitFromArgs } from '../rendezvous-options.js';
+
+interface RunArgs extends RendezvousArgs, ExportArgs {
+  exec: boolean;
+}
+
+/** The workload: everything after the first `--` of the invocation. */
+export function commandAfterDashes(argv: readonly string[]): string[] {
+  const at = argv.indexOf('--');
+  return at < 0 ? [] : argv.slice(at + 1);
+}
+
+/** The `run` command module; `peer-rendezvous -- <command>` runs it too. */
+export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
+  return {
+    command: ['run', '$0'],
+    describe: 'wait for the mesh, then exec the command after -- with the peers in its environment',
+    builder: (y) =>
+      y.options(rendezvousOptions).options(exportOptions).option('exec', {
+        type: 'boolean',
+        default: true,
+        group: 'Hand-over:',
+        describe:
+          'replace this process with the command (process.execve); --no-exec keeps a supervising parent that forwards signals',
+      }) as never,
+    handler: async (args) => {
+      const [file, ...rest] = commandAfterDashes(ctx.argv);
+      if (file === undefined) {
+        throw new UsageError(
+          'name the command to run after --: peer-rendezvous [run] [options] -- <command> [args...]',
+        );
+      }
+      const options = exportOptionsFromArgs(ctx, args);
+      // Before anything irreversible: 127/126 now, not after every pod has waited for this one.
+      const command = resolveCommand(file, rest, { env: ctx.io.env });
+      const { mesh } = await waitFromArgs(ctx, args);
+      const exports = handOverExports(ctx, args, mesh, options);
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(ctx.io.env)) if (v !== undefined) env[k] = v;
+      Object.assign(env, exports.env);
+      // Only the real process may be replaced: an in-process invocation (tests, embedding) supervises.
+      const own = ctx.io.env === process.env;
+      const mode = !args.exec || !own ? 'supervise' : 'auto';
+      if (args.verbose)
+        logger(ctx, args).info(`starting ${command.file} (${mode === 'auto' ? 'exec' : 'supervised'})`);
+      const result = await handOver(command, env, { mode });
+      if (result.signal !== null) {
+        ctx.exitCode = exitCodeForSignalName(result.signal);
+        if (own) reraiseSignal(result.signal);
+      } else {
+        ctx.exitCode = result.code ?? 70;
+      }
+    },
+  };
+}

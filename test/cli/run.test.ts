@@ -1,0 +1,164 @@
+// `run` end to end: real agent processes on 127.51.0.x with the project's DNS server, then the workload.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BIN } from '../helpers/cli.js';
+import { JOB, type LoopbackJob, loopbackJob, NS, SVC } from '../helpers/job.js';
+
+const BLOCK = 51;
+const work = mkdtempSync(join(tmpdir(), 'rdv-run-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+let job: LoopbackJob | undefined;
+afterEach(async () => {
+  await job?.close();
+  job = undefined;
+});
+
+const fqdn = (i: number) => `${JOB}-${i}.${SVC}.${NS}.svc.cluster.local`;
+
+/** CLI flags for pod i of the loopback job. */
+function podFlags(j: LoopbackJob, i: number): string[] {
+  const o = j.options(i);
+  return [
+    '--index',
+    String(i),
+    '--completions',
+    String(j.n),
+    '--job-name',
+    JOB,
+    '--subdomain',
+    SVC,
+    '--namespace',
+    NS,
+    '--cluster-domain',
+    'cluster.local',
+    '--hostname',
+    `${JOB}-${i}`,
+    '--listen',
+    String(o.listen),
+    '--port',
+    String(o.port),
+    '--dns-server',
+    j.dnsServer,
+    '--timeout',
+    '20s',
+    '--hosts-file',
+    '/nonexistent/hosts',
+    '--resolv-conf',
+    '/nonexistent/resolv.conf',
+    '--namespace-file',
+    '/nonexistent/namespace',
+    '--progress-interval',
+    '0',
+  ];
+}
+
+interface Ended {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Start the real CLI; resolves when it ends (killed after 30 s). */
+function startCli(argv: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...argv], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const done = new Promise<Ended>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(kill);
+      resolve({ pid: child.pid!, code, signal, stdout, stderr });
+    }),
+  );
+  return { child, done, stderr: () => stderr };
+}
+
+const WORKLOAD =
+  'echo "pid $$"; env | grep -E "^(PEER_|MASTER_|RANK=|WORLD_SIZE=)" | sort; grep SigIgn /proc/self/status; exit $((PEER_INDEX * 42))';
+
+describe('run', () => {
+  it('execs the workload in the agent process with the exports; exit codes pass through', async () => {
+    job = await loopbackJob(2, BLOCK);
+    for (const i of [0, 1]) job.publish(i);
+    const pods = [0, 1].map((i) =>
+      startCli([...podFlags(job!, i), '--export', 'torch', '--', 'bash', '-c', WORKLOAD]),
+    );
+    const ended = await Promise.all(pods.map((p) => p.done));
+    for (const [i, r] of ended.entries()) {
+      expect(r.code, r.stderr).toBe(i * 42);
+      expect(r.stdout).toContain(`pid ${r.pid}\n`);
+      expect(r.stdout).toContain(`PEER_INDEX=${i}\n`);
+      expect(r.stdout).toContain('PEER_COUNT=2\n');
+      expect(r.stdout).toContain(`PEER_HOSTS=${fqdn(0)},${fqdn(1)}\n`);
+      expect(r.stdout).toContain(`PEER_COORDINATOR=${fqdn(0)}\n`);
+      expect(r.stdout).toContain(`MASTER_ADDR=${fqdn(0)}\nMASTER_PORT=29500\n`);
+      expect(r.stdout).toContain(`RANK=${i}\n`);
+      expect(r.stdout).toMatch(/SigIgn:\s+0+\n/);
+      expect(r.stderr).not.toMatch(/ExperimentalWarning/);
+    }
+  });
+
+  it('with --no-exec supervises the workload as a child and passes its code on', async () => {
+    job = await loopbackJob(2, BLOCK);
+    for (const i of [0, 1]) job.publish(i);
+    const pods = [0, 1].map((i) =>
+      startCli([...podFlags(job!, i), '--no-exec', '--', 'bash', '-c', WORKLOAD]),
+    );
+    const ended = await Promise.all(pods.map((p) => p.done));
+    for (const [i, r] of ended.entries()) {
+      expect(r.code, r.stderr).toBe(i * 42);
+      expect(r.stdout).toMatch(/pid \d+\n/);
+      expect(r.stdout).not.toContain(`pid ${r.pid}\n`);
+      expect(r.stdout).toMatch(/SigIgn:\s+0+\n/);
+    }
+  });
+
+  it('exits 143 on SIGTERM before release, and the workload never starts', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(1);
+    const marker = join(work, 'started');
+    const pod = startCli([...podFlags(job, 1), '--', 'touch', marker]);
+    for (let i = 0; i < 400 && !/index 1 of 2/.test(pod.stderr()); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    pod.child.kill('SIGTERM');
+    const r = await pod.done;
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/interrupted by SIGTERM while waiting for peers/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('exits 127 before waiting when the command is not on PATH', async () => {
+    job = await loopbackJob(2, BLOCK);
+    const flags = podFlags(job, 1).map((f) => (f === '20s' ? '10m' : f));
+    const r = await startCli([...flags, '--', 'no-such-workload'], { PATH: `${work}/bin` }).done;
+    expect(r.code).toBe(127);
+    expect(r.stderr).toContain(`command "no-such-workload" not found: tried ${work}/bin/no-such-workload`);
+    expect(r.stderr).not.toMatch(/index 1 of 2/);
+  });
+
+  it('says how to name the command when -- is missing (64)', async () => {
+    const r = await startCli(['run', '--index', '0']).done;
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/name the command to run after --/);
+  });
+
+  it('rejects a bad --export before waiting (64), naming the value', async () => {
+    const r = await startCli(['--export', 'torch,horovod', '--', 'true']).done;
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/flag --export names "horovod", which is not a preset/);
+  });
+});
