@@ -287,16 +287,20 @@ export class ClusterDnsServer {
     socket.on('data', (chunk: Buffer) => {
       const buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
       let offset = 0;
+      // Answers to the queries of one read leave in one write.
+      socket.cork();
       while (buf.length - offset >= 2) {
         const length = buf.readUInt16BE(offset);
         if (buf.length - offset - 2 < length) break;
         const message = buf.subarray(offset + 2, offset + 2 + length);
         offset += 2 + length;
         if (!this.#handle(message, true, send)) {
+          socket.uncork();
           socket.destroy();
           return;
         }
       }
+      socket.uncork();
       pending = offset < buf.length ? Buffer.from(buf.subarray(offset)) : undefined;
     });
   }
