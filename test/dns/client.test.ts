@@ -160,11 +160,11 @@ describe('DnsClient over UDP', () => {
     expect(await client(r).query('job-0.example.', 'A')).toMatchObject({ kind: 'records' });
   });
 
-  it('uses a fresh source port and distinct IDs for every question', async () => {
+  it('uses a fresh source port for every question with queriesPerSocket 1, and distinct IDs', async () => {
     const r = await responder((q, reply) => {
       setTimeout(() => reply.send(answer(q.packet, { answers: aRecords(q.packet, 1) })), 5);
     });
-    const c = client(r, { concurrency: 16 });
+    const c = client(r, { concurrency: 16, queriesPerSocket: 1 });
     const names = Array.from({ length: 40 }, (_, i) => `n${i}.example.`);
     const results = await Promise.all(names.map((n) => c.query(n, 'A')));
     expect(results.every((x) => x.kind === 'records')).toBe(true);
