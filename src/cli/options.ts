@@ -107,7 +107,8 @@ export function flagGiven(argv: readonly string[], key: string, aliases: readonl
 }
 
 /**
- * Yargs middleware: every option not given as a flag takes `PEER_RENDEZVOUS_<OPTION>` from the injected env.
+ * Yargs middleware: a repeated flag keeps its last value; every option not given as a flag takes
+ * `PEER_RENDEZVOUS_<OPTION>` from the injected env.
  * Runs before validation, so choices and types are checked for env values too.
  */
 export function envMiddleware(ctx: CliContext) {
@@ -116,6 +117,11 @@ export function envMiddleware(ctx: CliContext) {
     for (const key of opts.key ? Object.keys(opts.key) : []) {
       if (key === 'help' || key === 'version' || key === '$0') continue;
       const aliases = opts.alias?.[key] ?? [];
+      // A flag given twice: the last one wins, unless the option collects values (declared as an array).
+      if (!opts.array?.includes(key) && Array.isArray(argv[key])) {
+        const last = (argv[key] as unknown[]).at(-1);
+        for (const name of [key, camel(key), ...aliases]) argv[name] = last;
+      }
       if (flagGiven(ctx.argv, key, aliases)) continue;
       const name = envNameFor(key);
       const raw = ctx.io.env[name];
