@@ -283,9 +283,17 @@ export class ClusterDnsServer {
       if (socket.writableLength > MAX_TCP_BACKLOG) socket.destroy();
       else socket.write(out);
     };
-    let pending: Buffer | undefined;
+    // Chunks of an incomplete message are kept apart and joined once the whole message is there, so a
+    // message trickling in byte by byte costs one copy, not one per byte.
+    let chunks: Buffer[] = [];
+    let buffered = 0;
     socket.on('data', (chunk: Buffer) => {
-      const buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      chunks.push(chunk);
+      buffered += chunk.length;
+      if (buffered < 2) return;
+      if (chunks[0]!.length < 2) chunks = [Buffer.concat(chunks, buffered)];
+      if (buffered < 2 + chunks[0]!.readUInt16BE(0)) return;
+      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
       let offset = 0;
       // Answers to the queries of one read leave in one write.
       socket.cork();
@@ -301,7 +309,8 @@ export class ClusterDnsServer {
         }
       }
       socket.uncork();
-      pending = offset < buf.length ? Buffer.from(buf.subarray(offset)) : undefined;
+      chunks = offset < buf.length ? [Buffer.from(buf.subarray(offset))] : [];
+      buffered = buf.length - offset;
     });
   }
 
