@@ -42,7 +42,12 @@ export function parseServerAddress(value: string, source = 'dns server'): DnsSer
     port = Number(portText);
     if (port < 1 || port > 65_535) return fail(`port ${port} is outside 1-65535`);
   }
-  return { host: host.toLowerCase(), port };
+  // Hex digits are case-insensitive; an IPv6 zone (`%eth0`) names an interface and keeps its case.
+  const zone = host.indexOf('%');
+  return {
+    host: zone === -1 ? host.toLowerCase() : host.slice(0, zone).toLowerCase() + host.slice(zone),
+    port,
+  };
 }
 
 /** `host:port`, or `[v6]:port` for IPv6, as results and messages name a server. */
