@@ -88,7 +88,7 @@ function startCli(argv: string[], env: Record<string, string> = {}) {
 }
 
 const WORKLOAD =
-  'echo "pid $$"; env | grep -E "^(PEER_|MASTER_|RANK=|WORLD_SIZE=)" | sort; grep SigIgn /proc/self/status; exit $((PEER_INDEX * 42))';
+  'echo "pid $$"; env | grep -E "^(PEER_|MASTER_|RANK=|WORLD_SIZE=)" | sort; grep SigIgn /proc/self/status; for i in {3..1023}; do [ -e /proc/$$/fd/$i ] && echo "fd $i"; done; exit $((PEER_INDEX * 42))';
 
 describe('run', () => {
   it('execs the workload in the agent process with the exports; exit codes pass through', async () => {
@@ -108,6 +108,8 @@ describe('run', () => {
       expect(r.stdout).toContain(`MASTER_ADDR=${fqdn(0)}\nMASTER_PORT=29500\n`);
       expect(r.stdout).toContain(`RANK=${i}\n`);
       expect(r.stdout).toMatch(/SigIgn:\s+0+\n/);
+      // The agent's sockets (rendezvous, DNS) are close-on-exec: only 0-2 reach the workload.
+      expect(r.stdout).not.toMatch(/^fd /m);
       expect(r.stderr).not.toMatch(/ExperimentalWarning/);
     }
   });
