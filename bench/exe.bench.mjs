@@ -1,7 +1,7 @@
 // Single executable vs `node bin/peer-rendezvous.js` (dist/): file size and start-up time of --version and
 // explain (the CLI's whole start-up: parse, identity files, output), median of many runs each.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,11 @@ try {
     const s = [...xs].sort((a, b) => a - b);
     return s[Math.floor(s.length / 2)];
   };
+  // CPU time of waited-for children (user + system), from /proc/self/stat, in clock ticks (USER_HZ = 100).
+  const childTicks = () => {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return Number(fields[13]) + Number(fields[14]);
+  };
   const once = (cmd, args) => {
     const t = process.hrtime.bigint();
     const r = spawnSync(cmd[0], [...cmd.slice(1), ...args], {
@@ -51,14 +56,16 @@ try {
     return elapsed;
   };
   // Variants take turns run by run, so load from other processes falls on all of them alike.
-  const samples = variants.map(() => ({ version: [], explain: [] }));
+  const samples = variants.map(() => ({ version: [], explain: [], ticks: 0 }));
   for (let i = 0; i < runs + 2; i++) {
     variants.forEach((v, k) => {
       const a = once(v.cmd, ['--version']);
+      const before = childTicks();
       const b = once(v.cmd, explain);
       if (i >= 2) {
         samples[k].version.push(a);
         samples[k].explain.push(b);
+        samples[k].ticks += childTicks() - before;
       }
     });
   }
@@ -66,20 +73,22 @@ try {
     ...v,
     version: median(samples[k].version),
     explain: median(samples[k].explain),
+    cpu: (samples[k].ticks * 10) / runs,
   }));
   const base = results[0];
   const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   const lines = [
     '## Single executable: size and start-up',
     '',
-    `Median of ${runs} runs each (after 2 warm-up rounds; variants interleaved), wall clock of spawn → exit. Ratio = time / baseline (< 1 is faster).`,
+    `Median of ${runs} runs each (after 2 warm-up rounds; variants interleaved), wall clock of spawn → exit. Ratio = time / baseline (< 1 is faster). CPU time is less disturbed by other load on the machine than wall clock.`,
     '',
-    '| variant | --version | ratio | explain | ratio |',
-    '|---|---:|---:|---:|---:|',
+    '| variant | --version | ratio | explain | ratio | explain CPU (user+sys, mean) | ratio |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
         `| ${r.name} | ${r.version.toFixed(1)} ms | ${(r.version / base.version).toFixed(2)} | ` +
-        `${r.explain.toFixed(1)} ms | ${(r.explain / base.explain).toFixed(2)} |`,
+        `${r.explain.toFixed(1)} ms | ${(r.explain / base.explain).toFixed(2)} | ` +
+        `${r.cpu.toFixed(1)} ms | ${(r.cpu / base.cpu).toFixed(2)} |`,
     ),
     '',
     '| file | size |',
