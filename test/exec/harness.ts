@@ -13,6 +13,7 @@ export interface HarnessSpec {
   dir?: string;
   command: string[];
   printOwnStatus?: boolean;
+  dropExecve?: boolean;
 }
 
 export interface HarnessRun {

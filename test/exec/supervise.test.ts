@@ -83,6 +83,17 @@ describe('supervised mode', () => {
     expect(r.code).toBe(143);
   });
 
+  it('is what auto mode falls back to without process.execve (Node < 22.15)', async () => {
+    const r = await runHarness({
+      mode: 'auto',
+      dropExecve: true,
+      command: ['bash', '-c', 'echo "workload $$"; grep SigIgn /proc/self/status; exit 3'],
+    });
+    expect(/workload (\d+)/.exec(r.stdout)![1]).not.toBe(/agent (\d+)/.exec(r.stdout)![1]);
+    expect(r.stdout).toMatch(/SigIgn:\s+0+\n/);
+    expect(r.code).toBe(3);
+  });
+
   it('re-raises the workload signal on itself when not PID 1', async () => {
     const r = await runHarness({ mode: 'supervise', command: ['sh', '-c', 'kill -TERM $$'] });
     expect(r.signal).toBe('SIGTERM');
