@@ -271,3 +271,13 @@ describe('the schema check itself', () => {
     ]);
   });
 });
+
+describe('manifest --log-format json', () => {
+  it('prints the same two objects as one v1 List', async () => {
+    const argv = ['--name', 'j', '--completions', '2', '--image', 'i', '--', 'true'];
+    const yaml = await manifest(argv);
+    const r = await runCli(['manifest', '--log-format', 'json', ...argv]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ apiVersion: 'v1', kind: 'List', items: yaml });
+  });
+});

@@ -85,6 +85,7 @@ interface ManifestArgs {
   failFastOnConfigError?: boolean;
   backoffLimit?: string;
   containerName?: string;
+  logFormat?: 'text' | 'json';
 }
 
 /** The `manifest` command module. */
@@ -118,7 +119,13 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
         containerName: args.containerName,
         command: commandAfterDashes(ctx.argv),
       });
-      ctx.io.stdout(toYamlDocuments(buildManifest(options).documents));
+      const manifest = buildManifest(options);
+      // --log-format json: one kubectl-applicable v1 List instead of YAML documents.
+      ctx.io.stdout(
+        args.logFormat === 'json'
+          ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [manifest.service, manifest.job] }, null, 2)}\n`
+          : toYamlDocuments(manifest.documents),
+      );
     },
   };
 }
