@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterDnsServer } from '../../src/dns/server.js';
 import {
+  dig,
   encodeQuery,
   grownHandles,
   settledHandleCounts,
@@ -216,5 +217,10 @@ describe('close()', () => {
     c.socket.write(TcpClient.frame(encodeQuery(pod(0), 'AAAA', 3)));
     await c.waitFor(1);
     expect(c.decoded()[0]?.answers.map((r) => (r as { data: string }).data)).toEqual(['fd00::5']);
+    const udp = await dig(dns.address, pod(0), 'AAAA', ['+notcp']);
+    expect(udp.answer.map((r) => r.data)).toEqual(['fd00::5']);
+    expect((await dig(dns.address, 'ns.dns.cluster.local', 'AAAA')).answer.map((r) => r.data)).toEqual([
+      '::1',
+    ]);
   });
 });
