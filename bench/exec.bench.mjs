@@ -138,6 +138,7 @@ const load0 = os.loadavg()[0];
 const exec = await rssAfterRelease(false);
 const supervised = await rssAfterRelease(true);
 const baseline = await medianOf(() => wall(['-e', '0']));
+const yargsOnly = await medianOf(() => wall(['--input-type=module', '-e', "await import('yargs')"]));
 const version = await medianOf(() => wall([BIN, '--version']));
 const explain = await medianOf(() =>
   wall([
@@ -173,6 +174,7 @@ const out = [
   `| start-up, median of ${RUNS} | ms | vs \`node -e 0\` (goal for the first query: ≤ 2×) |`,
   '|---|---:|---:|',
   `| \`node -e 0\` (baseline, exits) | ${baseline.toFixed(0)} | 1.00× |`,
+  `| \`node -e "await import('yargs')"\` (the CLI parser alone) | ${yargsOnly.toFixed(0)} | ${x(yargsOnly)} |`,
   `| \`peer-rendezvous --version\` (exits) | ${version.toFixed(0)} | ${x(version)} |`,
   `| \`peer-rendezvous explain\` (exits) | ${explain.toFixed(0)} | ${x(explain)} |`,
   `| \`peer-rendezvous wait\`: spawn → first DNS query | ${query.toFixed(0)} | ${x(query)} |`,
