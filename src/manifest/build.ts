@@ -115,6 +115,9 @@ function agentEnv(o: ManifestOptions): YamlValue[] {
       valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } },
     },
     { name: 'PEER_RENDEZVOUS_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    ...(o.tokenSecret === undefined
+      ? []
+      : [{ name: 'PEER_RENDEZVOUS_TOKEN', valueFrom: { secretKeyRef: { ...o.tokenSecret } } }]),
   ];
 }
 

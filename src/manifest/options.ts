@@ -1,6 +1,10 @@
 // Options of `manifest`: defaults, validation the way Kubernetes would reject the objects, one normalised copy.
-import { quote, UsageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import { ConfigError, quote, UsageError } from '../errors.js';
+import { parsePresets } from '../exec/export-options.js';
 import { labelProblem, MAX_COMPLETIONS, MAX_LABEL_LENGTH } from '../identity/validate.js';
+import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
+import { DEFAULT_PORT } from '../rendezvous/wait.js';
 import { VERSION } from '../version.js';
 
 /** How the agent gets into the pod. */
@@ -8,7 +12,7 @@ export const MANIFEST_MODES = ['wrapper', 'init-container', 'copy-in'] as const;
 export type ManifestMode = (typeof MANIFEST_MODES)[number];
 
 /** The agent's rendezvous port when `--port` is not given (the Service's named port `rendezvous`). */
-export const DEFAULT_RENDEZVOUS_PORT = 29600;
+export const DEFAULT_RENDEZVOUS_PORT: number = DEFAULT_PORT;
 /** The image `--agent-image` defaults to: what `docker build -t peer-rendezvous:<version> .` tags. */
 export const DEFAULT_AGENT_IMAGE = `peer-rendezvous:${VERSION}`;
 /** Where the copy-in mode mounts the shared volume with the executable in the workload container. */
@@ -41,6 +45,8 @@ export interface ManifestOptions {
   readonly verify: string | undefined;
   /** `--timeout` value handed to the agent; undefined for the agent's default. */
   readonly timeout: string | undefined;
+  /** Secret (and key) the agent's shared token comes from (PEER_RENDEZVOUS_TOKEN); undefined for none. */
+  readonly tokenSecret: { readonly name: string; readonly key: string } | undefined;
   /** Add a podFailurePolicy that fails the Job on exit codes 64 and 78 instead of retrying. */
   readonly failFast: boolean;
   /** Job `backoffLimit`; undefined leaves the Kubernetes default (6). */
@@ -63,6 +69,7 @@ export interface RawManifestOptions {
   export?: string | undefined;
   verify?: string | undefined;
   timeout?: string | undefined;
+  tokenSecret?: string | undefined;
   failFastOnConfigError?: boolean | undefined;
   backoffLimit?: unknown;
   containerName?: string | undefined;
@@ -71,8 +78,8 @@ export interface RawManifestOptions {
 const RFC1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 // An image reference without whitespace or control characters; the registry decides the rest.
 const IMAGE = /^[^\s\x00-\x1f\x7f]+$/;
-const VERIFY = /^(star|mesh|dns|tcp:[0-9]{1,5})$/;
-const EXPORT_ITEM = /^[a-z][a-z0-9-]*$/;
+// A Secret data key: alphanumerics, '-', '_' and '.'.
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** Validate and copy raw options (never mutates them); throws UsageError naming the option and the value. */
 export function normalizeManifestOptions(raw: RawManifestOptions): ManifestOptions {
@@ -108,16 +115,17 @@ export function normalizeManifestOptions(raw: RawManifestOptions): ManifestOptio
     );
   }
   const port = integer('--port', raw.port, DEFAULT_RENDEZVOUS_PORT, 1, 65535);
-  const verify = raw.verify === undefined ? undefined : raw.verify.trim();
-  if (verify !== undefined && !VERIFY.test(verify)) {
-    throw new UsageError(`--verify ${quote(verify)} is not valid: expected star, mesh, dns or tcp:<port>`);
-  }
-  const exports = normalizeExports(raw.export);
+  // Values handed to the agent are checked with the agent's own parsers, so a manifest never carries a value
+  // the pods would reject; what they accept contains no shell metacharacters (init-container mode quotes none).
+  const verify =
+    raw.verify === undefined
+      ? undefined
+      : formatVerifyMode(asUsage(() => parseVerifyMode(raw.verify!, 'flag --verify')));
+  const presets = parsePresets(raw.export, 'flag --export');
+  const exports = presets.length === 0 ? undefined : presets.join(',');
   const timeout = raw.timeout === undefined ? undefined : raw.timeout.trim();
-  // Passed on to the agent, which parses it; here only what could not be a duration is refused.
-  if (timeout !== undefined && !/^[0-9][0-9a-z.]*$/.test(timeout)) {
-    throw new UsageError(`--timeout ${quote(timeout)} is not a duration: expected e.g. 300, 90s, 10m`);
-  }
+  if (timeout !== undefined) asUsage(() => parseDuration(timeout, 'flag --timeout'));
+  const tokenSecret = raw.tokenSecret === undefined ? undefined : parseSecretRef(raw.tokenSecret);
   const containerName = raw.containerName ?? 'workload';
   checkLabel('--container-name', containerName);
   return {
@@ -133,6 +141,7 @@ export function normalizeManifestOptions(raw: RawManifestOptions): ManifestOptio
     exports,
     verify,
     timeout,
+    tokenSecret,
     failFast: raw.failFastOnConfigError ?? false,
     backoffLimit:
       raw.backoffLimit === undefined
@@ -176,18 +185,26 @@ function integer(
   return n;
 }
 
-function normalizeExports(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const items = value
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '');
-  for (const item of items) {
-    if (!EXPORT_ITEM.test(item)) {
-      throw new UsageError(
-        `--export ${quote(value)} names ${quote(item)}: expected a comma list like torch,mpi`,
-      );
-    }
+/** Run an agent parser; its ConfigError about a flag of `manifest` is a usage error here (exit 64). */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    // Same message: the agent's parser already names the value, the flag and what was expected.
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
   }
-  return items.length === 0 ? undefined : items.join(',');
+}
+
+/** `name` or `name:key` → the Secret holding the token (key default `token`). */
+function parseSecretRef(value: string): { name: string; key: string } {
+  const [name = '', key = 'token', ...rest] = value.split(':');
+  const problem = labelProblem(name);
+  if (rest.length > 0 || problem !== undefined || !SECRET_KEY.test(key)) {
+    throw new UsageError(
+      `--token-secret ${quote(value)} is not valid: expected <secret name>[:<key>] (key default "token")` +
+        (problem === undefined ? '' : `; the name ${problem}`),
+    );
+  }
+  return { name, key };
 }

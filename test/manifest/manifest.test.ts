@@ -233,12 +233,22 @@ describe('manifest refuses what Kubernetes would reject', () => {
     [
       'a bad verify mode',
       ['--name', 'a', '--completions', '1', '--image', 'i', '--verify', 'ping', '--', 'x'],
-      /--verify "ping" is not valid/,
+      /verify mode "ping" from flag --verify is not valid: expected star, mesh, dns or tcp:<port 1-65535> \[RDV_ERR_USAGE\]$/m,
     ],
     [
       'shell syntax in --export',
       ['--name', 'a', '--completions', '1', '--image', 'i', '--export', 'torch;rm', '--', 'x'],
-      /--export "torch;rm"/,
+      /flag --export names "torch;rm", which is not a preset/,
+    ],
+    [
+      'a timeout the agent would not parse',
+      ['--name', 'a', '--completions', '1', '--image', 'i', '--timeout', '5 min', '--', 'x'],
+      /duration "5 min" from flag --timeout is not valid/,
+    ],
+    [
+      'a token Secret name with a slash',
+      ['--name', 'a', '--completions', '1', '--image', 'i', '--token-secret', 'a/b', '--', 'x'],
+      /--token-secret "a\/b" is not valid: expected <secret name>\[:<key>\]/,
     ],
     [
       'an unknown mode',
@@ -279,5 +289,33 @@ describe('manifest --log-format json', () => {
     const r = await runCli(['manifest', '--log-format', 'json', ...argv]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ apiVersion: 'v1', kind: 'List', items: yaml });
+  });
+});
+
+describe('manifest --token-secret', () => {
+  it('reads PEER_RENDEZVOUS_TOKEN from the Secret key, default key "token"', async () => {
+    for (const [flag, key] of [
+      ['rdv', 'token'],
+      ['rdv:shared', 'shared'],
+    ] as const) {
+      const docs = await manifest([
+        '--name',
+        'j',
+        '--completions',
+        '2',
+        '--image',
+        'i',
+        '--token-secret',
+        flag,
+        '--',
+        'true',
+      ]);
+      checkDocuments(docs);
+      const env = docs[1]!.spec.template.spec.containers[0].env as Obj[];
+      expect(env.find((e) => e.name === 'PEER_RENDEZVOUS_TOKEN')).toEqual({
+        name: 'PEER_RENDEZVOUS_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'rdv', key } },
+      });
+    }
   });
 });

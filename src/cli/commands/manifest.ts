@@ -55,7 +55,13 @@ export const manifestOptions = {
     describe: 'passed to the agent: torch,torchrun,jax,tf,mpi,deepspeed',
   },
   verify: { type: 'string', group: GROUP, describe: 'passed to the agent: star|mesh|dns|tcp:<port>' },
-  timeout: { type: 'string', group: GROUP, describe: 'passed to the agent' },
+  timeout: { type: 'string', group: GROUP, describe: 'passed to the agent: 30s, 5m, 1h' },
+  'token-secret': {
+    type: 'string',
+    group: GROUP,
+    describe:
+      'Secret <name>[:<key>] holding the shared token, read into PEER_RENDEZVOUS_TOKEN (key default: token)',
+  },
   'fail-fast-on-config-error': {
     type: 'boolean',
     default: false,
@@ -82,6 +88,7 @@ interface ManifestArgs {
   export?: string;
   verify?: string;
   timeout?: string;
+  tokenSecret?: string;
   failFastOnConfigError?: boolean;
   backoffLimit?: string;
   containerName?: string;
@@ -114,6 +121,7 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
         export: args.export,
         verify: args.verify,
         timeout: args.timeout,
+        tokenSecret: args.tokenSecret,
         failFastOnConfigError: args.failFastOnConfigError,
         backoffLimit: args.backoffLimit,
         containerName: args.containerName,
