@@ -28,7 +28,10 @@ export function formatProblem(file: string, cwd: string, depth = 0): string | un
 function shebangProblem(head: Buffer, cwd: string, depth: number): string | undefined {
   const end = head.indexOf(0x0a);
   const line = head.subarray(2, end < 0 ? head.length : end).toString('latin1');
-  const interpreter = line.trim().split(/[ \t]/)[0] ?? '';
+  const interpreter = line.replace(/^[ \t]+/, '').split(/[ \t]/)[0] ?? '';
+  if (interpreter.endsWith('\r')) {
+    return `its #! line ends in a carriage return (Windows line endings): the kernel looks for ${JSON.stringify(interpreter)}`;
+  }
   if (interpreter === '') return 'its #! line names no interpreter';
   const path = isAbsolute(interpreter) ? interpreter : resolve(cwd, interpreter);
   const problem = fileProblem(path);

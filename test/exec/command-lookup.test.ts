@@ -75,6 +75,16 @@ describe('resolveCommand', () => {
     expect(thrown(() => lookup('dir-only', a)).message).toContain(`${join(a, 'dir-only')} is a directory`);
   });
 
+  it('126 for a #! line with a Windows line ending, saying so', () => {
+    const f = join(root, 'crlf');
+    writeFileSync(f, '#!/bin/sh\r\necho hi\r\n', { mode: 0o755 });
+    const e = thrown(() => lookup('./crlf', undefined));
+    expect(e.code).toBe('RDV_ERR_COMMAND_NOT_EXECUTABLE');
+    expect(e.message).toContain(
+      'its #! line ends in a carriage return (Windows line endings): the kernel looks for "/bin/sh\\r"',
+    );
+  });
+
   it('searches /bin:/usr/bin when PATH is unset', () => {
     expect(lookup('sh', undefined).tried[0]).toBe('/bin/sh');
   });
