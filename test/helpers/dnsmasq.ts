@@ -89,10 +89,16 @@ async function startOnce(zone: string, ttl: number, port: number): Promise<Dnsma
     stderr += c.toString();
   });
   const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  // A test that never calls stop() must not leave the server running after the worker exits.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    process.removeListener('exit', killOnExit);
     await killChild(child, closed);
     rmSync(dir, { recursive: true, force: true });
   };
