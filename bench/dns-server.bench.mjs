@@ -18,7 +18,7 @@ const PODS = 1024;
 const POD_NAMES = `job-{i}.workers.bench.svc.cluster.local:${PODS}`;
 
 /** Run the load generator against host:port; returns its counts and this process's CPU for the run. */
-async function load(port, transport, qtype, names) {
+async function load(port, transport, qtype, names, durationS = seconds) {
   const cpu0 = process.cpuUsage();
   const out = await new Promise((resolve, reject) => {
     let stdout = '';
@@ -29,7 +29,7 @@ async function load(port, transport, qtype, names) {
         '127.0.0.1',
         String(port),
         transport,
-        String(seconds * 1000),
+        String(durationS * 1000),
         String(window),
         qtype,
         ...names,
@@ -127,6 +127,10 @@ async function scenario(label, transport, qtype, names, baseline, during) {
   const s = dns.stats();
   row(label, r, s.total, baseline);
 }
+
+// Warm-up (JIT, caches), not recorded.
+await load(dns.address.port, 'udp', 'A', [POD_NAMES], 0.5);
+await load(dns.address.port, 'tcp', 'A', [POD_NAMES], 0.5);
 
 await scenario('A, 1024 pod names (UDP)', 'udp', 'A', [POD_NAMES], udpBaseline);
 await scenario(
