@@ -110,14 +110,16 @@ describe('execve safety checks', () => {
     const bin = join(work, 'true-other-libc');
     copyFileSync('/bin/true', bin);
     const bytes = readFileSync(bin);
-    const loader = bytes.indexOf('/lib64/ld-linux-x86-64.so.2');
-    if (loader < 0) throw new Error('this test expects an x86-64 glibc /bin/true');
-    bytes.write('/lib64/ld-nowhere-x86.so.99', loader, 'latin1');
+    // The dynamic loader's path (PT_INTERP), e.g. /lib64/ld-linux-x86-64.so.2 or /lib/ld-linux-aarch64.so.1.
+    const loader = /\/lib[\w/-]*\/ld-[^\0]+/.exec(bytes.toString('latin1'));
+    if (!loader) throw new Error('this test expects a dynamically linked /bin/true');
+    const missing = `/nowhere/${'x'.repeat(loader[0].length - 9)}`;
+    bytes.write(missing, loader.index, 'latin1');
     writeFileSync(bin, bytes);
     chmodSync(bin, 0o755);
     const r = await runHarness({ mode: 'exec', command: [bin] });
     expect(r.code).toBe(126);
-    expect(r.stderr).toContain('its ELF interpreter /lib64/ld-nowhere-x86.so.99 does not exist');
+    expect(r.stderr).toContain(`its ELF interpreter ${missing} does not exist`);
   });
 
   it('refuses a file with no #! line and no ELF header (ENOEXEC) with 126', async () => {
