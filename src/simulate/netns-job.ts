@@ -78,7 +78,7 @@ export interface NetnsJobPodResult {
 /** The outcome of a run. */
 export interface NetnsJobResult {
   readonly pods: readonly NetnsJobPodResult[];
-  /** When the last record was published, ms after the start. */
+  /** When the last record was published (its update sent), ms after the start. */
   readonly lastPublishAtMs: number;
   /** DNS queries the server answered while the pods ran. */
   readonly queries: number;
@@ -166,8 +166,9 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     let pending = 0;
     let failure: unknown;
     let wake: () => void = () => {};
-    const at = (ms: number, fn: () => void | Promise<void>) => {
-      pending++;
+    // `blocking` events keep the run going until they fired (starts, restarts); cleanup does not.
+    const at = (ms: number, fn: () => void | Promise<void>, blocking = true) => {
+      if (blocking) pending++;
       const t = setTimeout(
         () => {
           timers.delete(t);
@@ -177,7 +178,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
               failure ??= error;
             })
             .finally(() => {
-              pending--;
+              if (blocking) pending--;
               wake();
             });
         },
@@ -191,8 +192,10 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     ];
     const publishPods = async (list: PodState[]) => {
       if (!publish || list.length === 0) return;
+      // The publish moment is when the update is sent: a pod may see the record before knsupdate exits.
+      const sentAt = now();
       await server.add(list.flatMap((p) => recordsOf(p.netnsPod)));
-      lastPublishAtMs = Math.max(lastPublishAtMs, now());
+      lastPublishAtMs = Math.max(lastPublishAtMs, sentAt);
       event(`published ${list.map((p) => p.ctx.hostname).join(', ')}`);
     };
     const start = (pod: PodState) => {
@@ -262,10 +265,14 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         start(pod);
         at(now() + publishDelayMs, async () => {
           await publishPods([pod]);
-          at(now() + restart.staleMs, async () => {
-            await server.remove(recordsOf(old));
-            event(`removed stale record ${old.fqdn} → ${old.address}`);
-          });
+          at(
+            now() + restart.staleMs,
+            async () => {
+              await server.remove(recordsOf(old));
+              event(`removed stale record ${old.fqdn} → ${old.address}`);
+            },
+            false,
+          );
         });
       });
     }

@@ -1,0 +1,149 @@
+// peer-rendezvous as the container entrypoint in network-namespace pods, Knot as the cluster DNS (records
+// published as pods become ready): the seed's example, late pods, a restart, init-container mode, --verify tcp.
+// Uses the built CLI (npm run build first); Linux, root (CI runs as root).
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type NetnsJobResult, runNetnsJob, seedScript } from '../../src/simulate/netns-job.js';
+import { requireNetns } from './root.js';
+
+const BIN = fileURLToPath(new URL('../../bin/peer-rendezvous.js', import.meta.url));
+const RELEASED = 'WORKLOAD STARTED';
+const N = 3;
+
+const agent = (args: readonly string[], workload: readonly string[] = ['echo', RELEASED]) => [
+  process.execPath,
+  BIN,
+  'run',
+  '--completions',
+  String(N),
+  '--timeout',
+  '20s',
+  ...args,
+  '--',
+  ...workload,
+];
+
+function expectAllReleased(result: NetnsJobResult): void {
+  expect(result.capped).toBe(false);
+  for (const pod of result.pods) {
+    expect(pod.exitCode, `${pod.hostname}:\n${pod.output.join('\n')}`).toBe(0);
+    expect(pod.releasedAtMs, pod.hostname).toBeDefined();
+    // Nobody starts before the last pod's record exists.
+    expect(pod.releasedAtMs!).toBeGreaterThanOrEqual(result.lastPublishAtMs);
+  }
+}
+
+describe('peer-rendezvous in network-namespace pods with Knot', () => {
+  it("runs the seed's example with the agent as entrypoint: every first ping succeeds", async () => {
+    requireNetns();
+    const result = await runNetnsJob({
+      n: N,
+      command: () => agent([], ['bash', '-c', `${seedScript(N)}echo ${JSON.stringify(RELEASED)}`]),
+      released: (line) => line === 'Successfully pinged pod: example-job-0.headless-svc',
+      startDelays: new Map([[N - 1, 1_500]]),
+      capMs: 25_000,
+    });
+    expectAllReleased(result);
+    for (const pod of result.pods) {
+      expect(pod.output.filter((l) => l.startsWith('Failed to ping'))).toEqual([]);
+      for (let i = 0; i < N; i++)
+        expect(pod.output).toContain(`Successfully pinged pod: example-job-${i}.headless-svc`);
+    }
+  });
+
+  for (const [what, late] of [
+    ['a late member', N - 1],
+    ['a late coordinator', 0],
+  ] as const) {
+    it(`waits for ${what}, then releases everyone`, async () => {
+      requireNetns();
+      const result = await runNetnsJob({
+        n: N,
+        command: () => agent(['--verify', 'mesh']),
+        released: (line) => line === RELEASED,
+        startDelays: new Map([[late, 2_000]]),
+        capMs: 25_000,
+      });
+      expectAllReleased(result);
+      expect(result.pods[late]!.startedAtMs).toBeGreaterThanOrEqual(2_000);
+    });
+  }
+
+  it('survives a restart on a new address while the stale record is still served', async () => {
+    requireNetns();
+    const events: string[] = [];
+    const result = await runNetnsJob({
+      n: N,
+      command: () => agent([]),
+      released: (line) => line === RELEASED,
+      // Pod 2 comes late so nobody is released before pod 1 restarts.
+      startDelays: new Map([[2, 3_000]]),
+      restart: { index: 1, atMs: 1_200, staleMs: 10_000 },
+      capMs: 25_000,
+      onLine: (index, line) => {
+        if (index < 0) events.push(line);
+      },
+    });
+    expectAllReleased(result);
+    expect(
+      events.some((e) =>
+        /restarted example-job-1: 10\.244\.1\.2 → 10\.244\.1\.4; old record still served/.test(e),
+      ),
+    ).toBe(true);
+    // The stale record was never removed during the run: the name answered both addresses.
+    expect(events.some((e) => e.includes('removed stale record'))).toBe(false);
+    expect(result.pods[1]!.address).toBe('10.244.1.4');
+  });
+
+  it('times out with the publishNotReadyAddresses hint in init-container mode, not a silent hang', async () => {
+    requireNetns();
+    const result = await runNetnsJob({
+      n: N,
+      command: () => [process.execPath, BIN, 'wait', '--completions', String(N), '--timeout', '3s'],
+      released: () => false,
+      // An init container keeps the pod from being Ready: without publishNotReadyAddresses no record appears.
+      publish: false,
+      capMs: 20_000,
+    });
+    expect(result.capped).toBe(false);
+    for (const pod of result.pods) {
+      const text = pod.output.join('\n');
+      expect(pod.exitCode, text).toBe(124);
+      expect(text).toMatch(/publishNotReadyAddresses: true/);
+    }
+  });
+
+  it('waits with --verify tcp:<port> for plain TCP servers that do not run the agent', async () => {
+    requireNetns();
+    const server =
+      "const s=require('net').createServer(c=>c.end()).listen(2222,()=>console.log('LISTENING'));setTimeout(()=>s.close(),5000).unref();";
+    const result = await runNetnsJob({
+      n: N,
+      command: (pod) =>
+        pod.index === 0
+          ? [
+              process.execPath,
+              BIN,
+              'wait',
+              '--completions',
+              String(N),
+              '--verify',
+              'tcp:2222',
+              '--timeout',
+              '15s',
+            ]
+          : [process.execPath, '-e', server],
+      released: (line, pod) => pod.index !== 0 || /released after/.test(line),
+      // The workers' servers come up late: the launcher must wait for them, not fail.
+      startDelays: new Map([
+        [1, 1_000],
+        [2, 1_500],
+      ]),
+      capMs: 20_000,
+    });
+    const launcher = result.pods[0]!;
+    expect(launcher.exitCode, launcher.output.join('\n')).toBe(0);
+    expect(launcher.releasedAtMs!).toBeGreaterThanOrEqual(result.pods[2]!.startedAtMs);
+    for (const worker of result.pods.slice(1)) expect(worker.output).toContain('LISTENING');
+  });
+});
