@@ -35,32 +35,32 @@ export interface Responder {
   close(): Promise<void>;
 }
 
-/** Start a responder on 127.0.0.1 with the same port for UDP and TCP. */
-export async function startResponder(script: Script): Promise<Responder> {
+/** Start a responder on `host` (127.0.0.1 or ::1) with the same port for UDP and TCP. */
+export async function startResponder(script: Script, host = '127.0.0.1'): Promise<Responder> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const udp = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve) => udp.bind(0, host, resolve));
     const port = udp.address().port;
     const tcp = net.createServer();
     const ok = await new Promise<boolean>((resolve) => {
       tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
+      tcp.listen(port, host, () => resolve(true));
     });
     if (!ok) {
       await new Promise<void>((r) => udp.close(() => r()));
       continue;
     }
-    return wire(udp, tcp, port, script);
+    return wire(udp, tcp, host, port, script);
   }
-  throw new Error('no free port for UDP and TCP on 127.0.0.1');
+  throw new Error(`no free port for UDP and TCP on ${host}`);
 }
 
-function wire(udp: dgram.Socket, tcp: net.Server, port: number, initial: Script): Responder {
+function wire(udp: dgram.Socket, tcp: net.Server, host: string, port: number, initial: Script): Responder {
   const connections = new Set<net.Socket>();
   const responder: Responder = {
-    host: '127.0.0.1',
+    host,
     port,
-    server: { host: '127.0.0.1', port },
+    server: { host, port },
     received: [],
     script: initial,
     close: async () => {
@@ -79,8 +79,8 @@ function wire(udp: dgram.Socket, tcp: net.Server, port: number, initial: Script)
     void responder.script(query, {
       send: (m) => udp.send(m, rinfo.port, rinfo.address),
       sendFromOtherPort: async (m) => {
-        const other = dgram.createSocket('udp4');
-        await new Promise<void>((r) => other.bind(0, '127.0.0.1', r));
+        const other = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+        await new Promise<void>((r) => other.bind(0, host, r));
         await new Promise<void>((r) => other.send(m, rinfo.port, rinfo.address, () => r()));
         await new Promise<void>((r) => other.close(() => r()));
       },

@@ -8,8 +8,8 @@ import { answer, aRecords, liveHandles, type Responder, soa, startResponder } fr
 const responders: Responder[] = [];
 const clients: DnsClient[] = [];
 
-async function responder(script: Parameters<typeof startResponder>[0]): Promise<Responder> {
-  const r = await startResponder(script);
+async function responder(script: Parameters<typeof startResponder>[0], host?: string): Promise<Responder> {
+  const r = await startResponder(script, host);
   responders.push(r);
   return r;
 }
@@ -235,6 +235,23 @@ describe('DnsClient TCP fallback', () => {
       if (q.transport === 'udp') reply.send(answer(q.packet, { flags: 0x0200 }));
     });
     expect(await client(r, { timeoutMs: 150 }).query('big.example.', 'A')).toMatchObject({ kind: 'timeout' });
+  });
+});
+
+describe('DnsClient over IPv6 loopback', () => {
+  it('asks [::1]:port over UDP and TCP and names the server in brackets', async () => {
+    const r = await responder((q, reply) => {
+      if (q.packet.questions[0]!.name.startsWith('big') && q.transport === 'udp') {
+        reply.send(answer(q.packet, { flags: 0x0200 }));
+      } else reply.send(answer(q.packet, { answers: aRecords(q.packet, 1) }));
+    }, '::1');
+    const c = client(r);
+    expect(await c.query('small.example.', 'A')).toMatchObject({
+      kind: 'records',
+      server: `[::1]:${r.port}`,
+      transport: 'udp',
+    });
+    expect(await c.query('big.example.', 'A')).toMatchObject({ kind: 'records', transport: 'tcp' });
   });
 });
 
