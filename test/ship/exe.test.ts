@@ -129,6 +129,26 @@ const rows: Row[] = [
       expect(again.stdout).toBe(`${VERSION}\n`);
     },
   },
+  {
+    name: 'simulate runs 3 pods, each `run -- <cmd>` exec-ing the workload with the exports',
+    argv: () => ['simulate', '-n', '3', '--', 'sh', '-c', 'echo "pod $PEER_INDEX of $PEER_COUNT"'],
+    code: 0,
+    check: (r) => {
+      for (const i of [0, 1, 2]) expect(r.stdout).toContain(`example-job-${i} | pod ${i} of 3`);
+      expect(r.stderr).toMatch(/3\/3 released, 3\/3 exited 0/);
+    },
+  },
+  {
+    name: 'simulate without a command runs `wait` in every pod',
+    argv: () => ['simulate', '-n', '2'],
+    code: 0,
+    stderr: /2\/2 released/,
+  },
+  {
+    name: "simulate passes on a workload's exit code",
+    argv: () => ['simulate', '-n', '2', '--', 'sh', '-c', 'exit 3'],
+    code: 3,
+  },
 ];
 
 describe('the single executable, in an empty directory with no node on PATH', () => {
