@@ -1,5 +1,6 @@
 // The stub resolver: one absolute question at a time, UDP with EDNS0 and TCP fallback, answers classified.
 import { randomInt } from 'node:crypto';
+import { isIP } from 'node:net';
 import { AbortedError, quote, RendezvousError, UsageError } from '../errors.js';
 import { classifyResponse } from './client-classify.js';
 import { tcpExchange } from './client-tcp.js';
@@ -61,6 +62,11 @@ export function normalizeDnsClientOptions(options: DnsClientOptions): Normalized
         `Expected each of \`servers\` to be { host, port }, got ${quote(JSON.stringify(s))}`,
       );
     }
+    if (isIP(s.host) === 0) {
+      throw new UsageError(
+        `Expected each server host to be an IP address (no lookups), got ${quote(s.host)}`,
+      );
+    }
   }
   const int = (key: keyof typeof DNS_CLIENT_DEFAULTS, min: number, max: number): number => {
     const value = options[key] ?? DNS_CLIENT_DEFAULTS[key];
@@ -83,29 +89,31 @@ export function normalizeDnsClientOptions(options: DnsClientOptions): Normalized
   };
 }
 
+/** An absolute name of printable ASCII labels of 1-63 characters (no dots or backslashes inside). */
+const ABSOLUTE_NAME = /^(?:[\x21-\x2d\x2f-\x5b\x5d-\x7e]{1,63}\.)+$/;
+
 /** Throw UsageError unless `name` is an absolute domain name (trailing dot) and `type` one we ask for. */
 export function checkQuestion(name: unknown, type: unknown): asserts name is string {
+  if (type !== 'A' && type !== 'AAAA' && type !== 'SRV') {
+    throw new UsageError(
+      `Expected the query type to be one of ${QUERY_TYPES.join(', ')}, got ${quote(type)}`,
+    );
+  }
+  if (typeof name === 'string' && name.length <= 254 && (name === '.' || ABSOLUTE_NAME.test(name))) return;
+  // Slow path: say what is wrong.
   if (typeof name !== 'string' || !name.endsWith('.')) {
     throw new UsageError(
       `Expected an absolute domain name ending with ".", got ${quote(name)}; the resolver never applies a search list`,
     );
   }
-  if (name !== '.') {
-    const labels = name.slice(0, -1).split('.');
-    if (name.length > 254) throw new UsageError(`name ${quote(name)} is longer than 253 characters`);
-    for (const label of labels) {
-      if (label.length === 0 || label.length > 63 || !/^[\x21-\x2d\x2f-\x5b\x5d-\x7e]+$/.test(label)) {
-        throw new UsageError(
-          `name ${quote(name)} has a bad label ${quote(label)}: expected 1-63 printable ASCII characters`,
-        );
-      }
-    }
-  }
-  if (!QUERY_TYPES.includes(type as QueryType)) {
-    throw new UsageError(
-      `Expected the query type to be one of ${QUERY_TYPES.join(', ')}, got ${quote(type)}`,
-    );
-  }
+  if (name.length > 254) throw new UsageError(`name ${quote(name)} is longer than 253 characters`);
+  const bad = name
+    .slice(0, -1)
+    .split('.')
+    .find((label) => !/^[\x21-\x2d\x2f-\x5b\x5d-\x7e]{1,63}$/.test(label));
+  throw new UsageError(
+    `name ${quote(name)} has a bad label ${quote(bad ?? '')}: expected 1-63 printable ASCII characters`,
+  );
 }
 
 /** A stub resolver bound to a list of servers. No global state: each instance owns its sockets. */
