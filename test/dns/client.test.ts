@@ -329,7 +329,9 @@ describe('DnsClient input, abort, close and resources', () => {
   it('rejects bad options naming the option', () => {
     expect(() => new DnsClient({ servers: [] })).toThrow(/at least one DNS server/);
     expect(() => new DnsClient({ servers: [{ host: '127.0.0.1', port: 0 }] })).toThrow(/\{ host, port \}/);
-    expect(() => new DnsClient({ servers: [{ host: 'kube-dns', port: 53 }] })).toThrow(/IP address \(no lookups\)/);
+    expect(() => new DnsClient({ servers: [{ host: 'kube-dns', port: 53 }] })).toThrow(
+      /IP address \(no lookups\)/,
+    );
     expect(() => new DnsClient({ servers: [{ host: '127.0.0.1', port: 53 }], timeoutMs: -1 })).toThrow(
       /`timeoutMs`/,
     );
