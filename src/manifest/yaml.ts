@@ -127,8 +127,8 @@ function writeBlock(
     const k = yamlString(key);
     if (isCollection(item) && !isEmpty(item)) {
       out.push(`${indent}${k}:`);
-      // Sequences under a mapping key stay at the key's indentation (the common Kubernetes style).
-      writeBlock(out, item, Array.isArray(item) ? indent : `${indent}  `, itemPath, comments);
+      // Nested collections, sequences included, indent by two (as `biome format` and `kubectl` write them).
+      writeBlock(out, item, `${indent}  `, itemPath, comments);
     } else {
       out.push(`${indent}${k}: ${scalarOrEmpty(item, indent)}`);
     }

@@ -80,7 +80,9 @@ describe('YAML emitter', () => {
   it('writes a multi-line script as a literal block that keeps trailing spaces and the final newline', () => {
     const script = 'for i in 0 1 2\ndo\n  echo "$i"   \ndone\n';
     const text = toYaml({ command: ['bash', '-c', script] });
-    expect(text).toBe('command:\n- bash\n- "-c"\n- |\n  for i in 0 1 2\n  do\n    echo "$i"   \n  done\n');
+    expect(text).toBe(
+      'command:\n  - bash\n  - "-c"\n  - |\n    for i in 0 1 2\n    do\n      echo "$i"   \n    done\n',
+    );
     expect(parse(text)).toEqual({ command: ['bash', '-c', script] });
   });
 
@@ -92,7 +94,7 @@ describe('YAML emitter', () => {
       },
       { value: { e: 'f' } },
     ]);
-    expect(text).toBe('# top\na: 1\nb:\n  # about c\n  c:\n  - 1\n  # item\n  - d: 2\n---\ne: f\n');
+    expect(text).toBe('# top\na: 1\nb:\n  # about c\n  c:\n    - 1\n    # item\n    - d: 2\n---\ne: f\n');
     expect(parseAllDocuments(text).map((d) => d.toJS())).toEqual([
       { a: 1, b: { c: [1, { d: 2 }] } },
       { e: 'f' },
