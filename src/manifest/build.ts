@@ -8,6 +8,8 @@ export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export const PORT_NAME = 'rendezvous';
 /** The executable's name inside the copy-in volume. */
 export const EXECUTABLE = 'peer-rendezvous';
+/** Where the executable is in both images (runtime and `exe`, whose PATH does not reach it). */
+export const IMAGE_EXECUTABLE = '/peer-rendezvous';
 
 type KubeObject = { [key: string]: YamlValue };
 
@@ -154,7 +156,7 @@ function podSpec(o: ManifestOptions): KubeObject {
           {
             name: `install-${EXECUTABLE}`,
             image: o.agentImage,
-            command: [EXECUTABLE, 'install', COPY_IN_DIR],
+            command: [IMAGE_EXECUTABLE, 'install', COPY_IN_DIR],
             volumeMounts: [mount(false)],
           },
         ],
@@ -178,7 +180,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             {
               name: EXECUTABLE,
               image: o.agentImage,
-              command: [EXECUTABLE, 'wait', ...agentFlags(o)],
+              command: [IMAGE_EXECUTABLE, 'wait', ...agentFlags(o)],
               env: agentEnv(o),
             },
           ],
@@ -198,7 +200,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             command: [
               'sh',
               '-c',
-              `${[EXECUTABLE, 'env', '--format', 'shell', ...agentFlags(o)].join(' ')} > ${envFile}`,
+              `${[IMAGE_EXECUTABLE, 'env', '--format', 'shell', ...agentFlags(o)].join(' ')} > ${envFile}`,
             ],
             env: agentEnv(o),
             volumeMounts: [mount(false)],

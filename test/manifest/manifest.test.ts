@@ -143,7 +143,7 @@ describe('manifest modes', () => {
             {
               name: 'install-peer-rendezvous',
               image: 'peer-rendezvous:0.1.0',
-              command: ['peer-rendezvous', 'install', '/opt/peer-rendezvous'],
+              command: ['/peer-rendezvous', 'install', '/opt/peer-rendezvous'],
               volumeMounts: [{ name: 'peer-rendezvous', mountPath: '/opt/peer-rendezvous' }],
             },
           ]);
@@ -158,13 +158,13 @@ describe('manifest modes', () => {
           ]);
           expect(pod.volumes).toEqual([{ name: 'peer-rendezvous', emptyDir: {} }]);
         } else if (extra.length === 0) {
-          expect(pod.initContainers[0].command).toEqual(['peer-rendezvous', 'wait']);
+          expect(pod.initContainers[0].command).toEqual(['/peer-rendezvous', 'wait']);
           expect(workload.command).toEqual(command);
         } else {
           expect(pod.initContainers[0].command).toEqual([
             'sh',
             '-c',
-            `peer-rendezvous env --format shell ${flags.join(' ')} > /opt/peer-rendezvous/env.sh`,
+            `/peer-rendezvous env --format shell ${flags.join(' ')} > /opt/peer-rendezvous/env.sh`,
           ]);
           expect(workload.command).toEqual([
             'sh',
