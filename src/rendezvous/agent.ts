@@ -14,7 +14,9 @@ import {
 } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
+import { encodeFrame } from './frames.js';
 import { accept, HandshakeError, initiate, type WireIdentity } from './handshake.js';
+import { Limiter } from './limiter.js';
 import { LookupGate, resolveUntil } from './lookup.js';
 import { type Hello, PROTOCOL_VERSION, type RejectCode, type Release, type RosterEntry } from './messages.js';
 import { hintsFor, type PeerReport, type PeerStateKind } from './peer-state.js';
@@ -274,6 +276,11 @@ class AgentCore {
     return { promise, cancel: () => clearTimeout(timer) };
   }
 
+  /** Roster entries from per-index addresses; names come from our own peer list. */
+  roster(addresses: readonly (readonly string[])[]): RosterEntry[] {
+    return addresses.map((a, index) => ({ index, fqdn: this.fqdn(index), addresses: [...a] }));
+  }
+
   mesh(roster: readonly RosterEntry[], generation: string): Mesh {
     const peers: PeerInfo[] = [...roster]
       .sort((a, b) => a.index - b.index)
@@ -397,17 +404,20 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     const generation = randomBytes(8).toString('hex');
     const first = sessions.values().next().value as MemberSession | undefined;
     const own = isIP(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
-    const roster: RosterEntry[] = [{ index: 0, fqdn: cfg.peers[0]!, addresses: own ? [own] : [] }];
+    const addresses: string[][] = [own ? [own] : []];
     for (let i = 1; i < n; i++) {
       const s = sessions.get(i)!;
-      roster.push({
-        index: i,
-        fqdn: cfg.peers[i]!,
-        addresses: [s.address, ...s.dnsAddresses.filter((a) => a !== s.address)],
-      });
+      addresses.push([s.address, ...s.dnsAddresses.filter((a) => a !== s.address)]);
     }
-    const release: Release = { v: PROTOCOL_VERSION, type: 'release', generation, roster };
-    for (const s of sessions.values()) s.channel.send(release);
+    // One encoding for every member: the frame grows with N.
+    const frame = encodeFrame({
+      v: PROTOCOL_VERSION,
+      type: 'release',
+      generation,
+      addresses,
+    } satisfies Release);
+    for (const s of sessions.values()) s.channel.sendFrame(frame);
+    const roster = core.roster(addresses);
     // Return after every member acked (or closed), or after the grace period.
     const finish = (): void => resolveDone(core.mesh(roster, generation));
     const grace = setTimeout(finish, cfg.releaseGraceMs);
@@ -645,6 +655,8 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   const mesh = cfg.verify.kind === 'mesh';
   const coordinatorName = cfg.peers[0]!;
   const waker = new Waker();
+  // Mesh: checks of the other members run a few at a time (sockets and DNS questions stay bounded).
+  const probes = new Limiter(MESH_PROBE_CONCURRENCY);
   let hint: string | undefined;
   let liveUntil = 0;
   let coordinatorView: { index: number; state: string }[] = [];
@@ -788,15 +800,18 @@ async function runMember(core: AgentCore): Promise<Mesh> {
             };
             known.set(m.index, p);
             core.setState(m.index, 'unknown', `joined from ${m.address}`);
-            probePeer(m.index, p, AbortSignal.any([stop.signal, p.stop.signal, core.signal])).then(
-              (ok) => {
-                if (!ok || known.get(m.index) !== p) return;
-                p.verified = true;
-                core.setState(m.index, 'ready', `at ${p.address}`);
-                maybeReady();
-              },
-              () => {},
-            );
+            const probeSignal = AbortSignal.any([stop.signal, p.stop.signal, core.signal]);
+            probes
+              .run(() => (probeSignal.aborted ? Promise.resolve(false) : probePeer(m.index, p, probeSignal)))
+              .then(
+                (ok) => {
+                  if (!ok || known.get(m.index) !== p) return;
+                  p.verified = true;
+                  core.setState(m.index, 'ready', `at ${p.address}`);
+                  maybeReady();
+                },
+                () => {},
+              );
             maybeReady();
             return;
           }
@@ -808,7 +823,14 @@ async function runMember(core: AgentCore): Promise<Mesh> {
             channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
             core.setState(0, 'ready', `at ${channel.remoteAddress}`);
             stop.abort();
-            const result = core.mesh(m.roster, m.generation);
+            if (m.addresses.length !== n) {
+              channel.close({
+                kind: 'protocol',
+                message: `release lists ${m.addresses.length} pods, expected ${n}`,
+              });
+              return;
+            }
+            const result = core.mesh(core.roster(m.addresses), m.generation);
             channel.close({ kind: 'local', message: 'released' });
             resolve(result);
             return;
@@ -899,6 +921,9 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     deadline.cancel();
   }
 }
+
+/** Mesh checks one member runs at once. */
+const MESH_PROBE_CONCURRENCY = 4;
 
 class StopRetry extends Error {}
 class RetryConnect extends Error {}

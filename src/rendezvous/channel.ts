@@ -6,9 +6,9 @@ import { type Message, parseMessage } from './messages.js';
 /** Frames from members are small; the coordinator's release frame grows with the roster. */
 export const MAX_MEMBER_FRAME = 64 * 1024;
 
-/** Largest release frame a member accepts for `completions` pods (~320 bytes a roster entry, 1 MiB floor). */
+/** Largest release frame a member accepts for `completions` pods (a few addresses each, 1 MiB floor). */
 export function maxReleaseFrame(completions: number): number {
-  return Math.max(1024 * 1024, completions * 512);
+  return Math.max(1024 * 1024, completions * 256);
 }
 
 /** Why a channel ended. */
@@ -68,8 +68,13 @@ export class Channel {
 
   /** Send one message; false if the channel has ended. */
   send(message: Message): boolean {
+    return this.sendFrame(encodeFrame(message));
+  }
+
+  /** Send a frame encoded once for many channels (the release). */
+  sendFrame(frame: Buffer): boolean {
     if (this.#closed || this.socket.destroyed) return false;
-    this.socket.write(encodeFrame(message));
+    this.socket.write(frame);
     return true;
   }
 

@@ -69,11 +69,12 @@ export interface RosterEntry {
   fqdn: string;
   addresses: string[];
 }
+/** Coordinator → members: everyone is ready. `addresses[i]` are pod i's addresses (names are known to all). */
 export interface Release {
   v: number;
   type: 'release';
   generation: string;
-  roster: RosterEntry[];
+  addresses: string[][];
 }
 export interface Ack {
   v: number;
@@ -157,16 +158,8 @@ export function parseMessage(raw: unknown): Message {
       case 'release':
         return (
           isStr(m.generation, 64) &&
-          Array.isArray(m.roster) &&
-          m.roster.every(
-            (e) =>
-              typeof e === 'object' &&
-              e !== null &&
-              isIdx((e as RosterEntry).index) &&
-              isStr((e as RosterEntry).fqdn, 256) &&
-              Array.isArray((e as RosterEntry).addresses) &&
-              (e as RosterEntry).addresses.every((a) => isStr(a, 64)),
-          )
+          Array.isArray(m.addresses) &&
+          m.addresses.every((a) => Array.isArray(a) && a.length <= 16 && a.every((x) => isStr(x, 64)))
         );
       case 'ack':
         return isStr(m.generation, 64);

@@ -116,7 +116,7 @@ describe('messages', () => {
       { v, type: 'ready', epoch: 0 },
       { v, type: 'peer', epoch: 1, index: 2, address: '10.0.0.1', incarnation: 'x' },
       { v, type: 'status', ready: 1, total: 3, missing: [{ index: 2, state: 'nxdomain' }] },
-      { v, type: 'release', generation: 'g', roster: [{ index: 0, fqdn: 'a.', addresses: ['10.0.0.1'] }] },
+      { v, type: 'release', generation: 'g', addresses: [['10.0.0.1'], []] },
       { v, type: 'ack', generation: 'g' },
     ];
     for (const m of ok) expect(parseMessage(m)).toEqual(m);
@@ -133,10 +133,7 @@ describe('messages', () => {
       { v: 1, type: 'hello', job: 'j', index: 0, incarnation: 'i', purpose: 'steal', nonce: 'n' },
       /malformed/,
     ],
-    [
-      { v: 1, type: 'release', generation: 'g', roster: [{ index: 0, fqdn: 'a', addresses: [1] }] },
-      /malformed/,
-    ],
+    [{ v: 1, type: 'release', generation: 'g', addresses: [[1]] }, /malformed/],
     [{ v: 1, type: 'shutdown' }, /malformed "shutdown"/],
   ])('rejects %j', (raw, message) => {
     expect(() => parseMessage(raw)).toThrow(message);
