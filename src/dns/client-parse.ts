@@ -53,8 +53,10 @@ function parse(buf: Buffer): ParsedResponse {
   const counts = [buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)] as const;
   let offset = HEADER_BYTES;
   let question: ParsedResponse['question'];
+  let atHeaderEnd: string | undefined; // the question name: most owner names point back to it
   for (let i = 0; i < qdcount; i++) {
     const [name, next] = readName(buf, offset);
+    if (i === 0) atHeaderEnd = name;
     if (next + 4 > buf.length) throw new Malformed();
     if (i === 0) question = { name, type: buf.readUInt16BE(next), class: buf.readUInt16BE(next + 2) };
     offset = next + 4;
@@ -63,7 +65,10 @@ function parse(buf: Buffer): ParsedResponse {
   for (let s = 0; s < 3; s++) {
     const out = sections[s]!;
     for (let i = 0; i < counts[s]!; i++) {
-      const [name, next] = readName(buf, offset);
+      const [name, next] =
+        atHeaderEnd !== undefined && buf[offset] === 0xc0 && buf[offset + 1] === HEADER_BYTES
+          ? [atHeaderEnd, offset + 2]
+          : readName(buf, offset);
       if (next + 10 > buf.length) throw new Malformed();
       const type = buf.readUInt16BE(next);
       const ttl = buf.readUInt32BE(next + 4);
@@ -192,7 +197,12 @@ function formatIpv6(buf: Buffer, at: number): string {
  */
 export function matchesQuestion(
   response: ParsedResponse,
-  expected: { readonly id: number; readonly name: string; readonly type: QueryType },
+  expected: {
+    readonly id: number;
+    readonly name: string;
+    readonly type: QueryType;
+    readonly canonical?: string;
+  },
 ): boolean {
   const q = response.question;
   return (
@@ -203,6 +213,6 @@ export function matchesQuestion(
     q !== undefined &&
     q.type === TYPE_CODES[expected.type] &&
     q.class === 1 &&
-    canonicalName(q.name) === canonicalName(expected.name)
+    canonicalName(q.name) === (expected.canonical ?? canonicalName(expected.name))
   );
 }

@@ -17,6 +17,8 @@ export interface Expected {
   readonly id: number;
   readonly name: string;
   readonly type: QueryType;
+  /** `name` lower-cased without the trailing dot, computed once per question. */
+  readonly canonical?: string;
 }
 
 interface Pending {

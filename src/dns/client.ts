@@ -5,7 +5,7 @@ import { AbortedError, quote, RendezvousError, UsageError } from '../errors.js';
 import { classifyResponse } from './client-classify.js';
 import { tcpExchange } from './client-tcp.js';
 import { type ExchangeOutcome, type Expected, UdpTransport } from './client-udp.js';
-import { DEFAULT_UDP_PAYLOAD_SIZE, encodeQuery } from './packet.js';
+import { canonicalName, DEFAULT_UDP_PAYLOAD_SIZE, encodeQuery } from './packet.js';
 import { formatServerAddress } from './server-address.js';
 import type { DnsResult, DnsServerAddress, QueryType, Resolver, ServerLabel } from './types.js';
 
@@ -166,7 +166,7 @@ export class DnsClient implements Resolver {
   async #resolve(name: string, type: QueryType, signal: AbortSignal | undefined): Promise<DnsResult> {
     const id = this.#allocateId();
     const started = performance.now();
-    const expected: Expected = { id, name, type };
+    const expected: Expected = { id, name, type, canonical: canonicalName(name) };
     const udpQuery = encodeQuery(id, name, type, this.options.udpPayloadSize);
     const tried: ServerLabel[] = [];
     let lastReason: string | undefined;
@@ -219,30 +219,35 @@ export class DnsClient implements Resolver {
     }
   }
 
-  /** Run one exchange that close() and `signal` can cancel; throws when cancelled. */
-  async #exchange(
+  /** Run one exchange that close() and `signal` can cancel; rejects when cancelled. */
+  #exchange(
     signal: AbortSignal | undefined,
     run: (onCancel: (cancel: () => void) => void) => Promise<ExchangeOutcome>,
   ): Promise<ExchangeOutcome> {
-    this.#checkOpen();
-    if (signal?.aborted) throw abortedError(signal);
+    if (this.#closed) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(abortedError(signal));
     let cancel: (() => void) | undefined;
     const onAbort = (): void => cancel?.();
     signal?.addEventListener('abort', onAbort, { once: true });
+    let settled: Promise<ExchangeOutcome>;
     try {
-      const outcome = await run((c) => {
+      settled = run((c) => {
         cancel = c;
         this.#cancels.add(c);
       });
+    } catch (error) {
+      signal?.removeEventListener('abort', onAbort);
+      return Promise.reject(error);
+    }
+    return settled.then((outcome) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (cancel) this.#cancels.delete(cancel);
       if (outcome.kind === 'cancelled') {
         if (signal?.aborted) throw abortedError(signal);
         this.#checkOpen();
       }
       return outcome;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (cancel) this.#cancels.delete(cancel);
-    }
+    });
   }
 
   #allocateId(): number {

@@ -92,11 +92,13 @@ export function encodeQuery(
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
   const nameBytes = trimmed === '' ? 1 : Buffer.byteLength(trimmed) + 2;
   const edns = udpPayloadSize > 0;
-  const buf = Buffer.alloc(HEADER_BYTES + nameBytes + 4 + (edns ? 11 : 0));
+  // allocUnsafe takes from Node's pool; every byte is written below.
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + nameBytes + 4 + (edns ? 11 : 0));
   buf.writeUInt16BE(id, 0);
   buf.writeUInt16BE(dnsPacket.RECURSION_DESIRED, 2);
   buf.writeUInt16BE(1, 4); // QDCOUNT
-  if (edns) buf.writeUInt16BE(1, 10); // ARCOUNT
+  buf.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
+  buf.writeUInt16BE(edns ? 1 : 0, 10); // ARCOUNT
   let at = HEADER_BYTES;
   if (trimmed !== '') {
     for (const label of trimmed.split('.')) {
@@ -114,6 +116,8 @@ export function encodeQuery(
     buf[at] = 0;
     buf.writeUInt16BE(41, at + 1);
     buf.writeUInt16BE(udpPayloadSize, at + 3);
+    buf.writeUInt32BE(0, at + 5); // extended rcode, version, flags
+    buf.writeUInt16BE(0, at + 9); // RDLENGTH
   }
   return buf;
 }
