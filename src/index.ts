@@ -1,0 +1,31 @@
+// Public API of the peer-rendezvous package.
+
+export { DnsClient, type DnsClientOptions } from './dns/client.js';
+export { parseResolvConf, type ResolvConf } from './dns/resolv-conf.js';
+export { ClusterDnsServer, type ClusterDnsServerOptions } from './dns/server.js';
+export type { DnsRecord, DnsResult, DnsServerAddress, QueryType, Resolver } from './dns/types.js';
+export {
+  AbortedError,
+  CommandError,
+  ConfigError,
+  type ErrorCode,
+  RendezvousError,
+  UsageError,
+} from './errors.js';
+export { type ExportOptions, normalizeExportOptions, PRESETS, type Preset } from './exec/export-options.js';
+export { buildExports, type ExportContext, type Exports } from './exec/exports.js';
+export { discoverIdentity, type Identity, type IdentityOptions, type Sourced } from './identity/identity.js';
+export type { IdentitySources } from './identity/sources.js';
+export type { AgentStats, ProgressEvent } from './rendezvous/agent.js';
+export { RendezvousTimeoutError } from './rendezvous/errors.js';
+export type { PeerReport, PeerStateKind } from './rendezvous/peer-state.js';
+export type { Mesh, PeerInfo } from './rendezvous/types.js';
+export { parseVerifyMode, type VerifyMode } from './rendezvous/verify.js';
+export {
+  DEFAULT_PORT,
+  DEFAULT_TIMEOUT_MS,
+  type WaitDependencies,
+  type WaitForPeersOptions,
+  type WaitResult,
+  waitForPeers,
+} from './rendezvous/wait.js';
