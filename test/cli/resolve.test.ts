@@ -137,7 +137,7 @@ describe('peer-rendezvous resolve: failures and bad input', () => {
       '--dns-server',
       server,
       '--timeout',
-      '50',
+      '100ms',
       '--attempts',
       '2',
     ]);
@@ -151,7 +151,7 @@ describe('peer-rendezvous resolve: failures and bad input', () => {
       '--dns-server',
       server,
       '--timeout',
-      '50',
+      '100ms',
       '--log-format',
       'json',
     ]);
@@ -173,6 +173,15 @@ describe('peer-rendezvous resolve: failures and bad input', () => {
     expect(r.stderr).toContain('[RDV_ERR_CONFIG]');
   });
 
+  it('shares PEER_RENDEZVOUS_TIMEOUT with the other commands: a duration for the whole query', async () => {
+    const server = `127.0.0.1:${silent.port}`;
+    const r = await runCli(['resolve', 'x.example.', '--dns-server', server, '--attempts', '1'], {
+      PEER_RENDEZVOUS_TIMEOUT: '0.1',
+    });
+    expect(r.code).toBe(124);
+    expect(r.stdout).toContain(`;; no answer: 1 try to ${server}`);
+  });
+
   it('names the env var when PEER_RENDEZVOUS_DNS_SERVER is bad', async () => {
     const r = await runCli(['resolve', 'x.example.'], { PEER_RENDEZVOUS_DNS_SERVER: 'abc' });
     expect(r.code).toBe(78);
@@ -190,12 +199,15 @@ describe('peer-rendezvous resolve: failures and bad input', () => {
     expect(missing.stderr).toContain('cannot read');
   });
 
-  it('exits 64 for a bad type, a bad timeout, or a name with an empty label', async () => {
+  it('exits 64 for a bad type or attempts, or a name with an empty label; 78 for a bad duration', async () => {
     const server = `127.0.0.1:${silent.port}`;
     expect((await runCli(['resolve', 'x.example.', '--type', 'MX', '--dns-server', server])).code).toBe(64);
-    const t = await runCli(['resolve', 'x.example.', '--timeout', '-5', '--dns-server', server]);
-    expect(t.code).toBe(64);
-    expect(t.stderr).toContain('flag --timeout "-5"');
+    const a = await runCli(['resolve', 'x.example.', '--attempts', '0', '--dns-server', server]);
+    expect(a.code).toBe(64);
+    expect(a.stderr).toContain('flag --attempts "0"');
+    const t = await runCli(['resolve', 'x.example.', '--timeout', 'soon', '--dns-server', server]);
+    expect(t.code).toBe(78);
+    expect(t.stderr).toContain('duration "soon" from flag --timeout is not valid');
     const n = await runCli(['resolve', 'a..example.', '--dns-server', server]);
     expect(n.code).toBe(64);
     expect(n.stderr).toContain('bad label');

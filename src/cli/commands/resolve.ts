@@ -1,9 +1,10 @@
 // `resolve <name>`: one dig-like query with the package's own stub resolver; exit code from the answer.
 import type { CommandModule } from 'yargs';
-import { DnsClient, type DnsClientOptions } from '../../dns/client.js';
+import { DNS_CLIENT_DEFAULTS, DnsClient, type DnsClientOptions } from '../../dns/client.js';
 import { dnsClientOptionsFromResolvConf, dnsClientOptionsFromServerFlag } from '../../dns/client-options.js';
 import { parseResolvConf } from '../../dns/resolv-conf.js';
 import type { DnsRecord, DnsResult, QueryType } from '../../dns/types.js';
+import { parseDuration } from '../../duration.js';
 import { ConfigError, DnsTimeoutError, quote, UsageError } from '../../errors.js';
 import { DEFAULT_PATHS, readTextFile } from '../../identity/sources.js';
 import type { CliContext } from '../context.js';
@@ -17,7 +18,7 @@ interface ResolveArgs {
   type: QueryType;
   dnsServer?: string | undefined;
   resolvConf?: string | undefined;
-  timeout?: number | undefined;
+  timeout?: string | undefined;
   attempts?: number | undefined;
   logFormat: 'text' | 'json';
   quiet: boolean;
@@ -57,9 +58,10 @@ export function resolveCommand(ctx: CliContext): CommandModule<object, ResolveAr
             describe: `resolv.conf to take nameservers, timeout and attempts from [default: ${DEFAULT_PATHS.resolvConf}]`,
           },
           timeout: {
-            type: 'number',
+            type: 'string',
             group: DNS_GROUP,
-            describe: 'wait per try in ms [default: resolv.conf timeout, 2000 with --dns-server]',
+            describe:
+              'give up after this long (exit 124), split evenly over the tries: 2s, 500ms [default: resolv.conf timeout per try, 2s with --dns-server]',
           },
           attempts: {
             type: 'number',
@@ -98,7 +100,7 @@ export function resolveCommand(ctx: CliContext): CommandModule<object, ResolveAr
           break;
         case 'timeout':
           throw new DnsTimeoutError(
-            `no answer for ${name} ${args.type} from ${result.servers.join(', ')} (${result.servers.length} tries${result.reason ? `, last error ${result.reason}` : ''})`,
+            `no answer for ${name} ${args.type} from ${[...new Set(result.servers)].join(', ')} (${tries(result.servers.length)}${result.reason ? `, last error ${result.reason}` : ''})`,
             { servers: result.servers },
           );
       }
@@ -117,17 +119,13 @@ function absolute(raw: unknown): { name: string; note: string | undefined } {
   };
 }
 
-/** Client options from --dns-server (flag or env), else from the resolv.conf file. */
+/**
+ * Client options from --dns-server (flag or env), else from the resolv.conf file. `--timeout` is the whole
+ * budget, as for the other commands (a duration; a bare number is seconds); it is split evenly over
+ * attempts × servers tries, as glibc splits its own.
+ */
 function clientOptions(ctx: CliContext, args: ResolveArgs): DnsClientOptions {
-  const overrides: { timeoutMs?: number; attempts?: number } = {};
-  if (args.timeout !== undefined) {
-    if (!Number.isInteger(args.timeout) || args.timeout < 1 || args.timeout > 600_000) {
-      throw new UsageError(
-        `${originOf(ctx, 'timeout')} ${quote(args.timeout)} is not a timeout: expected whole milliseconds from 1 to 600000`,
-      );
-    }
-    overrides.timeoutMs = args.timeout;
-  }
+  const overrides: { attempts?: number } = {};
   if (args.attempts !== undefined) {
     if (!Number.isInteger(args.attempts) || args.attempts < 1 || args.attempts > 10) {
       throw new UsageError(
@@ -136,22 +134,37 @@ function clientOptions(ctx: CliContext, args: ResolveArgs): DnsClientOptions {
     }
     overrides.attempts = args.attempts;
   }
+  let options: DnsClientOptions;
   if (args.dnsServer !== undefined) {
-    return dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'), overrides);
+    options = dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'), overrides);
+  } else {
+    const path = args.resolvConf ?? DEFAULT_PATHS.resolvConf;
+    const read = ctx.io.sources?.readFile ?? readTextFile;
+    const text = read(path);
+    if (text === undefined) {
+      throw new ConfigError(
+        `cannot read ${path} (${originOf(ctx, 'resolv-conf')}); pass --dns-server host:port`,
+        {
+          value: path,
+          source: originOf(ctx, 'resolv-conf'),
+        },
+      );
+    }
+    options = dnsClientOptionsFromResolvConf(parseResolvConf(text), path, overrides);
   }
-  const path = args.resolvConf ?? DEFAULT_PATHS.resolvConf;
-  const read = ctx.io.sources?.readFile ?? readTextFile;
-  const text = read(path);
-  if (text === undefined) {
+  if (args.timeout === undefined) return options;
+  const budget = parseDuration(args.timeout, originOf(ctx, 'timeout'));
+  if (budget < 1) {
     throw new ConfigError(
-      `cannot read ${path} (${originOf(ctx, 'resolv-conf')}); pass --dns-server host:port`,
+      `duration ${quote(args.timeout)} from ${originOf(ctx, 'timeout')} must be at least 1ms`,
       {
-        value: path,
-        source: originOf(ctx, 'resolv-conf'),
+        value: args.timeout,
+        source: originOf(ctx, 'timeout'),
       },
     );
   }
-  return dnsClientOptionsFromResolvConf(parseResolvConf(text), path, overrides);
+  const tries = (options.attempts ?? DNS_CLIENT_DEFAULTS.attempts) * options.servers.length;
+  return { ...options, timeoutMs: Math.min(600_000, Math.max(1, Math.floor(budget / tries))) };
 }
 
 const STATUS: Record<DnsResult['kind'], string> = {
@@ -218,7 +231,7 @@ export function resolveText(result: DnsResult, note: string | undefined): string
   const out: string[] = [`; peer-rendezvous resolve ${result.name} ${result.type}`];
   if (note !== undefined) out.push(`; note: ${note}`);
   if (result.kind === 'timeout') {
-    out.push(`;; no answer: ${result.servers.length} tries to ${[...new Set(result.servers)].join(', ')}`);
+    out.push(`;; no answer: ${tries(result.servers.length)} to ${[...new Set(result.servers)].join(', ')}`);
     out.push(`;; last error: ${result.reason ?? 'timeout'}`);
     out.push(`;; Query time: ${formatMs(result.elapsedMs)}`);
     return `${out.join('\n')}\n`;
@@ -241,6 +254,10 @@ export function resolveText(result: DnsResult, note: string | undefined): string
   out.push(`;; SERVER: ${result.server} (${result.transport})`);
   out.push(`;; Query time: ${formatMs(result.elapsedMs)}`);
   return `${out.join('\n')}\n`;
+}
+
+function tries(n: number): string {
+  return n === 1 ? '1 try' : `${n} tries`;
 }
 
 function recordLine(r: DnsRecord): string {
