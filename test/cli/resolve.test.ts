@@ -173,7 +173,7 @@ describe('peer-rendezvous resolve: failures and bad input', () => {
     expect(r.stderr).toContain('[RDV_ERR_CONFIG]');
   });
 
-  it('shares PEER_RENDEZVOUS_TIMEOUT with the other commands: a duration for the whole query', async () => {
+  it('reads PEER_RENDEZVOUS_TIMEOUT as the other commands do: a duration capping the whole query', async () => {
     const server = `127.0.0.1:${silent.port}`;
     const r = await runCli(['resolve', 'x.example.', '--dns-server', server, '--attempts', '1'], {
       PEER_RENDEZVOUS_TIMEOUT: '0.1',

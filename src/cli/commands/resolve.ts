@@ -61,7 +61,7 @@ export function resolveCommand(ctx: CliContext): CommandModule<object, ResolveAr
             type: 'string',
             group: DNS_GROUP,
             describe:
-              'give up after this long (exit 124), split evenly over the tries: 2s, 500ms [default: resolv.conf timeout per try, 2s with --dns-server]',
+              'give up after at most this long (exit 124), shared evenly by the tries: 2s, 500ms [default: resolv.conf timeout per try, 2s with --dns-server]',
           },
           attempts: {
             type: 'number',
@@ -121,8 +121,8 @@ function absolute(raw: unknown): { name: string; note: string | undefined } {
 
 /**
  * Client options from --dns-server (flag or env), else from the resolv.conf file. `--timeout` is the whole
- * budget, as for the other commands (a duration; a bare number is seconds); it is split evenly over
- * attempts × servers tries, as glibc splits its own.
+ * budget, as for the other commands (a duration; a bare number is seconds): each of the attempts × servers
+ * tries waits at most its even share of it.
  */
 function clientOptions(ctx: CliContext, args: ResolveArgs): DnsClientOptions {
   const overrides: { attempts?: number } = {};
@@ -163,8 +163,10 @@ function clientOptions(ctx: CliContext, args: ResolveArgs): DnsClientOptions {
       },
     );
   }
+  // The budget caps the tries, it never stretches them: PEER_RENDEZVOUS_TIMEOUT=10m (the agent's) keeps 5 s tries.
   const tries = (options.attempts ?? DNS_CLIENT_DEFAULTS.attempts) * options.servers.length;
-  return { ...options, timeoutMs: Math.min(600_000, Math.max(1, Math.floor(budget / tries))) };
+  const perTry = options.timeoutMs ?? DNS_CLIENT_DEFAULTS.timeoutMs;
+  return { ...options, timeoutMs: Math.max(1, Math.min(perTry, Math.floor(budget / tries))) };
 }
 
 const STATUS: Record<DnsResult['kind'], string> = {
