@@ -2,6 +2,7 @@
 // signals → exit 128+n, progress lines, the timeout table and hints, /dev/termination-log, --ready-file.
 import { accessSync, constants as fsConstants, renameSync, writeFileSync } from 'node:fs';
 import type { Options } from 'yargs';
+import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
 import { AbortedError, ConfigError, quote } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
@@ -92,6 +93,8 @@ export async function waitFromArgs(
   args: RendezvousArgs,
   hooks: { signal?: AbortSignal } = {},
 ): Promise<{ mesh: WaitResult; identity: Identity }> {
+  // Bad --dns-server values fail here, naming the flag or env var they came from.
+  if (args.dnsServer !== undefined) dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'));
   const identity = identityFromArgs(ctx, args);
   const timeoutMs = parseDuration(args.timeout, originOf(ctx, 'timeout'));
   const progressMs = parseDuration(args.progressInterval, originOf(ctx, 'progress-interval'));
@@ -105,6 +108,9 @@ export async function waitFromArgs(
       },
     );
   }
+  // Bad --dns-server values fail here, naming the flag or env var they came from.
+  if (args.dnsServer !== undefined)
+    dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'));
   const log = logger(ctx, args);
   for (const w of identity.warnings) log.warn(w);
   log.info(

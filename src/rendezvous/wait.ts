@@ -203,7 +203,10 @@ function createResolver(identity: Identity, opts: Normalized): Resolver {
       { source: path },
     );
   }
-  return new DnsClient(dnsClientOptionsFromResolvConf(identity.resolvConf, path));
+  // resolv.conf's timeout:/attempts: are for one blocking getaddrinfo; our own retry loop follows, so one
+  // question never holds a lookup longer than 2 s.
+  const conf = dnsClientOptionsFromResolvConf(identity.resolvConf, path);
+  return new DnsClient({ ...conf, timeoutMs: Math.min(conf.timeoutMs ?? 2000, 2000) });
 }
 
 /** Used when every peer is an IP literal: nothing to resolve. */
