@@ -57,7 +57,8 @@ function agent(verify) {
     verify,
     '--timeout',
     `${Math.ceil(capMs / 1000)}s`,
-    '--quiet',
+    '--progress-interval',
+    '0',
     '--',
     'echo',
     RELEASED,
@@ -94,6 +95,12 @@ async function runVariant(variant, n) {
       : Math.max(0, p.releasedAtMs - result.lastPublishAtMs),
   );
   const done = result.pods.filter((p) => p.releasedAtMs !== undefined).length;
+  // The agent's first line ("index i of N …") comes once Node has started and the identity is known.
+  const latePod = result.pods[late];
+  const startup =
+    variant.name === 'seed' || latePod?.firstLineAtMs === undefined
+      ? undefined
+      : latePod.firstLineAtMs - latePod.startedAtMs;
   const failed = result.pods.filter((p) => p.exitCode !== null && p.exitCode !== 0).length;
   return {
     n,
@@ -103,6 +110,7 @@ async function runVariant(variant, n) {
     median: median(latencies),
     max: Math.max(...latencies),
     queries: result.queries,
+    startup,
     cpu: result.podCpuSeconds,
     dnsCpu: result.dnsCpuSeconds,
     sample: result.pods.find((p) => p.exitCode !== 0)?.output.slice(-5) ?? [],
@@ -142,7 +150,7 @@ const out = [];
 out.push('## Release latency vs the seed loop (network-namespace pods, Knot DNS)');
 out.push('');
 out.push(
-  `N pods in network namespaces on a bridge (own hostname, kubelet-style /etc/hosts and resolv.conf with ndots:5), Knot ${''}as the cluster DNS on port 53 in the hub namespace. All pods but the late one start together, the late one ${LATE_MS / 1000} s later; each record is published ${PUBLISH_MS / 1000} s after its pod starts. Latency = time from the last record's publication to a pod's release (seed: its loop ends; peer-rendezvous: its workload starts). Runs capped at ${capMs / 1000} s; pods not released count as never (median "> cap" when more than half did not finish). Queries = all queries Knot answered during the run; CPU = user+system seconds of the pods' processes.`,
+  `N pods in network namespaces on a bridge (own hostname, kubelet-style /etc/hosts and resolv.conf with ndots:5), Knot ${''}as the cluster DNS on port 53 in the hub namespace. All pods but the late one start together, the late one ${LATE_MS / 1000} s later; each record is published ${PUBLISH_MS / 1000} s after its pod starts. Latency = time from the last record's publication to a pod's release (seed: its loop ends; peer-rendezvous: its workload starts). Runs capped at ${capMs / 1000} s; pods not released count as never (median "> cap" when more than half did not finish). Queries = all queries Knot answered during the run; CPU = user+system seconds of the pods' processes. Late pod start-up = from its process start to the agent's first log line (Node start-up and identity discovery; the record appears ${PUBLISH_MS / 1000} s after the start).`,
 );
 out.push('');
 out.push(
@@ -153,7 +161,7 @@ for (const row of rows) {
   const seed = rows.find((r) => r.n === row.n && r.variant.name === 'seed');
   const isSeed = row.variant.name === 'seed';
   out.push(
-    `| ${row.n} | ${row.variant.label} | ${row.done} of ${row.n} | ${fmt(row.median)} | ${fmt(row.max)} | ${row.queries.toLocaleString('en-US')} | ${row.cpu.toFixed(2)} | ${row.dnsCpu.toFixed(2)} | ${isSeed || !seed ? '—' : ratio(row.median, seed.median)} | ${isSeed || !seed ? '—' : ratio(row.queries, seed.queries)} |`,
+    `| ${row.n} | ${row.variant.label} | ${row.done} of ${row.n} | ${fmt(row.median)} | ${fmt(row.max)} | ${row.queries.toLocaleString('en-US')} | ${row.cpu.toFixed(2)} | ${row.dnsCpu.toFixed(2)} | ${row.startup === undefined ? '—' : fmt(row.startup)} | ${isSeed || !seed ? '—' : ratio(row.median, seed.median)} | ${isSeed || !seed ? '—' : ratio(row.queries, seed.queries)} |`,
   );
 }
 if (!agentAvailable) {

@@ -68,6 +68,8 @@ export interface NetnsJobPodResult {
   readonly startedAtMs: number;
   /** When its release line came, ms after the run's start; undefined if it never came. */
   readonly releasedAtMs: number | undefined;
+  /** When its (last) incarnation printed its first line, ms after the run's start (start-up cost). */
+  readonly firstLineAtMs: number | undefined;
   /** Exit code, or null when it was killed (cap) or ended by a signal. */
   readonly exitCode: number | null;
   readonly output: readonly string[];
@@ -98,6 +100,7 @@ interface PodState {
   child: ChildProcess | undefined;
   startedAtMs: number;
   releasedAtMs: number | undefined;
+  firstLineAtMs: number | undefined;
   exitCode: number | null;
   done: boolean;
   cpu: number;
@@ -151,6 +154,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       child: undefined,
       startedAtMs: Number.NaN,
       releasedAtMs: undefined,
+      firstLineAtMs: undefined,
       exitCode: null,
       done: false,
       cpu: 0,
@@ -215,7 +219,9 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       pod.startedAtMs = now();
       pod.done = false;
       pod.exitCode = null;
+      pod.firstLineAtMs = undefined;
       const onLine = (line: string) => {
+        if (incarnation === pod.incarnation) pod.firstLineAtMs ??= now();
         if (pod.output.length < MAX_LINES) pod.output.push(line);
         options.onLine?.(pod.ctx.index, line);
         if (
@@ -309,6 +315,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         address: p.netnsPod.address,
         startedAtMs: p.startedAtMs,
         releasedAtMs: p.releasedAtMs,
+        firstLineAtMs: p.firstLineAtMs,
         exitCode: p.done ? p.exitCode : null,
         output: p.output,
         cpuSeconds: p.cpu,
