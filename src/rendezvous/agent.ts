@@ -282,9 +282,8 @@ class AgentCore {
   }
 
   mesh(roster: readonly RosterEntry[], generation: string): Mesh {
-    const peers: PeerInfo[] = [...roster]
-      .sort((a, b) => a.index - b.index)
-      .map((r) => ({ index: r.index, fqdn: r.fqdn, addresses: r.addresses }));
+    // Rosters are built in index order (see roster()); entries already have the PeerInfo shape.
+    const peers: readonly PeerInfo[] = roster;
     const releasedMs = this.cfg.now() - this.startedAt;
     return {
       self: peers[this.cfg.index]!,
@@ -370,6 +369,8 @@ interface MemberSession {
   /** Highest epoch of `peer` messages sent to this member (mesh). */
   sentEpoch: number;
   acked: boolean;
+  /** Called once the member acked the release. */
+  onDone: () => void;
 }
 
 async function runCoordinator(core: AgentCore): Promise<Mesh> {
@@ -419,19 +420,32 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     for (const s of sessions.values()) s.channel.sendFrame(frame);
     const roster = core.roster(addresses);
     // Return after every member acked (or closed), or after the grace period.
-    const finish = (): void => resolveDone(core.mesh(roster, generation));
-    const grace = setTimeout(finish, cfg.releaseGraceMs);
-    const check = (): void => {
-      if ([...sessions.values()].every((s) => s.acked || s.channel.closed)) {
-        clearTimeout(grace);
-        finish();
-      }
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(grace);
+      resolveDone(core.mesh(roster, generation));
     };
-    for (const s of sessions.values()) s.channel.onClose(check);
-    ackCheck = check;
-    check();
+    const grace = setTimeout(finish, cfg.releaseGraceMs);
+    let waiting = sessions.size;
+    const check = (): void => {
+      if (--waiting <= 0) finish();
+    };
+    for (const s of sessions.values()) {
+      // Each member counts once: when it acks, or when its connection ends first.
+      let counted = false;
+      const once = (): void => {
+        if (!counted) {
+          counted = true;
+          check();
+        }
+      };
+      s.onDone = once;
+      s.channel.onClose(once);
+    }
+    if (waiting === 0) finish();
   };
-  let ackCheck = (): void => {};
 
   const onJoin = (channel: Channel, hello: Hello): void => {
     const i = hello.index;
@@ -456,6 +470,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       readyEpoch: -1,
       sentEpoch: 0,
       acked: false,
+      onDone: () => {},
     };
     sessions.set(i, s);
     core.setState(i, 'connected', `from ${channel.remoteAddress}`);
@@ -468,7 +483,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         maybeRelease();
       } else if (m.type === 'ack') {
         s.acked = true;
-        ackCheck();
+        s.onDone();
       }
     });
     channel.onClose(() => {
@@ -736,6 +751,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         for (const address of ordered) {
           try {
             const channel = await core.dial(address, cfg.port, maxReleaseFrame(n));
+            channel.setMaxQueued(2 * n + 64);
             await initiate(channel, core.wire, 'join', 0, cfg.now() + cfg.handshakeTimeoutMs);
             core.setState(0, 'connected', `at ${channel.remoteAddress}`);
             cfg.onProgress?.({ type: 'joined', coordinator: channel.remoteAddress });

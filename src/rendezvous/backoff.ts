@@ -16,7 +16,7 @@ export interface BackoffPolicy {
  * Blind polling of a name whose owner has not shown any sign of life: slow, so a thousand waiting agents do
  * not flood the cluster DNS. Events (a peer connecting, a coordinator announcing itself) cut the wait short.
  */
-export const BLIND_POLL: BackoffPolicy = { first: 1000, factor: 2, cap: 8000, floor: 50 };
+export const BLIND_POLL: BackoffPolicy = { first: 2000, factor: 2, cap: 10_000, floor: 50 };
 
 /**
  * Polling of a name whose owner is known to be alive (it connected to us or announced itself): its record is
@@ -25,7 +25,7 @@ export const BLIND_POLL: BackoffPolicy = { first: 1000, factor: 2, cap: 8000, fl
 export const LIVE_POLL: BackoffPolicy = { first: 10, factor: 2, cap: 100, floor: 10 };
 
 /** Service-name discovery by the coordinator: one poller per job, moderate cap. */
-export const DISCOVERY_POLL: BackoffPolicy = { first: 25, factor: 2, cap: 500, floor: 25 };
+export const DISCOVERY_POLL: BackoffPolicy = { first: 25, factor: 2, cap: 250, floor: 25 };
 
 /** Connection retries to an address that refused or reset. */
 export const CONNECT_RETRY: BackoffPolicy = { first: 50, factor: 2, cap: 1000, floor: 20 };

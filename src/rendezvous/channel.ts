@@ -29,6 +29,8 @@ export class Channel {
   #closed: CloseReason | undefined;
   #onMessage: ((m: Message) => void) | undefined;
   #onClose: ((r: CloseReason) => void)[] = [];
+  /** Messages held before a handler is set (bounded: a peer cannot make us buffer without end). */
+  #maxQueued = 64;
 
   constructor(socket: Socket, maxFrame: number) {
     this.socket = socket;
@@ -44,6 +46,14 @@ export class Channel {
   /** Set once the channel has ended. */
   get closed(): CloseReason | undefined {
     return this.#closed;
+  }
+
+  /**
+   * Allow more messages to wait for the handler: a member that joins receives one `peer` message for every
+   * member already there (mesh) in the same burst as the end of the handshake.
+   */
+  setMaxQueued(max: number): void {
+    this.#maxQueued = max;
   }
 
   /** Raise the frame limit (a member expecting a large release). */
@@ -136,7 +146,7 @@ export class Channel {
       const waiter = this.#waiters.shift();
       if (waiter) waiter.resolve(m);
       else if (this.#onMessage) this.#onMessage(m);
-      else if (this.#queue.length < 64) this.#queue.push(m);
+      else if (this.#queue.length < this.#maxQueued) this.#queue.push(m);
       else {
         this.close({ kind: 'protocol', message: 'too many unread messages' });
         this.socket.destroy();

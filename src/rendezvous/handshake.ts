@@ -64,6 +64,8 @@ export async function initiate(
       `${channel.remoteAddress} failed the token check (token mismatch${self.token ? '' : ', or only the peer has a token'})`,
     );
   }
+  // A probe only checks who answers at an address (mesh): the acceptor's proof is all it needs.
+  if (purpose === 'probe') return reply;
   channel.send({
     v: PROTOCOL_VERSION,
     type: 'auth',
@@ -108,6 +110,8 @@ export async function accept(
       proofInput('acceptor', nonce, hello.nonce, self.job, self.index, self.incarnation),
     ),
   });
+  // A probe grants nothing: the prober checks our proof and hangs up.
+  if (hello.purpose === 'probe') return hello;
   const auth = await receive(channel, deadline);
   if (auth.type === 'reject')
     throw new HandshakeError(auth.code, `rejected by ${channel.remoteAddress}: ${auth.reason}`);
