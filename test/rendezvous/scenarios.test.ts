@@ -265,6 +265,18 @@ describe('barrier scenarios', () => {
     expectSameRelease(await Promise.all([...early, late]), 3);
   });
 
+  it('mesh: a member joining after more than 64 others takes every peer message of the burst', async () => {
+    const n = 70;
+    job = await loopbackJob(n, 34);
+    for (let i = 0; i < n; i++) job.publish(i);
+    const early = Array.from({ length: n - 1 }, (_, i) =>
+      waitForPeers(job!.options(i, { verify: 'mesh', timeoutMs: 60_000 })),
+    );
+    await sleep(300);
+    const last = waitForPeers(job.options(n - 1, { verify: 'mesh', timeoutMs: 60_000 }));
+    expectSameRelease(await Promise.all([...early, last]), n);
+  }, 90_000);
+
   it('dns: waits until every name resolves, with no agent on the other side', async () => {
     job = await loopbackJob(3, BLOCK);
     job.publish(0);
