@@ -94,7 +94,8 @@ export async function waitFromArgs(
   hooks: { signal?: AbortSignal } = {},
 ): Promise<{ mesh: WaitResult; identity: Identity }> {
   // Bad --dns-server values fail here, naming the flag or env var they came from.
-  if (args.dnsServer !== undefined) dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'));
+  if (args.dnsServer !== undefined)
+    dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'));
   const identity = identityFromArgs(ctx, args);
   const timeoutMs = parseDuration(args.timeout, originOf(ctx, 'timeout'));
   const progressMs = parseDuration(args.progressInterval, originOf(ctx, 'progress-interval'));
