@@ -10,7 +10,7 @@ export interface OutputSink {
   readonly tty: boolean;
   /** Print milestones (records published) too, not only faults. */
   readonly verbose: boolean;
-  /** Print nothing but errors and the summary. */
+  /** No banner, fault lines or status line: only the pods' own output and the summary. */
   readonly quiet: boolean;
 }
 
@@ -44,7 +44,6 @@ export class SimulationOutput {
 
   /** A line a pod wrote. */
   podLine(index: number, hostname: string, stream: 'stdout' | 'stderr', line: string): void {
-    if (this.#sink.quiet && stream === 'stdout') return;
     const name = hostname.padEnd(this.#width);
     const prefix = this.#sink.tty
       ? `\x1b[${COLOURS[index % COLOURS.length]}m${name}\x1b[0m │ `

@@ -1,10 +1,12 @@
 // `simulate` end to end: real child processes of the built CLI on loopback, the project's DNS, faults,
 // the summary and the exit code, Ctrl-C leaving nothing behind. (Uses dist/: npm run build first.)
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFaults } from '../../src/simulate/faults.js';
+import { listNetns } from '../../src/simulate/netns.js';
+import { requireNetns } from '../e2e/root.js';
 import { BIN, runBin, runCli } from '../helpers/cli.js';
 
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -72,6 +74,19 @@ describe('simulate on loopback', () => {
     expect(r.stderr).toMatch(/^example-job-0\s+\S+\s+-\s+124$/m);
   });
 
+  it('restarts a pod on a new address and still releases everyone', () => {
+    const r = runBin(
+      ['simulate', '-n', '3', '--start-delay', '2=1500ms', '--restart', '1@500ms'],
+      ENV,
+      30_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /example-job-1: killed and restarted \(--restart\); 127\.\d+\.1\.\d+ stays served for 5000 ms/,
+    );
+    expect(r.stderr).toMatch(/^example-job-1\s+\S+\s+[\d.]+ m?s\s+0\s+restarted at 0\.5 s$/m);
+  });
+
   it('runs agents in one process with --in-process and prints the counters', () => {
     const r = runBin(['simulate', '-n', '20', '--in-process', '--restart', '3@100ms'], ENV, 30_000);
     expect(r.code, r.stderr).toBe(0);
@@ -102,5 +117,21 @@ describe('simulate on loopback', () => {
     expect(stderr).toMatch(/\(interrupted\)/);
     expect(stderr).toMatch(new RegExp(`^${job}-2\\s+-\\s+-\\s+-\\s+not started$`, 'm'));
     expect(processesWith(job)).toEqual([]);
+  });
+});
+
+describe('simulate --netns', () => {
+  it('runs pods in namespaces with their own hostnames and the DNS on port 53, and removes them', () => {
+    requireNetns();
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '-n', '3', '--netns', '--quiet', '--', 'sh', '-c', 'echo "$(hostname) $PEER_INDEX"'],
+      { env: ENV, encoding: 'utf8', timeout: 40_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    for (let i = 0; i < 3; i++)
+      expect(r.stdout).toMatch(new RegExp(`^example-job-${i} \\| example-job-${i} ${i}$`, 'm'));
+    expect(r.stderr).toMatch(/^example-job-0\s+10\.244\.1\.\d+\s+/m);
+    expect(listNetns().filter((name) => name.startsWith(`prdv-${r.pid}-`))).toEqual([]);
   });
 });
