@@ -160,6 +160,12 @@ export class UdpTransport {
         settled = true;
         clearTimeout(timer);
         channel.unregister(expected.id);
+        if (outcome.kind === 'timeout') {
+          // A socket that lost an answer may be stuck (a stale route, a middlebox mapping): the next
+          // question goes out on a fresh socket and port.
+          if (this.#current === channel) this.#current = undefined;
+          channel.retire();
+        }
         resolve(outcome);
       };
       const timer = setTimeout(() => settle({ kind: 'timeout' }), timeoutMs);
