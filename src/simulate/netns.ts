@@ -15,6 +15,12 @@ export const DEFAULT_NETNS_PREFIX = 'prdv';
 export const HUB_ADDRESS = '10.244.0.1';
 /** Where the cluster DNS server listens, on the hub's bridge (port 53). */
 export const DNS_ADDRESS = '10.244.0.10';
+/**
+ * The bridge's fixed MAC (locally administered). Without one a Linux bridge takes the lowest MAC of its ports
+ * and changes it when ports come and go: a restarted pod's veth could move the hub's MAC while the other pods'
+ * ARP caches still held the old one, and their frames to the DNS address then went nowhere for half a minute.
+ */
+export const HUB_MAC = '02:00:0a:f4:00:01';
 const PREFIX_LENGTH = 16;
 const NETNS_RUN_DIR = '/run/netns';
 const NETNS_ETC_DIR = '/etc/netns';
@@ -157,7 +163,7 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
       ip,
       [
         'link set lo up',
-        'link add br0 type bridge',
+        `link add br0 address ${HUB_MAC} type bridge`,
         `addr add ${HUB_ADDRESS}/${PREFIX_LENGTH} dev br0`,
         `addr add ${DNS_ADDRESS}/${PREFIX_LENGTH} dev br0`,
         'link set br0 up',

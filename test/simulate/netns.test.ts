@@ -6,7 +6,9 @@ import { kubeletHosts, kubeletResolvConf } from '../../src/simulate/kubelet-file
 import {
   assertNetnsAvailable,
   createNetnsCluster,
+  HUB_MAC,
   listNetns,
+  type NetnsPod,
   NetnsUnavailableError,
   podAddress,
   sweepNetns,
@@ -97,6 +99,32 @@ describe('network-namespace pods', () => {
     expect(existsSync(`/etc/netns/${cluster.id}-p0`)).toBe(false);
     expect(existsSync(cluster.dir)).toBe(false);
     expect(linkCount()).toBe(links);
+  });
+
+  it('keeps the hub reachable at the same MAC while pods are removed and added', async () => {
+    requireNetns();
+    const cluster = await createNetnsCluster({ prefix: 'prdvtest' });
+    try {
+      const search = ['cluster.local'];
+      const specs = [0, 1, 2].map((i) => ({ hostname: `job-${i}`, search }));
+      const [a, first] = (await cluster.addPods(specs)) as [NetnsPod, NetnsPod];
+      let b = first;
+      const bridgeMac = () =>
+        spawnSync('ip', ['-n', cluster.hub, '-br', 'link', 'show', 'br0'], { encoding: 'utf8' }).stdout;
+      const pingHub = () =>
+        collect(cluster.spawnInPod(a, ['ping', '-c', '1', '-W', '2', cluster.dnsAddress]));
+      // Pod a learns the hub's MAC, then its neighbours' veths come and go (a restart).
+      expect((await pingHub()).code).toBe(0);
+      for (let round = 0; round < 3; round++) {
+        cluster.removePod(b);
+        [b] = (await cluster.addPods([specs[1]!])) as [NetnsPod];
+        expect(bridgeMac()).toContain(HUB_MAC);
+        const r = await pingHub();
+        expect(r.code, r.out).toBe(0);
+      }
+    } finally {
+      cluster.dispose();
+    }
   });
 
   it('sweeps what a killed run left behind (uses dist/: npm run build first)', async () => {
