@@ -11,6 +11,7 @@ import {
   CONNECT_RETRY,
   DISCOVERY_POLL,
   LIVE_POLL,
+  livePoll,
 } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
@@ -521,6 +522,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     }
     // Star check: the member's name must resolve to the address it connected from. It is alive: poll fast.
     const name = cfg.peers[i]!;
+    const joinedAt = cfg.now();
     if (isIP(name) !== 0) {
       s.nameOk = name === s.address;
       if (!s.nameOk) core.setState(i, 'address-mismatch', `listed as ${name}, connected from ${s.address}`);
@@ -528,7 +530,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       return;
     }
     resolveUntil(core.gate, name, (addrs) => addrs.includes(s.address), {
-      policy: () => LIVE_POLL,
+      policy: () => livePoll(cfg.now() - joinedAt),
       deadline: cfg.deadline,
       signal: AbortSignal.any([core.signal, s.stop.signal]),
       now: cfg.now,
@@ -693,7 +695,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
       if (hello.purpose === 'announce') {
         // The coordinator is alive at this address: look it up now, and fast from here on.
         hint = channel.remoteAddress;
-        liveUntil = cfg.now() + 10_000;
+        liveUntil = cfg.now() + LIVE_WINDOW_MS;
         waker.wake();
       }
     },
@@ -725,7 +727,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
       const result = await memberSession(session);
       if (result) return result;
       // Lost the coordinator before release: it may be restarting on a new address. Look again, fast.
-      liveUntil = cfg.now() + 10_000;
+      liveUntil = cfg.now() + LIVE_WINDOW_MS;
     }
   };
 
@@ -737,7 +739,8 @@ async function runMember(core: AgentCore): Promise<Mesh> {
           isIP(coordinatorName) !== 0
             ? [coordinatorName]
             : await resolveUntil(core.gate, coordinatorName, (a) => a.length > 0, {
-                policy: () => (cfg.now() < liveUntil ? LIVE_POLL : BLIND_POLL),
+                policy: () =>
+                  cfg.now() < liveUntil ? livePoll(cfg.now() - (liveUntil - LIVE_WINDOW_MS)) : BLIND_POLL,
                 deadline: cfg.deadline,
                 signal: core.signal,
                 waker,
@@ -877,9 +880,10 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     signal: AbortSignal,
   ): Promise<boolean> => {
     const name = cfg.peers[index]!;
+    const probeStart = cfg.now();
     if (isIP(name) === 0) {
       const addrs = await resolveUntil(core.gate, name, (a) => a.includes(p.address), {
-        policy: () => LIVE_POLL,
+        policy: () => livePoll(cfg.now() - probeStart),
         deadline: cfg.deadline,
         signal,
         now: cfg.now,
@@ -937,6 +941,9 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     deadline.cancel();
   }
 }
+
+/** After an announce or a lost coordinator, the coordinator's name is polled as a live one this long. */
+const LIVE_WINDOW_MS = 10_000;
 
 /** Mesh checks one member runs at once. */
 const MESH_PROBE_CONCURRENCY = 4;

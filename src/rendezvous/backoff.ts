@@ -22,7 +22,18 @@ export const BLIND_POLL: BackoffPolicy = { first: 2000, factor: 2, cap: 10_000, 
  * Polling of a name whose owner is known to be alive (it connected to us or announced itself): its record is
  * imminent, so poll fast with a low cap.
  */
-export const LIVE_POLL: BackoffPolicy = { first: 10, factor: 2, cap: 100, floor: 10 };
+export const LIVE_POLL: BackoffPolicy = { first: 10, factor: 2, cap: 50, floor: 10 };
+
+/**
+ * LIVE_POLL for the first seconds after the owner showed up, then slower: a record that does not come
+ * (an init container without publishNotReadyAddresses) must not cost the cluster DNS 30 questions a second
+ * for the whole timeout.
+ */
+export function livePoll(aliveForMs: number): BackoffPolicy {
+  if (aliveForMs < 5_000) return LIVE_POLL;
+  if (aliveForMs < 30_000) return { ...LIVE_POLL, cap: 500 };
+  return { ...LIVE_POLL, cap: 2_000 };
+}
 
 /** Service-name discovery by the coordinator: one poller per job, moderate cap. */
 export const DISCOVERY_POLL: BackoffPolicy = { first: 25, factor: 2, cap: 250, floor: 25 };

@@ -43,6 +43,15 @@ describe('backoff', () => {
     expect(backoffDelay(p, 4, () => 0.5)).toBe(4000);
     expect(backoffDelay(p, 4, () => 0.999999)).toBe(8000);
   });
+  it('polls a live name fast at first, then ever slower', () => {
+    expect(livePoll(0)).toBe(LIVE_POLL);
+    expect(livePoll(4_999).cap).toBe(50);
+    expect(livePoll(5_000).cap).toBe(500);
+    expect(livePoll(60_000).cap).toBe(2_000);
+    // An hour of a record that never comes: at most one question every 10 ms … 2 s, mean ≥ 1 s.
+    const meanInterval = (livePoll(3_600_000).cap + livePoll(3_600_000).floor) / 2;
+    expect(meanInterval).toBeGreaterThanOrEqual(1000);
+  });
   it('never repeats faster than the floor', () => {
     expect(backoffDelay(LIVE_POLL, 1, () => 0)).toBe(LIVE_POLL.floor);
   });
