@@ -8,6 +8,7 @@ import {
   backoffCeiling,
   backoffDelay,
   LIVE_POLL,
+  livePoll,
   validatePolicy,
 } from '../../src/rendezvous/backoff.js';
 import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
