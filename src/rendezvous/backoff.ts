@@ -16,7 +16,7 @@ export interface BackoffPolicy {
  * Blind polling of a name whose owner has not shown any sign of life: slow, so a thousand waiting agents do
  * not flood the cluster DNS. Events (a peer connecting, a coordinator announcing itself) cut the wait short.
  */
-export const BLIND_POLL: BackoffPolicy = { first: 2000, factor: 2, cap: 10_000, floor: 50 };
+export const BLIND_POLL: BackoffPolicy = { first: 5000, factor: 2, cap: 15_000, floor: 50 };
 
 /**
  * Polling of a name whose owner is known to be alive (it connected to us or announced itself): its record is
