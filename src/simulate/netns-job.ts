@@ -234,7 +234,8 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       };
       createInterface({ input: child.stdout! }).on('line', onLine);
       createInterface({ input: child.stderr! }).on('line', onLine);
-      child.once('exit', (code) => {
+      // 'close', not 'exit': the last lines (the release line of a short workload) may still be in the pipe.
+      child.once('close', (code) => {
         pod.cpu += readTimesFile(cpuFile) ?? 0;
         if (incarnation !== pod.incarnation) return;
         pod.exitCode = code;

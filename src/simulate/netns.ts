@@ -21,6 +21,8 @@ export const DNS_ADDRESS = '10.244.0.10';
  * ARP caches still held the old one, and their frames to the DNS address then went nowhere for half a minute.
  */
 export const HUB_MAC = '02:00:0a:f4:00:01';
+/** The cluster network; pods reach all of it (each other and the DNS address) through the hub. */
+const CLUSTER_CIDR = '10.244.0.0/16';
 const PREFIX_LENGTH = 16;
 const NETNS_RUN_DIR = '/run/netns';
 const NETNS_ETC_DIR = '/etc/netns';
@@ -170,6 +172,12 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
       ],
       hub,
     );
+    // The hub routes between pods (see addPods); no ICMP redirects, or pods would learn to talk on-link again.
+    netnsSysctl(ip, hub, {
+      'net/ipv4/ip_forward': '1',
+      'net/ipv4/conf/all/send_redirects': '0',
+      'net/ipv4/conf/br0/send_redirects': '0',
+    });
   } catch (error) {
     dispose();
     throw error;
@@ -241,7 +249,17 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
         made.map((p) =>
           ipBatch(
             ip,
-            ['link set lo up', `addr add ${p.address}/${PREFIX_LENGTH} dev eth0`, 'link set eth0 up'],
+            // Routed like most CNIs (a /32, everything via the gateway): a pod's only neighbour is the hub.
+            // With an on-link /16 every pod kept an ARP entry per peer, N² entries in the kernel's one
+            // neighbour table shared by all namespaces (gc_thresh3, 1024 by default): from N≈32 on, new
+            // entries were refused, ARP requests went unanswered and TCP connects timed out.
+            [
+              'link set lo up',
+              `addr add ${p.address}/32 dev eth0`,
+              'link set eth0 up',
+              `route add ${HUB_ADDRESS} dev eth0 scope link`,
+              `route add ${CLUSTER_CIDR} via ${HUB_ADDRESS} dev eth0`,
+            ],
             p.netns,
           ),
         ),
@@ -372,6 +390,20 @@ function listDir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+// Set sysctls of one namespace (paths under /proc/sys, which shows the namespace of the writer).
+function netnsSysctl(ip: string, netns: string, values: Readonly<Record<string, string>>): void {
+  const script = Object.entries(values)
+    .map(([key, value]) => `echo ${value} >/proc/sys/${key}`)
+    .join(' && ');
+  const r = spawnSync(ip, ['netns', 'exec', netns, 'sh', '-c', script], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new RendezvousError(
+      'RDV_ERR_UNSUPPORTED',
+      `could not set ${Object.keys(values).join(', ')} in namespace ${netns}: ${r.error?.message ?? r.stderr.trim()}`,
+    );
   }
 }
 

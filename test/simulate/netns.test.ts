@@ -6,6 +6,7 @@ import { kubeletHosts, kubeletResolvConf } from '../../src/simulate/kubelet-file
 import {
   assertNetnsAvailable,
   createNetnsCluster,
+  HUB_ADDRESS,
   HUB_MAC,
   listNetns,
   type NetnsPod,
@@ -99,6 +100,33 @@ describe('network-namespace pods', () => {
     expect(existsSync(`/etc/netns/${cluster.id}-p0`)).toBe(false);
     expect(existsSync(cluster.dir)).toBe(false);
     expect(linkCount()).toBe(links);
+  });
+
+  it("routes pods through the hub: a pod's only neighbour is the gateway, however many peers it reaches", async () => {
+    requireNetns();
+    const cluster = await createNetnsCluster({ prefix: 'prdvtest' });
+    try {
+      const pods = await cluster.addPods([0, 1, 2, 3].map((i) => ({ hostname: `job-${i}`, search: [] })));
+      const [a, ...peers] = pods as [NetnsPod, ...NetnsPod[]];
+      const targets = [...peers.map((p) => p.address), cluster.dnsAddress];
+      const r = await collect(
+        cluster.spawnInPod(a, [
+          'sh',
+          '-c',
+          `for t in ${targets.join(' ')}; do ping -c 1 -W 2 $t >/dev/null || echo "no answer from $t"; done; ip -4 neigh show dev eth0`,
+        ]),
+      );
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toContain('no answer');
+      // The kernel's neighbour table is shared by every namespace (gc_thresh3): N pods must not need N² entries.
+      const neighbours = r.out
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')[0]);
+      expect(neighbours).toEqual([HUB_ADDRESS]);
+    } finally {
+      cluster.dispose();
+    }
   });
 
   it('keeps the hub reachable at the same MAC while pods are removed and added', async () => {
