@@ -370,9 +370,11 @@ describe('DnsClient input, abort, close and resources', () => {
     const r = await responder(() => {});
     const c = client(r, { timeoutMs: 10_000 });
     const pending = c.query('a.example.', 'A');
+    // Attach the expectation first: the rejection happens during close(), before it returns.
+    const rejected = expect(pending).rejects.toMatchObject({ code: 'RDV_ERR_DNS' });
     await new Promise((res) => setTimeout(res, 20));
     await c.close();
-    await expect(pending).rejects.toMatchObject({ code: 'RDV_ERR_DNS' });
+    await rejected;
     await expect(c.query('a.example.', 'A')).rejects.toBeInstanceOf(RendezvousError);
   });
 
