@@ -68,7 +68,12 @@ describe('simulate on loopback', () => {
   });
 
   it('exits with the code of the first pod that failed, and shows the fault firing', () => {
-    const r = runBin(['simulate', '-n', '3', '--kill', '2@300ms', '--timeout', '2s', '--quiet'], ENV, 30_000);
+    // Records come at 1 s, so nobody can be released before the kill at 0.3 s, however fast the machine.
+    const r = runBin(
+      ['simulate', '-n', '3', '--publish-delay', '1s', '--kill', '2@300ms', '--timeout', '2s', '--quiet'],
+      ENV,
+      30_000,
+    );
     expect(r.code).toBe(137);
     expect(r.stderr).toMatch(/^example-job-2\s+\S+\s+-\s+137\s+killed at 0\.3 s$/m);
     expect(r.stderr).toMatch(/^example-job-0\s+\S+\s+-\s+124$/m);
