@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
-import { JOB, type LoopbackJob, loopbackJob, NS, SVC } from '../helpers/job.js';
+import { JOB, type LoopbackJob, loopbackJob, NS, podFlags, SVC } from '../helpers/job.js';
 
 const BLOCK = 52;
 const work = mkdtempSync(join(tmpdir(), 'rdv-env-'));
@@ -17,43 +17,6 @@ afterEach(async () => {
 });
 
 const fqdn = (i: number) => `${JOB}-${i}.${SVC}.${NS}.svc.cluster.local`;
-
-function podFlags(j: LoopbackJob, i: number): string[] {
-  const o = j.options(i);
-  return [
-    '--index',
-    String(i),
-    '--completions',
-    String(j.n),
-    '--job-name',
-    JOB,
-    '--subdomain',
-    SVC,
-    '--namespace',
-    NS,
-    '--cluster-domain',
-    'cluster.local',
-    '--hostname',
-    `${JOB}-${i}`,
-    '--listen',
-    String(o.listen),
-    '--port',
-    String(o.port),
-    '--dns-server',
-    j.dnsServer,
-    '--timeout',
-    '20s',
-    '--hosts-file',
-    '/nonexistent/hosts',
-    '--resolv-conf',
-    '/nonexistent/resolv.conf',
-    '--namespace-file',
-    '/nonexistent/namespace',
-    '--progress-interval',
-    '0',
-    '--quiet',
-  ];
-}
 
 function runCliAsync(argv: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

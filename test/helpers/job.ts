@@ -86,3 +86,24 @@ export async function loopbackJob(
     close: () => dns.close(),
   };
 }
+
+/** CLI flags for pod i of a loopback job (the same identity and network options() gives the library). */
+export function podFlags(j: LoopbackJob, i: number): string[] {
+  const o = j.options(i);
+  return [
+    ...['--index', String(i), '--completions', String(j.n), '--job-name', JOB, '--subdomain', SVC],
+    ...['--namespace', NS, '--cluster-domain', 'cluster.local', '--hostname', `${JOB}-${i}`],
+    ...[
+      '--listen',
+      String(o.listen),
+      '--port',
+      String(o.port),
+      '--dns-server',
+      j.dnsServer,
+      '--timeout',
+      '20s',
+    ],
+    ...['--hosts-file', '/nonexistent/hosts', '--resolv-conf', '/nonexistent/resolv.conf'],
+    ...['--namespace-file', '/nonexistent/namespace', '--progress-interval', '0'],
+  ];
+}
