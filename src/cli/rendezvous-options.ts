@@ -177,7 +177,8 @@ export async function waitFromArgs(
   } catch (error) {
     if (error instanceof RendezvousTimeoutError) {
       const summary = timeoutSummary(error);
-      log.error(summary);
+      // The headline comes last, from main(); here the table and the hints.
+      log.error(summary.slice(summary.indexOf('\n') + 1));
       writeTerminationLog(args.terminationLog, summary);
     } else if (error instanceof AbortedError) {
       writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`);

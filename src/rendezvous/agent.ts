@@ -234,20 +234,21 @@ class AgentCore {
     });
   }
 
-  /** Resolve at the deadline with a RendezvousTimeoutError built from `unfinished()`. */
-  async timeoutError(unfinished: () => PeerReport[]): Promise<RendezvousTimeoutError> {
-    const peers = unfinished();
-    // One diagnostic question about our own name, for the hints (is our record published at all?).
-    let selfState: PeerStateKind | undefined;
+  /** What our own name resolves to now (for the hints: is our record published at all?), within `ms`. */
+  async selfState(ms: number): Promise<PeerStateKind | undefined> {
     const self = this.fqdn(this.cfg.index);
-    if (isIP(self) === 0) {
-      try {
-        const lookup = await this.gate.addresses(self, AbortSignal.timeout(1500));
-        selfState = lookup.addresses.length > 0 ? 'ready' : lookup.state;
-      } catch {
-        selfState = undefined;
-      }
+    if (isIP(self) !== 0) return undefined;
+    try {
+      const lookup = await this.gate.addresses(self, AbortSignal.timeout(ms));
+      return lookup.addresses.length > 0 ? 'ready' : lookup.state;
+    } catch {
+      return undefined;
     }
+  }
+
+  /** The timeout error: every unfinished peer's last state and the hints. */
+  timeoutError(unfinished: () => PeerReport[], selfState: PeerStateKind | undefined): RendezvousTimeoutError {
+    const peers = unfinished();
     const now = this.cfg.now();
     return new RendezvousTimeoutError({
       peers,
@@ -263,18 +264,26 @@ class AgentCore {
     });
   }
 
-  /** A promise that rejects with the timeout error at the deadline. */
+  /**
+   * A promise that rejects with the timeout error at the deadline. The diagnostic question about our own name
+   * goes out shortly before, so the report is not late.
+   */
   deadlineReached(unfinished: () => PeerReport[]): { promise: Promise<never>; cancel: () => void } {
-    let timer: NodeJS.Timeout | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    let selfState: Promise<PeerStateKind | undefined> = Promise.resolve(undefined);
+    const left = Math.max(0, this.cfg.deadline - this.cfg.now());
+    const ask = Math.min(DIAGNOSTIC_MS, left);
+    timers.push(setTimeout(() => (selfState = this.selfState(ask)), left - ask));
     const promise = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => {
-          this.timeoutError(unfinished).then(reject, reject);
-        },
-        Math.max(0, this.cfg.deadline - this.cfg.now()),
+      timers.push(
+        setTimeout(() => {
+          // Wait a moment for the diagnostic answer, never much past the deadline.
+          const late = new Promise<undefined>((resolve) => setTimeout(resolve, 100, undefined));
+          Promise.race([selfState, late]).then((state) => reject(this.timeoutError(unfinished, state)));
+        }, left),
       );
     });
-    return { promise, cancel: () => clearTimeout(timer) };
+    return { promise, cancel: () => timers.forEach(clearTimeout) };
   }
 
   /** Roster entries from per-index addresses; names come from our own peer list. */
@@ -300,6 +309,9 @@ class AgentCore {
     };
   }
 }
+
+/** How long before the deadline the agent asks about its own name, for the timeout hints. */
+const DIAGNOSTIC_MS = 1000;
 
 /** A failed connection attempt and the state it means for the peer. */
 export class DialError extends Error {
