@@ -1,4 +1,5 @@
 // The hand-over with real processes: the workload replaces the agent (execve) or runs under it (supervised).
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +71,15 @@ describe.each(['exec', 'supervise'] as const)('%s mode', (mode) => {
     });
     await run.waitFor(/ready/);
     run.child.kill('SIGTERM');
-    const r = await run.done;
+    // If this ever hangs, say what is still running and what was printed (it did once in a full CI run).
+    const stuck = setTimeout(() => {
+      const ps = spawnSync('ps', ['-eo', 'pid,ppid,pgid,sid,stat,args'], { encoding: 'utf8' }).stdout;
+      const mine = ps.split('\n').filter((l) => /harness|trap|sleep 0\.05/.test(l));
+      process.stderr.write(
+        `SIGTERM test still waiting after 15 s\nstdout: ${run.stdout()}\nprocesses:\n${mine.join('\n')}\n`,
+      );
+    }, 15_000);
+    const r = await run.done.finally(() => clearTimeout(stuck));
     expect(r.stdout).toMatch(/trapped/);
     expect(r.code).toBe(0);
   });
