@@ -9,7 +9,7 @@ import {
   BLIND_POLL,
   backoffDelay,
   CONNECT_RETRY,
-  DISCOVERY_POLL,
+  discoveryPoll,
   LIVE_POLL,
   livePoll,
 } from './backoff.js';
@@ -393,6 +393,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   const sessions = new Map<number, MemberSession>();
   const announced = new Map<string, number>();
   const discoveryWaker = new Waker();
+  // When a member last joined or left: discovery polls fast right after a change, slower when all is quiet.
+  let lastChange = cfg.now();
   let epoch = 0;
   let released = false;
   let changed = true;
@@ -486,6 +488,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       onDone: () => {},
     };
     sessions.set(i, s);
+    lastChange = cfg.now();
     core.setState(i, 'connected', `from ${channel.remoteAddress}`);
     changed = true;
     channel.onMessage((m) => {
@@ -503,6 +506,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       s.stop.abort();
       if (sessions.get(i) === s && !released) {
         sessions.delete(i);
+        lastChange = cfg.now();
         core.setState(i, 'disconnected', `${s.address} left before release`);
         changed = true;
         discoveryWaker.wake();
@@ -613,8 +617,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         }
       }
       round++;
-      const policy: BackoffPolicy =
-        cfg.serviceName !== undefined ? DISCOVERY_POLL : { ...DISCOVERY_POLL, cap: 2000 };
+      const policy = discoveryPoll(cfg.now() - lastChange, cfg.serviceName === undefined);
       await sleep(
         allJoined() ? 1000 : backoffDelay(policy, round, cfg.random),
         core.signal,

@@ -38,6 +38,18 @@ export function livePoll(aliveForMs: number): BackoffPolicy {
 /** Service-name discovery by the coordinator: one poller per job, moderate cap. */
 export const DISCOVERY_POLL: BackoffPolicy = { first: 25, factor: 2, cap: 250, floor: 25 };
 
+/**
+ * DISCOVERY_POLL while members are joining (the last join or leave under 5 s ago), then slower: a member that
+ * never comes must not cost one question every 250 ms for the whole timeout. `perName` (an explicit --peers
+ * list: one question per missing member each round) starts with a 2 s cap.
+ */
+export function discoveryPoll(quietForMs: number, perName: boolean): BackoffPolicy {
+  const base = perName ? { ...DISCOVERY_POLL, cap: 2000 } : DISCOVERY_POLL;
+  if (quietForMs < 5_000) return base;
+  if (quietForMs < 30_000) return { ...base, cap: Math.max(base.cap, 1000) };
+  return { ...base, cap: 5000 };
+}
+
 /** Connection retries to an address that refused or reset. */
 export const CONNECT_RETRY: BackoffPolicy = { first: 50, factor: 2, cap: 1000, floor: 20 };
 

@@ -7,6 +7,8 @@ import {
   BLIND_POLL,
   backoffCeiling,
   backoffDelay,
+  DISCOVERY_POLL,
+  discoveryPoll,
   LIVE_POLL,
   livePoll,
   validatePolicy,
@@ -52,6 +54,14 @@ describe('backoff', () => {
     // An hour of a record that never comes: at most one question every 10 ms … 2 s, mean ≥ 1 s.
     const meanInterval = (livePoll(3_600_000).cap + livePoll(3_600_000).floor) / 2;
     expect(meanInterval).toBeGreaterThanOrEqual(1000);
+  });
+  it('discovers fast while members come and go, then ever slower', () => {
+    expect(discoveryPoll(0, false)).toBe(DISCOVERY_POLL);
+    expect(discoveryPoll(0, true).cap).toBe(2000);
+    expect(discoveryPoll(10_000, false).cap).toBe(1000);
+    expect(discoveryPoll(10_000, true).cap).toBe(2000);
+    expect(discoveryPoll(60_000, false).cap).toBe(5000);
+    expect(discoveryPoll(60_000, true).floor).toBe(DISCOVERY_POLL.floor);
   });
   it('never repeats faster than the floor', () => {
     expect(backoffDelay(LIVE_POLL, 1, () => 0)).toBe(LIVE_POLL.floor);
