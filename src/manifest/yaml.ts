@@ -31,7 +31,7 @@ export function toYamlDocuments(docs: readonly YamlDocument[]): string {
 /** Serialize one value as a block-style YAML document ending in a newline. */
 export function toYaml(value: YamlValue, comments: Readonly<Record<string, string>> = {}): string {
   const out: string[] = [];
-  writeComment(out, comments[''], '');
+  writeComment(out, commentAt(comments, ''), '');
   if (isCollection(value) && !isEmpty(value)) writeBlock(out, value, '', [], comments);
   else out.push(scalarOrEmpty(value, ''));
   return `${out.join('\n')}\n`;
@@ -91,6 +91,11 @@ function literalBlock(value: string, indent: string): string | undefined {
   return `|${chomp}\n${lines.map((l) => (l === '' ? '' : inner + l)).join('\n')}`;
 }
 
+/** The comment for `path`, only if the caller set one (a key like `constructor` must not find Object's). */
+function commentAt(comments: Readonly<Record<string, string>>, path: string): string | undefined {
+  return Object.hasOwn(comments, path) ? comments[path] : undefined;
+}
+
 function writeComment(out: string[], text: string | undefined, indent: string): void {
   if (text === undefined) return;
   for (const line of text.split('\n')) out.push(`${indent}#${line === '' ? '' : ` ${line}`}`);
@@ -106,7 +111,7 @@ function writeBlock(
   if (Array.isArray(value)) {
     value.forEach((item: YamlValue, i) => {
       const itemPath = [...path, String(i)];
-      writeComment(out, comments[itemPath.join('.')], indent);
+      writeComment(out, commentAt(comments, itemPath.join('.')), indent);
       if (isCollection(item) && !isEmpty(item)) {
         // Write the item one level deeper, then put the dash in place of the first line's indent.
         const sub: string[] = [];
@@ -123,7 +128,7 @@ function writeBlock(
   }
   for (const [key, item] of Object.entries(value as { [key: string]: YamlValue })) {
     const itemPath = [...path, key];
-    writeComment(out, comments[itemPath.join('.')], indent);
+    writeComment(out, commentAt(comments, itemPath.join('.')), indent);
     const k = yamlString(key);
     if (isCollection(item) && !isEmpty(item)) {
       out.push(`${indent}${k}:`);

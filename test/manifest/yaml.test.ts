@@ -105,3 +105,12 @@ describe('YAML emitter', () => {
     expect(toYaml({ emptyDir: {}, args: [] })).toBe('emptyDir: {}\nargs: []\n');
   });
 });
+
+describe('YAML emitter and Object.prototype names', () => {
+  it('writes keys named like Object.prototype members as plain keys (found by fast-check)', () => {
+    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const value = JSON.parse(`{"${key}": false}`) as YamlValue;
+      expect(parse(toYaml(value))).toEqual(value);
+    }
+  });
+});
