@@ -1,13 +1,14 @@
 // Start dnsmasq (Debian dnsmasq-base) as an authoritative server for one zone on 127.0.0.1 and a random
 // high port, with names published and withdrawn at run time through --hostsdir (one hosts file per name).
 // `const dm = await startDnsmasq(); await dm.setHost('job-0.svc.ns.svc.cluster.local', ['10.0.0.1']); …`
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
+import { sbinEnv, superviseServer } from './server-process.js';
 
 export interface DnsmasqOptions {
   /** Zone served authoritatively, without the trailing dot (default `cluster.local`). */
@@ -84,29 +85,13 @@ async function startOnce(zone: string, ttl: number, port: number): Promise<Dnsma
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: sbinEnv() },
   );
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  // A test that never calls stop() must not leave the server running after the worker exits.
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', killOnExit);
-    await killChild(child, closed);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const server = superviseServer(child, dir);
+  const { closed, stop } = server;
   try {
     await waitFor(
       async () => (await ask(address, port, zone, 'SOA')).rcode === 'NOERROR',
       closed,
-      () => `dnsmasq on ${address}:${port} did not answer: ${stderr.trim()}`,
+      () => `dnsmasq on ${address}:${port} did not answer: ${server.stderr().trim()}`,
     );
   } catch (error) {
     await stop();
@@ -195,18 +180,4 @@ function ask(address: string, port: number, name: string, type: 'A' | 'SOA'): Pr
       address,
     );
   });
-}
-
-async function killChild(child: ChildProcess, closed: Promise<number | null>): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await closed;
-    clearTimeout(timer);
-  }
-  await new Promise((r) => setTimeout(r, 0)); // the process handle closes a loop turn later
-}
-
-function sbinEnv(): NodeJS.ProcessEnv {
-  return { PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin` };
 }

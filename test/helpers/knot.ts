@@ -1,13 +1,14 @@
 // Start a real Knot DNS server (knotd from Debian) on 127.x.y.z and a random high port, authoritative for one
 // zone, with records added and removed at run time through knsupdate (RFC 2136). Used by DNS, rendezvous
 // and e2e tests: `const knot = await startKnot(); … await knot.stop();`.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
+import { sbinEnv, superviseServer } from './server-process.js';
 
 /** A record for the zone file or for knsupdate: owner (relative to the zone or absolute), type, value. */
 export interface KnotRecord {
@@ -63,7 +64,7 @@ export function requireKnot(): void {
     ['knsupdate', 'knot-dnsutils'],
   ] as const) {
     try {
-      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore', env: knotEnv() });
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore', env: sbinEnv() });
     } catch {
       throw new Error(`${bin} is not installed: apt-get install ${pkg} (see .ci/run)`);
     }
@@ -139,28 +140,12 @@ async function startOnce(
 
   const child = spawn('knotd', ['-c', join(dir, 'knot.conf')], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: knotEnv(),
+    env: sbinEnv(),
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  // A test that never calls stop() must not leave the server running after the worker exits.
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', killOnExit);
-    await killChild(child, exited);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const server = superviseServer(child, dir);
+  const { stop } = server;
   try {
-    await waitUntilAnswering(address, port, zone, exited, () => stderr);
+    await waitUntilAnswering(address, port, zone, server.closed, server.stderr);
   } catch (error) {
     await stop();
     throw error;
@@ -253,7 +238,7 @@ function soaAnswers(address: string, port: number, zone: string): Promise<boolea
 
 function runKnsupdate(script: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('knsupdate', [], { stdio: ['pipe', 'pipe', 'pipe'], env: knotEnv() });
+    const child = spawn('knsupdate', [], { stdio: ['pipe', 'pipe', 'pipe'], env: sbinEnv() });
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
@@ -273,18 +258,4 @@ function runKnsupdate(script: string): Promise<void> {
     });
     child.stdin.end(script);
   });
-}
-
-async function killChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
-  // The process handle closes one loop turn after 'close'.
-  await new Promise((r) => setImmediate(r));
-}
-
-function knotEnv(): NodeJS.ProcessEnv {
-  return { PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin` };
 }
