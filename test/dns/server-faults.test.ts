@@ -1,7 +1,7 @@
 // Fault knobs of the DNS server, each made deterministic with an injected random source and clock.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterDnsServer, type DnsQueryEvent } from '../../src/dns/server.js';
-import { dig, udpQuery } from './server-helpers.js';
+import { dig, startWithPods, udpQuery } from './server-helpers.js';
 
 const NS = 'ns';
 const SVC = 'svc';
@@ -27,17 +27,7 @@ afterEach(async () => {
 async function started(
   options: Parameters<typeof ClusterDnsServer.start>[0] = {},
 ): Promise<ClusterDnsServer> {
-  dns = await ClusterDnsServer.start(options);
-  dns.addService({ name: SVC, namespace: NS });
-  for (let i = 0; i < 2; i++) {
-    dns.setPod({
-      hostname: `job-${i}`,
-      subdomain: SVC,
-      namespace: NS,
-      addresses: [`10.2.0.${i}`],
-      ready: true,
-    });
-  }
+  dns = await startWithPods(options, SVC, NS, 2, '10.2.0');
   return dns;
 }
 

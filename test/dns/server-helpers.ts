@@ -4,6 +4,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
+import { ClusterDnsServer } from '../../src/dns/server.js';
 
 const run = promisify(execFile);
 
@@ -283,4 +284,26 @@ export function handleCounts(): Record<string, number> {
     if (/UDP|TCP|Timeout|Pipe/i.test(kind)) out[kind] = (out[kind] ?? 0) + 1;
   }
   return out;
+}
+
+/** Start a server with headless Service `svc` in namespace `namespace` and `count` Ready pods job-i at `${prefix}.i`. */
+export async function startWithPods(
+  options: Parameters<typeof ClusterDnsServer.start>[0],
+  svc: string,
+  namespace: string,
+  count: number,
+  prefix: string,
+): Promise<ClusterDnsServer> {
+  const dns = await ClusterDnsServer.start(options);
+  dns.addService({ name: svc, namespace });
+  for (let i = 0; i < count; i++) {
+    dns.setPod({
+      hostname: `job-${i}`,
+      subdomain: svc,
+      namespace,
+      addresses: [`${prefix}.${i}`],
+      ready: true,
+    });
+  }
+  return dns;
 }

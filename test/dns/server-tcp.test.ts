@@ -6,6 +6,7 @@ import {
   encodeQuery,
   grownHandles,
   settledHandleCounts,
+  startWithPods,
   TcpClient,
   udpExchange,
   udpQuery,
@@ -26,17 +27,7 @@ afterEach(async () => {
 async function started(
   options: Parameters<typeof ClusterDnsServer.start>[0] = {},
 ): Promise<ClusterDnsServer> {
-  dns = await ClusterDnsServer.start(options);
-  dns.addService({ name: SVC, namespace: NS });
-  for (let i = 0; i < 4; i++) {
-    dns.setPod({
-      hostname: `job-${i}`,
-      subdomain: SVC,
-      namespace: NS,
-      addresses: [`10.3.0.${i}`],
-      ready: true,
-    });
-  }
+  dns = await startWithPods(options, SVC, NS, 4, '10.3.0');
   return dns;
 }
 
