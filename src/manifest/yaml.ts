@@ -22,6 +22,8 @@ const RESERVED = new Set(['true', 'false', 'yes', 'no', 'on', 'off', 'y', 'n', '
 // Plain scalars we allow: start with a letter or '/', then letters, digits and a few punctuation marks
 // that cannot start or end a YAML indicator in block context (no ':', '#', ',', '[', '{', quotes, spaces).
 const PLAIN = /^[A-Za-z/][A-Za-z0-9_./@+-]*$/;
+// …except what some YAML 1.1 readers take for a float with no mantissa (`E0`, `e-1`; found by fast-check).
+const EXPONENT_ONLY = /^[eE][-+]?[0-9]+$/;
 
 /** Serialize documents, separated by `---`. */
 export function toYamlDocuments(docs: readonly YamlDocument[]): string {
@@ -39,7 +41,7 @@ export function toYaml(value: YamlValue, comments: Readonly<Record<string, strin
 
 /** Quote a string for YAML when it would not read back as the same string unquoted. */
 export function yamlString(value: string): string {
-  if (PLAIN.test(value) && !RESERVED.has(value.toLowerCase())) return value;
+  if (PLAIN.test(value) && !EXPONENT_ONLY.test(value) && !RESERVED.has(value.toLowerCase())) return value;
   return doubleQuoted(value);
 }
 

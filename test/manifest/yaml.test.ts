@@ -107,10 +107,11 @@ describe('YAML emitter', () => {
 });
 
 describe('YAML emitter and Object.prototype names', () => {
-  it('writes keys named like Object.prototype members as plain keys (found by fast-check)', () => {
-    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+  it('writes keys named like Object.prototype members or exponent-only floats so they read back (found by fast-check)', () => {
+    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'E0', 'e-1', 'E+5']) {
       const value = JSON.parse(`{"${key}": false}`) as YamlValue;
       expect(parse(toYaml(value))).toEqual(value);
+      expect(parse(toYaml(value), { version: '1.1' })).toEqual(value);
     }
   });
 });
