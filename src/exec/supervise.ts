@@ -44,6 +44,33 @@ export function superviseWorkload(
   assertExecSize(command.argv[0] ?? command.file, command.argv, env);
   if (options.closeInheritedFds ?? true) closeInheritedFds();
   return new Promise((resolve, reject) => {
+    // Listen BEFORE spawning: the workload may start and be signalled (it printed "ready", a kubelet sends
+    // TERM) before the line after spawn() runs, and a signal with no listener would end the agent with Node's
+    // default action and orphan the workload. Signals that arrive before the child exists are delivered to it
+    // as soon as it does.
+    let pid: number | undefined;
+    const early: NodeJS.Signals[] = [];
+    const deliver = (signal: NodeJS.Signals): void => {
+      try {
+        proc.kill(pid!, signal);
+      } catch {
+        // Already gone: its exit is on its way.
+      }
+      if (signal === 'SIGTSTP' && proc.pid !== 1) proc.kill(proc.pid, 'SIGSTOP');
+    };
+    const listeners = new Map<NodeJS.Signals, () => void>();
+    const cleanup = (): void => {
+      for (const [signal, listener] of listeners) proc.off(signal, listener);
+      listeners.clear();
+    };
+    for (const signal of forward) {
+      const listener = (): void => {
+        if (pid === undefined) early.push(signal);
+        else deliver(signal);
+      };
+      listeners.set(signal, listener);
+      proc.on(signal, listener);
+    }
     let child: ChildProcess;
     try {
       child = spawn(command.file, command.argv.slice(1), {
@@ -53,35 +80,16 @@ export function superviseWorkload(
         detached: true,
       });
     } catch (error) {
+      cleanup();
       reject(spawnError(command, error));
       return;
     }
-    const listeners = new Map<NodeJS.Signals, () => void>();
-    const cleanup = (): void => {
-      for (const [signal, listener] of listeners) proc.off(signal, listener);
-      listeners.clear();
-    };
     child.once('error', (error) => {
       cleanup();
       reject(spawnError(command, error));
     });
-    // Forward from the moment the child exists: a signal between spawn() and the 'spawn' event must not
-    // fall through to Node's default action (which would end the agent and orphan the workload).
-    const pid = child.pid;
-    if (pid !== undefined) {
-      for (const signal of forward) {
-        const listener = (): void => {
-          try {
-            proc.kill(pid, signal);
-          } catch {
-            // Already gone: its exit is on its way.
-          }
-          if (signal === 'SIGTSTP' && proc.pid !== 1) proc.kill(proc.pid, 'SIGSTOP');
-        };
-        listeners.set(signal, listener);
-        proc.on(signal, listener);
-      }
-    }
+    pid = child.pid;
+    if (pid !== undefined) for (const signal of early.splice(0)) deliver(signal);
     child.once('spawn', () => options.onStart?.(child.pid!));
     child.once('exit', (code, signal) => {
       cleanup();
