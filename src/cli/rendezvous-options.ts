@@ -112,13 +112,7 @@ export async function waitFromArgs(
   // Bad --dns-server values fail here, naming the flag or env var they came from.
   if (args.dnsServer !== undefined)
     dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'));
-  const log = logger(ctx, args);
-  for (const w of identity.warnings) log.warn(w);
-  log.info(
-    `index ${identity.index.value} of ${identity.completions.value}, verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
-  );
-
-  // Signals abort the wait; the exit code becomes 128+n.
+  // Signals abort the wait (exit 128+n); listen before the first line a supervisor may react to.
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     controller.abort(new AbortedError(`interrupted by ${signal} while waiting for peers`, { signal }));
@@ -128,6 +122,12 @@ export async function waitFromArgs(
     process.on(s, h);
     return [s, h] as const;
   });
+  const log = logger(ctx, args);
+  for (const w of identity.warnings) log.warn(w);
+  log.info(
+    `index ${identity.index.value} of ${identity.completions.value}, verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
+  );
+
   const states = new Map<number, PeerReport>();
   let status = '';
   const onProgress = (e: ProgressEvent): void => {
