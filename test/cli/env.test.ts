@@ -1,10 +1,13 @@
 // `env` end to end: two real agents, their exports eval'd by bash and parsed as JSON.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
+import { startBin } from '../helpers/cli.js';
+
+const startBinDone = (argv: string[], env: Record<string, string> = {}) => startBin(argv, env).done;
+
 import { JOB, type LoopbackJob, loopbackJob, NS, podFlags, SVC } from '../helpers/job.js';
 
 const BLOCK = 52;
@@ -17,28 +20,6 @@ afterEach(async () => {
 });
 
 const fqdn = (i: number) => `${JOB}-${i}.${SVC}.${NS}.svc.cluster.local`;
-
-function runCliAsync(argv: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...argv], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Evaluate `script` in bash and print the named variables NUL-separated. */
 function evalInBash(script: string, names: string[]): string[] {
@@ -68,7 +49,7 @@ describe('env', () => {
     const hostile = (i: number) => join(work, `it's "$(touch ${work}/pwned)" \`id\` ü 🚀\nline ${i}.json`);
     const [pod0, pod1] = await Promise.all(
       [0, 1].map((i) =>
-        runCliAsync([
+        startBinDone([
           'env',
           ...podFlags(job!, i),
           '--export',
@@ -107,7 +88,7 @@ describe('env', () => {
     for (const i of [0, 1]) job.publish(i);
     const [pod0] = await Promise.all(
       [0, 1].map((i) =>
-        runCliAsync(
+        startBinDone(
           [
             'env',
             ...podFlags(job!, i).filter((f) => f !== '--quiet'),

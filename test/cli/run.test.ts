@@ -1,10 +1,10 @@
 // `run` end to end: real agent processes on 127.51.0.x with the project's DNS server, then the workload.
-import { spawn } from 'node:child_process';
+
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
+import { startBin } from '../helpers/cli.js';
 import { JOB, type LoopbackJob, loopbackJob, NS, podFlags, SVC } from '../helpers/job.js';
 
 const BLOCK = 51;
@@ -18,38 +18,6 @@ afterEach(async () => {
 
 const fqdn = (i: number) => `${JOB}-${i}.${SVC}.${NS}.svc.cluster.local`;
 
-interface Ended {
-  pid: number;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Start the real CLI; resolves when it ends (killed after 30 s). */
-function startCli(argv: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...argv], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const done = new Promise<Ended>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(kill);
-      resolve({ pid: child.pid!, code, signal, stdout, stderr });
-    }),
-  );
-  return { child, done, stderr: () => stderr };
-}
-
 const WORKLOAD =
   'echo "pid $$"; env | grep -E "^(PEER_|MASTER_|RANK=|WORLD_SIZE=)" | sort; grep SigIgn /proc/self/status; for i in {3..1023}; do [ -e /proc/$$/fd/$i ] && echo "fd $i"; done; exit $((PEER_INDEX * 42))';
 
@@ -58,7 +26,7 @@ describe('run', () => {
     job = await loopbackJob(2, BLOCK);
     for (const i of [0, 1]) job.publish(i);
     const pods = [0, 1].map((i) =>
-      startCli([...podFlags(job!, i), '--export', 'torch', '--', 'bash', '-c', WORKLOAD]),
+      startBin([...podFlags(job!, i), '--export', 'torch', '--', 'bash', '-c', WORKLOAD]),
     );
     const ended = await Promise.all(pods.map((p) => p.done));
     for (const [i, r] of ended.entries()) {
@@ -81,7 +49,7 @@ describe('run', () => {
     job = await loopbackJob(2, BLOCK);
     for (const i of [0, 1]) job.publish(i);
     const pods = [0, 1].map((i) =>
-      startCli([...podFlags(job!, i), '--no-exec', '--', 'bash', '-c', WORKLOAD]),
+      startBin([...podFlags(job!, i), '--no-exec', '--', 'bash', '-c', WORKLOAD]),
     );
     const ended = await Promise.all(pods.map((p) => p.done));
     for (const [i, r] of ended.entries()) {
@@ -96,7 +64,7 @@ describe('run', () => {
     job = await loopbackJob(2, BLOCK);
     job.publish(1);
     const marker = join(work, 'started');
-    const pod = startCli([...podFlags(job, 1), '--', 'touch', marker]);
+    const pod = startBin([...podFlags(job, 1), '--', 'touch', marker]);
     for (let i = 0; i < 400 && !/index 1 of 2/.test(pod.stderr()); i++)
       await new Promise((r) => setTimeout(r, 25));
     pod.child.kill('SIGTERM');
@@ -109,20 +77,20 @@ describe('run', () => {
   it('exits 127 before waiting when the command is not on PATH', async () => {
     job = await loopbackJob(2, BLOCK);
     const flags = podFlags(job, 1).map((f) => (f === '20s' ? '10m' : f));
-    const r = await startCli([...flags, '--', 'no-such-workload'], { PATH: `${work}/bin` }).done;
+    const r = await startBin([...flags, '--', 'no-such-workload'], { PATH: `${work}/bin` }).done;
     expect(r.code).toBe(127);
     expect(r.stderr).toContain(`command "no-such-workload" not found: tried ${work}/bin/no-such-workload`);
     expect(r.stderr).not.toMatch(/index 1 of 2/);
   });
 
   it('says how to name the command when -- is missing (64)', async () => {
-    const r = await startCli(['run', '--index', '0']).done;
+    const r = await startBin(['run', '--index', '0']).done;
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/name the command to run after --/);
   });
 
   it('rejects a bad --export before waiting (64), naming the value', async () => {
-    const r = await startCli(['--export', 'torch,horovod', '--', 'true']).done;
+    const r = await startBin(['--export', 'torch,horovod', '--', 'true']).done;
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/flag --export names "horovod", which is not a preset/);
   });

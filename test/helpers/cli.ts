@@ -1,5 +1,5 @@
 // Run the CLI in-process (fast, injected env) or as a real process of bin/peer-rendezvous.js.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
@@ -42,4 +42,36 @@ export function runBin(argv: string[], env: Record<string, string> = {}, timeout
     timeout: timeoutMs,
   });
   return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface Ended {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Start the real CLI; resolves when it ends (killed after 30 s). */
+export function startBin(argv: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...argv], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const done = new Promise<Ended>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(kill);
+      resolve({ pid: child.pid!, code, signal, stdout, stderr });
+    }),
+  );
+  return { child, done, stderr: () => stderr };
 }
