@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, '..', 'bin', 'peer-rendezvous.js');
+const BIN = process.env.BENCH_BIN ?? join(here, '..', 'bin', 'peer-rendezvous.js');
 const RUNS = Number(process.env.BENCH_EXEC_RUNS ?? 7);
 const NO_FILES = [
   '--hosts-file',

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Build the single executable dist/peer-rendezvous: one file that runs on glibc Linux without Node installed.
 //
-//   1. esbuild bundles src/ (entry: the CLI's main) and its dependencies into one CommonJS file, with the
-//      package version defined at build time;
+//   1. scripts/bundle-cli.mjs bundles src/ (entry: the CLI's main) and its dependencies into one minified
+//      CommonJS file, with the package version defined at build time;
 //   2. the Node 24 binary that the `node` devDependency installed writes a single-executable-application blob
 //      (`--experimental-sea-config`, experimental warning disabled, V8 code cache included);
 //   3. postject injects the blob into a copy of that same binary, which is renamed into place atomically.
@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bundleCli } from './bundle-cli.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -90,48 +91,6 @@ function injectBlob(nodeBinary, file, blob) {
   }
 }
 
-/** Bundle src/ into one CommonJS file (the SEA main script must be CommonJS on Node 24). */
-export async function bundle(outfile, version) {
-  const esbuild = require('esbuild');
-  const entry = [
-    "import { main } from './src/cli/main.ts';",
-    'main(process.argv.slice(2)).then((code) => {',
-    '  process.exitCode = code;',
-    '});',
-  ].join('\n');
-  const result = await esbuild.build({
-    stdin: { contents: entry, resolveDir: root, loader: 'ts', sourcefile: 'exe-entry.ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node24',
-    outfile,
-    tsconfig: join(root, 'tsconfig.json'),
-    // Class names are user-visible (error.name = new.target.name): keep them through minification.
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    // import.meta does not exist in CommonJS: give the bundle a file URL (the executable's) where ESM
-    // dependencies (yargs) compute paths from it, and the version that src/version.ts would read from disk.
-    define: {
-      'import.meta.url': 'PEER_RENDEZVOUS_IMPORT_META_URL',
-      PEER_RENDEZVOUS_BUNDLED_VERSION: JSON.stringify(version),
-    },
-    banner: {
-      js: 'const PEER_RENDEZVOUS_IMPORT_META_URL = require("node:url").pathToFileURL(process.execPath).href;',
-    },
-    logLevel: 'silent',
-    metafile: true,
-  });
-  for (const w of result.warnings) {
-    // yargs' `extends` support uses import.meta.resolve; the CLI never passes `extends`.
-    if (/import\.meta/.test(w.text) && /apply-extends/.test(w.location?.file ?? '')) continue;
-    process.stderr.write(`build-exe: esbuild warning: ${w.text} (${w.location?.file ?? '?'})\n`);
-  }
-  const inputs = Object.keys(result.metafile.inputs);
-  return { inputs: inputs.length, bytes: statSync(outfile).size };
-}
-
 /** Build the executable at `out`; returns what was built. */
 export async function buildExe({
   out = join(root, 'dist', 'peer-rendezvous'),
@@ -145,7 +104,7 @@ export async function buildExe({
   try {
     const main = join(work, 'peer-rendezvous.cjs');
     const blob = join(work, 'sea-prep.blob');
-    const bundled = await bundle(main, pkg.version);
+    const bundled = await bundleCli({ outfile: main, version: pkg.version, sea: true });
     const config = {
       main,
       output: blob,

@@ -126,14 +126,14 @@ export function envMiddleware(ctx: CliContext) {
       const name = envNameFor(key);
       const raw = ctx.io.env[name];
       if (raw === undefined) continue;
-      let value: unknown = raw;
-      if (opts.boolean?.includes(key)) value = parseBooleanEnv(name, raw);
-      else if (opts.number?.includes(key)) {
-        value = Number(raw);
-        if (raw.trim() === '' || !Number.isFinite(value)) {
-          throw new UsageError(`env ${name}=${quote(raw)} is not a number`);
-        }
-      } else if (opts.array?.includes(key)) value = raw.split(',');
+      const kind = opts.boolean?.includes(key)
+        ? 'boolean'
+        : opts.number?.includes(key)
+          ? 'number'
+          : opts.array?.includes(key)
+            ? 'array'
+            : 'string';
+      const value = envValue(name, raw, kind);
       argv[key] = value;
       argv[camel(key)] = value;
       for (const alias of aliases) argv[alias] = value;
@@ -147,6 +147,23 @@ interface YargsOptionTable {
   boolean?: string[];
   number?: string[];
   array?: string[];
+}
+
+/** The value of env var `name` for an option of this kind; throws a UsageError naming the variable. */
+export function envValue(
+  name: string,
+  raw: string,
+  kind: 'boolean' | 'number' | 'array' | 'string',
+): unknown {
+  if (kind === 'boolean') return parseBooleanEnv(name, raw);
+  if (kind === 'number') {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) {
+      throw new UsageError(`env ${name}=${quote(raw)} is not a number`);
+    }
+    return value;
+  }
+  return kind === 'array' ? raw.split(',') : raw;
 }
 
 function parseBooleanEnv(name: string, raw: string): boolean {

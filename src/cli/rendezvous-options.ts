@@ -109,9 +109,6 @@ export async function waitFromArgs(
       },
     );
   }
-  // Bad --dns-server values fail here, naming the flag or env var they came from.
-  if (args.dnsServer !== undefined)
-    dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'));
   // Signals abort the wait (exit 128+n); listen before the first line a supervisor may react to.
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,10 +1,10 @@
 // The stub resolver: one absolute question at a time, UDP with EDNS0 and TCP fallback, answers classified.
 import { randomInt } from 'node:crypto';
-import { isIP } from 'node:net';
 import { AbortedError, quote, RendezvousError, UsageError } from '../errors.js';
 import { classifyResponse } from './client-classify.js';
 import { tcpExchange } from './client-tcp.js';
 import { type ExchangeOutcome, type Expected, UdpTransport } from './client-udp.js';
+import { ipFamily } from './ip-bytes.js';
 import { canonicalName, DEFAULT_UDP_PAYLOAD_SIZE, encodeQuery } from './packet.js';
 import { formatServerAddress } from './server-address.js';
 import type { DnsResult, DnsServerAddress, QueryType, Resolver, ServerLabel } from './types.js';
@@ -62,7 +62,7 @@ export function normalizeDnsClientOptions(options: DnsClientOptions): Normalized
         `Expected each of \`servers\` to be { host, port }, got ${quote(JSON.stringify(s))}`,
       );
     }
-    if (isIP(s.host) === 0) {
+    if (ipFamily(s.host) === 0) {
       throw new UsageError(
         `Expected each server host to be an IP address (no lookups), got ${quote(s.host)}`,
       );

@@ -1,6 +1,7 @@
 // Parse and print DNS server addresses: `1.2.3.4`, `1.2.3.4:5353`, `::1`, `[::1]:5353` (default port 53).
-import { isIP } from 'node:net';
+
 import { ConfigError, quote } from '../errors.js';
+import { ipFamily } from './ip-bytes.js';
 import type { DnsServerAddress, ServerLabel } from './types.js';
 
 /** The standard DNS port. */
@@ -25,8 +26,8 @@ export function parseServerAddress(value: string, source = 'dns server'): DnsSer
   if (bracketed) {
     host = bracketed[1]!;
     portText = bracketed[2];
-    if (isIP(host) !== 6) return fail(`${quote(host)} in brackets is not an IPv6 address`);
-  } else if (isIP(text) === 6) {
+    if (ipFamily(host) !== 6) return fail(`${quote(host)} in brackets is not an IPv6 address`);
+  } else if (ipFamily(text) === 6) {
     host = text;
   } else {
     const colon = text.lastIndexOf(':');
@@ -34,7 +35,7 @@ export function parseServerAddress(value: string, source = 'dns server'): DnsSer
     portText = colon === -1 ? undefined : text.slice(colon + 1);
     if (host === '') return fail('the host is missing');
     if (host.includes(':')) return fail('an IPv6 address with a port must be written [addr]:port');
-    if (isIP(host) !== 4) return fail(`${quote(host)} is not an IP address`);
+    if (ipFamily(host) !== 4) return fail(`${quote(host)} is not an IP address`);
   }
   let port = DNS_PORT;
   if (portText !== undefined) {
@@ -52,5 +53,5 @@ export function parseServerAddress(value: string, source = 'dns server'): DnsSer
 
 /** `host:port`, or `[v6]:port` for IPv6, as results and messages name a server. */
 export function formatServerAddress(server: DnsServerAddress): ServerLabel {
-  return isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+  return ipFamily(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
 }

@@ -22,8 +22,9 @@
 // TC=1; TCP uses 2-byte length framing, pipelined queries, an idle timeout and a connection cap. Packets that
 // cannot be parsed are ignored (UDP) or close the connection (TCP).
 import dgram from 'node:dgram';
-import { createServer, isIP, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { quote, UsageError } from '../errors.js';
+import { ipFamily } from './ip-bytes.js';
 import { type DnsFaults, delayFor, mergeFaults, NO_FAULTS } from './server-faults.js';
 import { type DnsServerStats, StatsCounter } from './server-stats.js';
 import {
@@ -459,7 +460,7 @@ function normalizeOptions(options: ClusterDnsServerOptions): Settings {
     }
   }
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || isIP(host) === 0) {
+  if (typeof host !== 'string' || ipFamily(host) === 0) {
     throw new UsageError(
       `DNS server host ${quote(host)} is invalid: expected an IP address such as 127.0.0.1`,
     );
@@ -499,7 +500,7 @@ async function bindBoth(
   host: string,
   port: number,
 ): Promise<{ udp: dgram.Socket; tcp: Server; port: number }> {
-  const type = isIP(host) === 6 ? 'udp6' : 'udp4';
+  const type = ipFamily(host) === 6 ? 'udp6' : 'udp4';
   for (let attempt = 1; ; attempt++) {
     const udp = dgram.createSocket({ type });
     await new Promise<void>((resolve, reject) => {

@@ -13,10 +13,10 @@
 // Fault models: an address withdrawn (pod removed or no longer Ready) is still served for `staleForMs`; an
 // address replaced by `setPod` with new addresses (a restarted pod) is still served for `restartOverlapMs`,
 // so the name answers old + new addresses meanwhile.
-import { isIP } from 'node:net';
+
 import { quote, UsageError } from '../errors.js';
 import { labelProblem, nameProblem } from '../identity/validate.js';
-import { canonicalIp } from './ip-bytes.js';
+import { canonicalIp, ipFamily } from './ip-bytes.js';
 
 /** A named port of a Service; SRV records exist only for named ports. */
 export interface ServicePortSpec {
@@ -390,7 +390,7 @@ export class ClusterZone {
       return this.#negative(false, Number.POSITIVE_INFINITY);
     }
     if (name === `ns.dns.${zone}` && this.#nameserver !== undefined) {
-      const family = isIP(this.#nameserver) === 6 ? 'AAAA' : 'A';
+      const family = ipFamily(this.#nameserver) === 6 ? 'AAAA' : 'A';
       if (type === family || type === 'ANY') {
         return this.#positive(
           [{ type: family, name, ttl: this.ttl, address: this.#nameserver }],

@@ -1,5 +1,5 @@
 // How peer names are written for frameworks: no trailing dot, IPv6 literals bracketed next to a port.
-import { isIPv6 } from 'node:net';
+import { ipFamily } from '../dns/ip-bytes.js';
 
 /**
  * The name a framework, ssh or MPI should use for a peer: the absolute name without its trailing dot
@@ -11,5 +11,5 @@ export function hostOf(fqdn: string): string {
 
 /** `host:port`, with an IPv6 literal in brackets (`[fd00::1]:29400`). */
 export function hostPort(host: string, port: number): string {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  return ipFamily(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }

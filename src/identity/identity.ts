@@ -1,6 +1,6 @@
 // Pod identity discovery: who am I in this Job, who are my peers, and where each value came from.
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipFamily } from '../dns/ip-bytes.js';
 import { clusterDomainFromSearch, parseResolvConf, type ResolvConf } from '../dns/resolv-conf.js';
 import { ConfigError, quote } from '../errors.js';
 import { findPodFqdn, parseHostsFile } from './hosts-file.js';
@@ -339,8 +339,8 @@ export function splitPeers(input: readonly string[] | string, source: string): s
         },
       );
     }
-    const name = isIP(item) !== 0 ? item : `${trimDot(item.toLowerCase())}.`;
-    if (isIP(item) === 0) assertName('peer name', item.toLowerCase(), source);
+    const name = ipFamily(item) !== 0 ? item : `${trimDot(item.toLowerCase())}.`;
+    if (ipFamily(item) === 0) assertName('peer name', item.toLowerCase(), source);
     if (seen.has(name))
       throw new ConfigError(`peer ${quote(item)} appears twice in ${source}`, { value: item, source });
     seen.add(name);

@@ -1,7 +1,8 @@
 // One rendezvous agent: listener, dialer, state table, and the role it plays (coordinator, member, one-sided).
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pRetry from 'p-retry';
+import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
 import { AbortedError, ConfigError } from '../errors.js';
 import {
@@ -110,8 +111,8 @@ class AgentCore {
   /** The source address for our connections: the listen address when it is a specific one. */
   localAddressFor(target: string): string | undefined {
     const l = this.cfg.listen;
-    if (l === undefined || l === '0.0.0.0' || l === '::' || isIP(l) === 0) return undefined;
-    return isIP(l) === isIP(target) ? l : undefined;
+    if (l === undefined || l === '0.0.0.0' || l === '::' || ipFamily(l) === 0) return undefined;
+    return ipFamily(l) === ipFamily(target) ? l : undefined;
   }
 
   /** Listen on port/listen; inbound connections go through the handshake, then to `onAccepted`. */
@@ -237,7 +238,7 @@ class AgentCore {
   /** What our own name resolves to now (for the hints: is our record published at all?), within `ms`. */
   async selfState(ms: number): Promise<PeerStateKind | undefined> {
     const self = this.fqdn(this.cfg.index);
-    if (isIP(self) !== 0) return undefined;
+    if (ipFamily(self) !== 0) return undefined;
     try {
       const lookup = await this.gate.addresses(self, AbortSignal.timeout(ms));
       return lookup.addresses.length > 0 ? 'ready' : lookup.state;
@@ -323,7 +324,7 @@ export class DialError extends Error {
 }
 
 function hostPort(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+  return ipFamily(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 function asAbort(reason: unknown): Error {
@@ -419,7 +420,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     core.readyAt = cfg.now();
     const generation = randomBytes(8).toString('hex');
     const first = sessions.values().next().value as MemberSession | undefined;
-    const own = isIP(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
+    const own = ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
     const addresses: string[][] = [own ? [own] : []];
     for (let i = 1; i < n; i++) {
       const s = sessions.get(i)!;
@@ -539,7 +540,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     // Star check: the member's name must resolve to the address it connected from. It is alive: poll fast.
     const name = cfg.peers[i]!;
     const joinedAt = cfg.now();
-    if (isIP(name) !== 0) {
+    if (ipFamily(name) !== 0) {
       s.nameOk = name === s.address;
       if (!s.nameOk) core.setState(i, 'address-mismatch', `listed as ${name}, connected from ${s.address}`);
       maybeRelease();
@@ -608,7 +609,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
           for (let i = 1; i < n; i++) {
             if (sessions.has(i)) continue;
             const name = cfg.peers[i]!;
-            if (isIP(name) !== 0) announce(name);
+            if (ipFamily(name) !== 0) announce(name);
             else {
               const lookup = await core.gate.addresses(name, core.signal).catch(() => undefined);
               for (const a of lookup?.addresses ?? []) announce(a);
@@ -751,7 +752,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     pRetry(
       async () => {
         const addrs =
-          isIP(coordinatorName) !== 0
+          ipFamily(coordinatorName) !== 0
             ? [coordinatorName]
             : await resolveUntil(core.gate, coordinatorName, (a) => a.length > 0, {
                 policy: () =>
@@ -896,7 +897,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   ): Promise<boolean> => {
     const name = cfg.peers[index]!;
     const probeStart = cfg.now();
-    if (isIP(name) === 0) {
+    if (ipFamily(name) === 0) {
       const addrs = await resolveUntil(core.gate, name, (a) => a.includes(p.address), {
         policy: () => livePoll(cfg.now() - probeStart),
         deadline: cfg.deadline,

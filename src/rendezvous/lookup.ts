@@ -1,6 +1,6 @@
 // Name lookups as the agent makes them: A then AAAA, deduplicated, rate-limited per name, counted.
-import { isIP } from 'node:net';
 import pRetry from 'p-retry';
+import { ipFamily } from '../dns/ip-bytes.js';
 import type { DnsResult, QueryType, Resolver } from '../dns/types.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import type { PeerStateKind } from './peer-state.js';
@@ -60,7 +60,7 @@ export class LookupGate {
 
   /** The addresses of `name`: IP literals as they are, else A (and AAAA when A has none). */
   async addresses(name: string, signal?: AbortSignal): Promise<AddressLookup> {
-    if (isIP(name) !== 0) return { addresses: [name], state: 'unknown', detail: '', queries: 0 };
+    if (ipFamily(name) !== 0) return { addresses: [name], state: 'unknown', detail: '', queries: 0 };
     const order: QueryType[] = this.#preferV6 ? ['AAAA', 'A'] : ['A', 'AAAA'];
     let first: DnsResult | undefined;
     let queries = 0;

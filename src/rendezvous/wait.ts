@@ -1,7 +1,8 @@
 // waitForPeers(): the library entry point. Options are copied and checked here, dependencies injected.
-import { isIP } from 'node:net';
+
 import { DnsClient } from '../dns/client.js';
 import { dnsClientOptionsFromResolvConf, dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
+import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
@@ -170,7 +171,7 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
       { value: String(timeoutMs), source: 'option timeoutMs' },
     );
   }
-  if (options.listen !== undefined && isIP(options.listen) === 0) {
+  if (options.listen !== undefined && ipFamily(options.listen) === 0) {
     throw new ConfigError(`listen address ${quote(options.listen)} is not an IP address`, {
       value: options.listen,
       source: 'option listen',
@@ -192,7 +193,7 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
 
 /** A DnsClient for --dns-server, else for the nameservers of the pod's resolv.conf. */
 function createResolver(identity: Identity, opts: Normalized): Resolver {
-  if (identity.peers.every((p) => isIP(p) !== 0)) return noResolver;
+  if (identity.peers.every((p) => ipFamily(p) !== 0)) return noResolver;
   if (opts.dnsServer !== undefined && opts.dnsServer !== '') {
     return new DnsClient(dnsClientOptionsFromServerFlag(opts.dnsServer, 'option dnsServer'));
   }

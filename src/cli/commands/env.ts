@@ -1,5 +1,5 @@
 // `env`: wait for the mesh, then print the exports for a shell (`eval "$(peer-rendezvous env)"`) or as JSON.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { jsonExports, shellExports } from '../../exec/shell-quote.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
@@ -9,21 +9,24 @@ interface EnvArgs extends RendezvousArgs, ExportArgs {
   format: 'shell' | 'json';
 }
 
+/** Every option of `env` (the fast parser in fast-path.ts reads the same table). */
+export const envOptions = {
+  ...rendezvousOptions,
+  ...exportOptions,
+  format: {
+    choices: ['shell', 'json'] as const,
+    default: 'shell' as const,
+    group: 'Output:',
+    describe: 'shell: eval-safe export lines; json: one object',
+  },
+} satisfies Record<string, Options>;
+
 /** The `env` command module. */
 export function envCommand(ctx: CliContext): CommandModule<object, EnvArgs> {
   return {
     command: 'env',
     describe: "wait for the mesh, then print the exports: `export NAME='value'` lines or one JSON object",
-    builder: (y) =>
-      y
-        .options(rendezvousOptions)
-        .options(exportOptions)
-        .option('format', {
-          choices: ['shell', 'json'] as const,
-          default: 'shell' as const,
-          group: 'Output:',
-          describe: 'shell: eval-safe export lines; json: one object',
-        }) as never,
+    builder: (y) => y.options(envOptions) as never,
     handler: async (args) => {
       const options = exportOptionsFromArgs(ctx, args);
       const { mesh } = await waitFromArgs(ctx, args);

@@ -1,5 +1,5 @@
 // `run` (also the default command): wait for the mesh, then become the workload with the exports in its env.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { resolveCommand } from '../../exec/command-lookup.js';
 import { handOver } from '../../exec/hand-over.js';
@@ -12,6 +12,19 @@ interface RunArgs extends RendezvousArgs, ExportArgs {
   exec: boolean;
 }
 
+/** Every option of `run` (the fast parser in fast-path.ts reads the same table). */
+export const runOptions = {
+  ...rendezvousOptions,
+  ...exportOptions,
+  exec: {
+    type: 'boolean',
+    default: true,
+    group: 'Hand-over:',
+    describe:
+      'replace this process with the command (process.execve); --no-exec keeps a supervising parent that forwards signals',
+  },
+} satisfies Record<string, Options>;
+
 /** The workload: everything after the first `--` of the invocation. */
 export function commandAfterDashes(argv: readonly string[]): string[] {
   const at = argv.indexOf('--');
@@ -23,14 +36,7 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
   return {
     command: ['run', '$0'],
     describe: 'wait for the mesh, then exec the command after -- with the peers in its environment',
-    builder: (y) =>
-      y.options(rendezvousOptions).options(exportOptions).option('exec', {
-        type: 'boolean',
-        default: true,
-        group: 'Hand-over:',
-        describe:
-          'replace this process with the command (process.execve); --no-exec keeps a supervising parent that forwards signals',
-      }) as never,
+    builder: (y) => y.options(runOptions) as never,
     handler: async (args) => {
       const [file, ...rest] = commandAfterDashes(ctx.argv);
       if (file === undefined) {

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Bundle the CLI (src/cli/main.ts and everything it imports, dependencies included) into one CommonJS file.
+//
+// Two users: `npm run build` writes dist/cli.cjs, which bin/peer-rendezvous.js loads (one file with V8's
+// compile cache starts far faster than ~130 ES modules: bench/results.md, "exec: … start-up time"); and
+// scripts/build-exe.mjs, whose single executable needs one CommonJS main script.
+// Lazily imported code (yargs and the commands behind it, see src/cli/fast-path.ts) stays lazy: esbuild
+// wraps it in functions that run on first import.
+//
+// Usage: node scripts/bundle-cli.mjs [--out dist/cli.cjs]
+import { readFileSync, renameSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+
+/**
+ * Bundle to `outfile` (written atomically). `sea`: for the single executable, where import.meta.url is the
+ * executable's own URL and the code is minified; otherwise import.meta.url is the bundle file's URL, so
+ * paths computed from it (bin/peer-rendezvous.js next to dist/) are the same as from dist/*.js.
+ */
+export async function bundleCli({ outfile, version, sea = false }) {
+  const esbuild = require('esbuild');
+  const entry = sea
+    ? [
+        "import { main } from './src/cli/main.ts';",
+        'main(process.argv.slice(2)).then((code) => {',
+        '  process.exitCode = code;',
+        '});',
+      ].join('\n')
+    : "export { main } from './src/cli/main.ts';";
+  const tmp = `${outfile}.tmp-${process.pid}`;
+  const result = await esbuild.build({
+    stdin: {
+      contents: entry,
+      resolveDir: root,
+      loader: 'ts',
+      sourcefile: sea ? 'exe-entry.ts' : 'cli-entry.ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    outfile: tmp,
+    tsconfig: join(root, 'tsconfig.json'),
+    // Class names are user-visible (error.name = new.target.name): keep them through minification.
+    minify: sea,
+    keepNames: true,
+    legalComments: 'none',
+    // import.meta does not exist in CommonJS: give the bundle a file URL where ESM dependencies (yargs) and
+    // src/self-command.ts compute paths from it, and the version that src/version.ts would read from disk.
+    define: {
+      'import.meta.url': 'PEER_RENDEZVOUS_IMPORT_META_URL',
+      PEER_RENDEZVOUS_BUNDLED_VERSION: JSON.stringify(version),
+    },
+    banner: {
+      js: `const PEER_RENDEZVOUS_IMPORT_META_URL = require("node:url").pathToFileURL(${sea ? 'process.execPath' : '__filename'}).href;`,
+    },
+    logLevel: 'silent',
+    metafile: true,
+  });
+  for (const w of result.warnings) {
+    // yargs' `extends` support uses import.meta.resolve; the CLI never passes `extends`.
+    if (/import\.meta/.test(w.text) && /apply-extends/.test(w.location?.file ?? '')) continue;
+    process.stderr.write(`bundle-cli: esbuild warning: ${w.text} (${w.location?.file ?? '?'})\n`);
+  }
+  renameSync(tmp, outfile);
+  return { inputs: Object.keys(result.metafile.inputs).length, bytes: statSync(outfile).size };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  try {
+    await bundleCli({ outfile: resolve(values.out ?? join(root, 'dist', 'cli.cjs')), version: pkg.version });
+  } catch (error) {
+    process.stderr.write(`bundle-cli: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,47 @@
+// ipFamily() must agree with node:net's isIP() for every string: it replaces it on the start-up path.
+import { isIP } from 'node:net';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ipFamily } from '../../src/dns/ip-bytes.js';
+
+const octet = fc.oneof(
+  fc.integer({ min: 0, max: 300 }).map(String),
+  fc.constantFrom('00', '01', '007', '255', '256', '-1', '1e2', ' 1', '0x1', ''),
+);
+const dotted = fc.array(octet, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.'));
+const v6ish = fc.oneof(
+  fc.ipV6(),
+  fc.ipV6().map((a) => `${a}%eth0`),
+  fc.ipV4Extended(),
+);
+
+describe('ipFamily', () => {
+  it.each([
+    ['127.0.0.1', 4],
+    ['10.96.0.10', 4],
+    ['255.255.255.255', 4],
+    ['256.1.1.1', 0],
+    ['01.2.3.4', 0],
+    ['1.2.3', 0],
+    ['1.2.3.4.', 0],
+    ['::1', 6],
+    ['fe80::1%eth0', 6],
+    ['::ffff:10.0.0.1', 6],
+    ['127.0.0.1:53', 0],
+    ['[::1]:53', 0],
+    ['example-job-0.headless-svc.default.svc.cluster.local.', 0],
+    ['', 0],
+  ])('%s → %i, like net.isIP', (text, family) => {
+    expect(ipFamily(text)).toBe(family);
+    expect(isIP(text)).toBe(family);
+  });
+
+  it('agrees with net.isIP on dotted strings, IP literals and arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.oneof(dotted, fc.ipV4(), v6ish, fc.string(), fc.domain()), (text) => {
+        expect(ipFamily(text)).toBe(isIP(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
