@@ -1,6 +1,7 @@
 // CLI entry: parses one invocation (the fast path for run/wait/env, else yargs) and maps every outcome to an
 // exit code in one place.
 import { quote, RendezvousError, UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { envCommand } from './commands/env.js';
 import { runCommand } from './commands/run.js';
 import { waitCommand } from './commands/wait.js';
@@ -19,6 +20,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const ctx: CliContext = { io, argv, exitCode: 0 };
   let output = '';
   try {
+    // `--version` alone is a health check in images and scripts: answered without loading yargs.
+    if (argv.length === 1 && argv[0] === '--version') {
+      io.stdout(`${VERSION}\n`);
+      return 0;
+    }
     const fast = fastParse(argv, io.env);
     if (fast) {
       await FAST_COMMANDS[fast.command](ctx).handler(fast.args as never);

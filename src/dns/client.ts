@@ -165,7 +165,7 @@ export class DnsClient implements Resolver {
   /** Ask the servers in turn; runs holding a concurrency slot and releases it. */
   async #resolve(name: string, type: QueryType, signal: AbortSignal | undefined): Promise<DnsResult> {
     const id = this.#allocateId();
-    const started = performance.now();
+    const started = monotonicMs();
     const expected: Expected = { id, name, type, canonical: canonicalName(name) };
     const udpQuery = encodeQuery(id, name, type, this.options.udpPayloadSize);
     const tried: ServerLabel[] = [];
@@ -301,5 +301,10 @@ function abortedError(signal: AbortSignal): AbortedError {
 }
 
 function elapsedSince(started: number): number {
-  return Math.round((performance.now() - started) * 10) / 10;
+  return Math.round((monotonicMs() - started) * 10) / 10;
+}
+
+/** A monotonic clock in ms. Not performance.now(): its first use loads perf_hooks, a cost on every start. */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }

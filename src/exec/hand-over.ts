@@ -1,7 +1,10 @@
 // The hand-over after release: exec the workload where Node can, otherwise supervise it as a child.
+// Both ways are imported on use: a pod's agent loads neither worker_threads nor child_process while it waits
+// (start-up time, bench/results.md). The imports resolve within the same turn of the event loop in the
+// bundle (no signal can slip in between the wait's signal handlers and supervise's).
 import type { ResolvedCommand } from './command-lookup.js';
-import { canExecve, type ExecProcess, execWorkload } from './execve.js';
-import { type SuperviseOptions, superviseWorkload, type WorkloadExit } from './supervise.js';
+import type { ExecProcess } from './execve.js';
+import type { SuperviseOptions, WorkloadExit } from './supervise.js';
 
 /** `exec`: replace the process (fails without process.execve); `supervise`: a child; `auto`: exec if possible. */
 export type HandOverMode = 'auto' | 'exec' | 'supervise';
@@ -23,6 +26,10 @@ export async function handOver(
 ): Promise<WorkloadExit> {
   const mode = options.mode ?? 'auto';
   const proc = options.proc ?? (process as ExecProcess);
-  if (mode === 'exec' || (mode === 'auto' && canExecve(proc))) execWorkload(command, env, proc);
+  if (mode !== 'supervise') {
+    const { canExecve, execWorkload } = await import('./execve.js');
+    if (mode === 'exec' || canExecve(proc)) execWorkload(command, env, proc);
+  }
+  const { superviseWorkload } = await import('./supervise.js');
   return superviseWorkload(command, env, options);
 }

@@ -6,6 +6,7 @@ import type { CliContext } from '../../src/cli/context.js';
 import { fastParse } from '../../src/cli/fast-path.js';
 import { envNameFor } from '../../src/cli/options.js';
 import { buildParser } from '../../src/cli/parser.js';
+import { runCli } from '../helpers/cli.js';
 
 type Env = Record<string, string>;
 type Outcome = { command: string; args: Record<string, unknown> } | { error: string };
@@ -68,6 +69,21 @@ describe('fast path', () => {
   ])('takes %j as %s, with the same arguments as yargs', async (argv, command) => {
     const fast = await agree(argv);
     expect(fast).toMatchObject({ command });
+  });
+
+  it('answers --version alone without yargs, byte for byte as yargs does', async () => {
+    let output = '';
+    const ctx: CliContext = {
+      io: { stdout: () => {}, stderr: () => {}, env: {}, isTTY: false },
+      argv: ['--version'],
+      exitCode: 0,
+    };
+    await buildParser(ctx).parseAsync(['--version'], {}, (_err, _argv, out) => {
+      output = out;
+    });
+    const r = await runCli(['--version']);
+    expect(r).toEqual({ code: 0, stdout: `${output}\n`, stderr: '' });
+    expect(output).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('takes options from PEER_RENDEZVOUS_* like the yargs middleware, flags first', async () => {
