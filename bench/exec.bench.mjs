@@ -6,7 +6,7 @@
 // machine hit every row alike. Env: BENCH_EXEC_RUNS=15 (rounds; medians are reported), BENCH_BIN (the CLI).
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.BENCH_BIN ?? join(here, '..', 'bin', 'peer-rendezvous.js');
+const EXE = join(here, '..', 'dist', 'peer-rendezvous');
 const RUNS = Number(process.env.BENCH_EXEC_RUNS ?? 15);
 const NO_FILES = [
   '--hosts-file',
@@ -110,16 +111,17 @@ async function wall(args) {
  * `listen`: the --listen address; without it the agent listens on all addresses as in a pod (nothing is sent
  * anywhere but the loopback DNS socket either way).
  */
-async function firstQuery(listen) {
+async function firstQuery(listen, { file = process.execPath, env = process.env } = {}) {
   const sock = dgram.createSocket('udp4');
   await new Promise((r) => sock.bind(0, '127.0.0.1', r));
   const port = await freePort();
-  const args = [BIN, 'wait', '--index', '1', '--completions', '2', '--job-name', 'j', '--subdomain', 's'];
+  const args = file === process.execPath ? [BIN] : [];
+  args.push('wait', '--index', '1', '--completions', '2', '--job-name', 'j', '--subdomain', 's');
   args.push('--namespace', 'n', '--hostname', 'j-1', '--dns-server', `127.0.0.1:${sock.address().port}`);
   args.push(...NO_FILES, '--port', String(port), '--timeout', '20s', '--quiet');
   if (listen) args.push('--listen', listen);
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  const child = spawn(file, args, { stdio: 'ignore', env });
   const ms = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no DNS query within 20 s')), 20_000);
     sock.once('message', () => {
@@ -147,6 +149,9 @@ const rows = {
   explain: () => wall(explainArgs),
   query: () => firstQuery(undefined),
   queryListen: () => firstQuery('127.0.0.1'),
+  // A pod's first start: no compile cache (a new container has an empty /tmp).
+  queryCold: () => firstQuery(undefined, { env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' } }),
+  ...(existsSync(EXE) ? { queryExe: () => firstQuery(undefined, { file: EXE }) } : {}),
 };
 const times = Object.fromEntries(Object.keys(rows).map((k) => [k, []]));
 // One untimed round first: it fills Node's compile cache for the bundle, as the first start of a pod would.
@@ -154,7 +159,8 @@ for (const fn of Object.values(rows)) await fn();
 for (let round = 0; round < RUNS; round++) {
   for (const [k, fn] of Object.entries(rows)) times[k].push(await fn());
 }
-const [baseline, yargsOnly, version, explain, query, queryListen] = Object.values(times).map(median);
+const [baseline, yargsOnly, version, explain, query, queryListen, queryCold, queryExe] =
+  Object.values(times).map(median);
 const mib = (k) => (k / 1024).toFixed(1);
 const x = (v) => `${(v / baseline).toFixed(2)}×`;
 
@@ -175,6 +181,10 @@ const out = [
   `| \`peer-rendezvous --version\` (exits) | ${version.toFixed(0)} | ${x(version)} |`,
   `| \`peer-rendezvous explain\` (exits) | ${explain.toFixed(0)} | ${x(explain)} |`,
   `| \`peer-rendezvous wait\`: spawn → first DNS query (as in a pod: listening on all addresses) | ${query.toFixed(0)} | ${x(query)} |`,
+  `| the same without compile cache (\`NODE_DISABLE_COMPILE_CACHE=1\`: a new container's first start) | ${queryCold.toFixed(0)} | ${x(queryCold)} |`,
+  queryExe === undefined
+    ? '| the single executable: not built (`npm run build:exe`) | — | — |'
+    : `| the same from the single executable \`dist/peer-rendezvous\` (the image's entrypoint; V8 code cache inside) | ${queryExe.toFixed(0)} | ${x(queryExe)} |`,
   `| the same with \`--listen 127.0.0.1\` (Node's listen() looks the host up and compiles its IPv6 pattern) | ${queryListen.toFixed(0)} | ${x(queryListen)} |`,
   '',
 ];
