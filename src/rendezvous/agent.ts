@@ -26,6 +26,12 @@ import { sleep, Waker } from './sleep.js';
 import type { Mesh, PeerInfo } from './types.js';
 import type { VerifyMode } from './verify.js';
 
+/**
+ * The reason of every internal stop (a session or a probe that ended): one object for all. abort() without a
+ * reason builds a DOMException with a stack trace each time, N² of them when a mesh of N pods releases.
+ */
+const SESSION_ENDED = new AbortedError('session ended');
+
 /** Everything one agent needs; built by waitForPeers from options and injected dependencies. */
 export interface AgentConfig {
   readonly index: number;
@@ -471,7 +477,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     }
     const old = sessions.get(i);
     if (old) {
-      old.stop.abort();
+      old.stop.abort(SESSION_ENDED);
       old.channel.close({ kind: 'local', message: `replaced by incarnation ${hello.incarnation}` });
     }
     const s: MemberSession = {
@@ -504,7 +510,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       }
     });
     channel.onClose(() => {
-      s.stop.abort();
+      s.stop.abort(SESSION_ENDED);
       if (sessions.get(i) === s && !released) {
         sessions.delete(i);
         lastChange = cfg.now();
@@ -674,7 +680,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     clearInterval(statusTimer);
     released = true;
     discoveryWaker.wake();
-    for (const s of sessions.values()) s.stop.abort();
+    for (const s of sessions.values()) s.stop.abort(SESSION_ENDED);
     await Promise.race([discovery, sleep(0)]);
   }
 }
@@ -826,7 +832,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
           case 'peer': {
             if (!mesh || m.index === cfg.index || m.index === 0 || m.index >= n) return;
             maxEpoch = Math.max(maxEpoch, m.epoch);
-            known.get(m.index)?.stop.abort();
+            known.get(m.index)?.stop.abort(SESSION_ENDED);
             const p = {
               address: m.address,
               incarnation: m.incarnation,
@@ -857,7 +863,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
           case 'release': {
             channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
             core.setState(0, 'ready', `at ${channel.remoteAddress}`);
-            stop.abort();
+            stop.abort(SESSION_ENDED);
             if (m.addresses.length !== n) {
               channel.close({
                 kind: 'protocol',
@@ -875,8 +881,8 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         }
       });
       channel.onClose((reason) => {
-        stop.abort();
-        for (const p of known.values()) p.stop.abort();
+        stop.abort(SESSION_ENDED);
+        for (const p of known.values()) p.stop.abort(SESSION_ENDED);
         if (reason.kind !== 'local' || reason.message !== 'released') {
           core.setState(
             0,

@@ -1,9 +1,19 @@
 // HMAC-SHA256 challenge–response: each side proves it knows the token without sending it.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 
-/** A fresh 128-bit nonce, hex. */
+/** Random bytes drawn from the CSPRNG 4 KiB at a time; each byte is handed out once. */
+const pool = Buffer.allocUnsafe(4096);
+let poolOffset = pool.length;
+
+/** A fresh 128-bit nonce, hex (two per handshake: one system call per 256 of them, not one each). */
 export function newNonce(): string {
-  return randomBytes(16).toString('hex');
+  if (poolOffset + 16 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const nonce = pool.toString('hex', poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return nonce;
 }
 
 /** What one side signs: its role, both nonces (own first) and its identity. */

@@ -125,8 +125,11 @@ export class Channel {
       // A peer that never reads must not keep the socket: destroy soon after.
       setTimeout(() => this.socket.destroy(), 1000).unref();
     }
-    const err = closedError(reason);
-    for (const w of this.#waiters.splice(0)) w.reject(err);
+    // Build the error only for someone waiting: an Error's stack trace costs more than the rest of close().
+    if (this.#waiters.length > 0) {
+      const err = closedError(reason);
+      for (const w of this.#waiters.splice(0)) w.reject(err);
+    }
     for (const h of this.#onClose.splice(0)) h(reason);
   }
 

@@ -184,6 +184,11 @@ describe('HMAC proofs', () => {
     expect(verifyProof(undefined, input, '')).toBe(true);
     expect(verifyProof('secret', input, 'zz')).toBe(false);
   });
+  it('hands out 128-bit nonces that never repeat, across refills of the random pool', () => {
+    const nonces = Array.from({ length: 1000 }, () => newNonce());
+    for (const n of nonces) expect(n).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(nonces).size).toBe(nonces.length);
+  });
   it('never puts the token in the proof input', () => {
     expect(proofInput('initiator', 'a', 'b', 'j', 1, 'i')).not.toContain('secret');
   });
