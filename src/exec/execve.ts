@@ -2,7 +2,7 @@
 import { isMainThread } from 'node:worker_threads';
 import type { ResolvedCommand } from './command-lookup.js';
 import { assertExecSize } from './exec-limits.js';
-import { closeInheritedFds } from './fds.js';
+import { closeInheritedFds, type FdSnapshot } from './fds.js';
 import { catchIgnoredSignalsForExec, type SignalProcess } from './signals.js';
 
 type Execve = (file: string, args: string[], env: Record<string, string>) => never;
@@ -20,19 +20,21 @@ export function canExecve(proc: ExecProcess = process as ExecProcess): boolean {
  * Replace this process with the workload: same PID, the agent's memory gone. Before the call: the size
  * limits are checked (E2BIG would abort Node), inherited descriptors without close-on-exec are closed
  * (only 0–2 reach the workload), SIGPIPE/SIGXFSZ are made caught so exec resets them to default, and the
- * ExperimentalWarning of exactly this call is dropped. Returns only by throwing.
+ * ExperimentalWarning of exactly this call is dropped. `fds`: a snapshot taken while waiting (fds.ts), so
+ * that only descriptors opened since are read. Returns only by throwing.
  */
 export function execWorkload(
   command: ResolvedCommand,
   env: Readonly<Record<string, string>>,
   proc: ExecProcess = process as ExecProcess,
+  fds?: FdSnapshot,
 ): never {
   const execve = proc.execve;
   if (!canExecve(proc) || execve === undefined) {
     throw new TypeError('Expected a main-thread POSIX Node with process.execve (22.15 or later)');
   }
   assertExecSize(command.argv[0] ?? command.file, command.argv, env);
-  closeInheritedFds();
+  closeInheritedFds('/proc/self', fds);
   catchIgnoredSignalsForExec(proc);
   const emitWarning = proc.emitWarning;
   proc.emitWarning = function filtered(this: unknown, warning: string | Error, ...rest: unknown[]) {

@@ -4,6 +4,7 @@
 // bundle (no signal can slip in between the wait's signal handlers and supervise's).
 import type { ResolvedCommand } from './command-lookup.js';
 import type { ExecProcess } from './execve.js';
+import { type FdSnapshot, snapshotFds } from './fds.js';
 import type { SuperviseOptions, WorkloadExit } from './supervise.js';
 
 /** `exec`: replace the process (fails without process.execve); `supervise`: a child; `auto`: exec if possible. */
@@ -28,8 +29,24 @@ export async function handOver(
   const proc = options.proc ?? (process as ExecProcess);
   if (mode !== 'supervise') {
     const { canExecve, execWorkload } = await import('./execve.js');
-    if (mode === 'exec' || canExecve(proc)) execWorkload(command, env, proc);
+    if (mode === 'exec' || canExecve(proc)) execWorkload(command, env, proc, options.fds);
   }
   const { superviseWorkload } = await import('./supervise.js');
   return superviseWorkload(command, env, options);
+}
+
+/** What prepareHandOver() did ahead of the release. */
+export interface HandOverPreparation {
+  readonly fds: FdSnapshot | undefined;
+}
+
+/**
+ * Work of the hand-over that does not depend on the release, done while the agent waits: every pod of a Job
+ * is released at the same moment, so each millisecond left for after the release is paid by all at once.
+ * Loads the exec code (and worker_threads / child_process with it) and snapshots the descriptors.
+ */
+export function prepareHandOver(): HandOverPreparation {
+  void import('./execve.js').catch(() => {});
+  void import('./supervise.js').catch(() => {});
+  return { fds: snapshotFds() };
 }

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { CommandError } from '../errors.js';
 import type { ResolvedCommand } from './command-lookup.js';
 import { assertExecSize } from './exec-limits.js';
-import { closeInheritedFds } from './fds.js';
+import { closeInheritedFds, type FdSnapshot } from './fds.js';
 import { FORWARDED_SIGNALS, type SignalProcess } from './signals.js';
 
 /** How the supervised workload ended. */
@@ -22,6 +22,8 @@ export interface SuperviseOptions {
   readonly forward?: readonly NodeJS.Signals[] | undefined;
   /** Close inherited non-close-on-exec descriptors first so only 0–2 reach the child (default true). */
   readonly closeInheritedFds?: boolean | undefined;
+  /** A descriptor snapshot taken while waiting (fds.ts). */
+  readonly fds?: FdSnapshot | undefined;
   /** Called once the child runs. */
   readonly onStart?: ((pid: number) => void) | undefined;
   readonly proc?: SignalProcess | undefined;
@@ -42,7 +44,7 @@ export function superviseWorkload(
   const proc = options.proc ?? process;
   const forward = options.forward ?? FORWARDED_SIGNALS;
   assertExecSize(command.argv[0] ?? command.file, command.argv, env);
-  if (options.closeInheritedFds ?? true) closeInheritedFds();
+  if (options.closeInheritedFds ?? true) closeInheritedFds('/proc/self', options.fds);
   return new Promise((resolve, reject) => {
     // Listen BEFORE spawning: the workload may start and be signalled (it printed "ready", a kubelet sends
     // TERM) before the line after spawn() runs, and a signal with no listener would end the agent with Node's

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CommandError } from '../../src/errors.js';
 import { resolveCommand } from '../../src/exec/command-lookup.js';
 import { assertExecSize, MAX_ARG_STRLEN } from '../../src/exec/exec-limits.js';
-import { inheritableFds } from '../../src/exec/fds.js';
+import { inheritableFds, snapshotFds } from '../../src/exec/fds.js';
 import { reraiseSignal } from '../../src/exec/signals.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rdv-lookup-'));
@@ -136,6 +136,28 @@ describe('inheritableFds', () => {
     }
     expect(inheritableFds(proc).sort()).toEqual([4, 7]);
     expect(inheritableFds(join(root, 'no-proc'))).toEqual([]);
+  });
+
+  it('takes descriptors known from a snapshot from it, and reads only those opened since', () => {
+    const proc = join(root, 'proc-snap');
+    mkdirSync(join(proc, 'fd'), { recursive: true });
+    mkdirSync(join(proc, 'fdinfo'));
+    const put = (fd: number, flags: string) => {
+      writeFileSync(join(proc, 'fd', String(fd)), '');
+      writeFileSync(join(proc, 'fdinfo', String(fd)), `pos:\t0\nflags:\t${flags}\nmnt_id:\t1\n`);
+    };
+    put(3, '02100000');
+    put(4, '0100000');
+    const snapshot = snapshotFds(proc)!;
+    expect([...snapshot.seen].sort()).toEqual([3, 4]);
+    expect([...snapshot.inheritable]).toEqual([4]);
+    // fdinfo of a known descriptor is not read again (this content would say close-on-exec) ...
+    put(4, '02100000');
+    // ... and descriptors opened after the snapshot are read.
+    put(11, '0100002');
+    put(12, '02000002');
+    expect(inheritableFds(proc, snapshot).sort((a, b) => a - b)).toEqual([4, 11]);
+    expect(snapshotFds(join(root, 'no-proc'))).toBeUndefined();
   });
 });
 

@@ -48,6 +48,12 @@ describe.each(['exec', 'supervise'] as const)('%s mode', (mode) => {
     expect(r.code).toBe(0);
   });
 
+  it('passes only fds 0-2 when the hand-over was prepared while waiting (descriptor snapshot)', async () => {
+    const r = await runHarness({ mode, prepare: true, command: ['bash', '-c', LIST_FDS] }, { extraFds: 2 });
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('fd '))).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
   it.each([0, 1, 42])('passes exit code %i through', async (code) => {
     const r = await runHarness({ mode, command: ['sh', '-c', `exit ${code}`] });
     expect(r.code).toBe(code);

@@ -14,6 +14,8 @@ export interface HarnessSpec {
   command: string[];
   printOwnStatus?: boolean;
   dropExecve?: boolean;
+  /** prepareHandOver() before the hand-over, as `run` does while it waits. */
+  prepare?: boolean;
 }
 
 export interface HarnessRun {

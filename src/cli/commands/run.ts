@@ -2,7 +2,7 @@
 import type { CommandModule, Options } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { resolveCommand } from '../../exec/command-lookup.js';
-import { handOver } from '../../exec/hand-over.js';
+import { type HandOverPreparation, handOver, prepareHandOver } from '../../exec/hand-over.js';
 import { exitCodeForSignalName, reraiseSignal } from '../../exec/signals.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
@@ -11,6 +11,9 @@ import { logger, type RendezvousArgs, rendezvousOptions, waitFromArgs } from '..
 interface RunArgs extends RendezvousArgs, ExportArgs {
   exec: boolean;
 }
+
+/** When the hand-over is prepared while waiting: after the agent's start-up, before most releases. */
+const PREPARE_AFTER_MS = 50;
 
 /** Every option of `run` (the fast parser in fast-path.ts reads the same table). */
 export const runOptions = {
@@ -47,7 +50,18 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       const options = exportOptionsFromArgs(ctx, args);
       // Before anything irreversible: 127/126 now, not after every pod has waited for this one.
       const command = resolveCommand(file, rest, { env: ctx.io.env });
-      const { mesh } = await waitFromArgs(ctx, args);
+      // The hand-over's own preparation runs while we wait, after the start-up work (the first DNS query).
+      let prepared: HandOverPreparation | undefined;
+      const prepare = setTimeout(() => {
+        prepared = prepareHandOver();
+      }, PREPARE_AFTER_MS);
+      prepare.unref();
+      let mesh: Awaited<ReturnType<typeof waitFromArgs>>['mesh'];
+      try {
+        ({ mesh } = await waitFromArgs(ctx, args));
+      } finally {
+        clearTimeout(prepare);
+      }
       const exports = handOverExports(ctx, args, mesh, options);
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(ctx.io.env)) if (v !== undefined) env[k] = v;
@@ -57,7 +71,7 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       const mode = !args.exec || !own ? 'supervise' : 'auto';
       if (args.verbose)
         logger(ctx, args).info(`starting ${command.file} (${mode === 'auto' ? 'exec' : 'supervised'})`);
-      const result = await handOver(command, env, { mode });
+      const result = await handOver(command, env, { mode, fds: prepared?.fds });
       if (result.signal !== null) {
         ctx.exitCode = exitCodeForSignalName(result.signal);
         if (own) reraiseSignal(result.signal);
