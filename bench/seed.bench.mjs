@@ -6,7 +6,8 @@
 // Each cell runs BENCH_SEED_REPEAT times, the late pod starting 3 s + r/REPEAT s later in run r: the seed's
 // pods retry in lockstep once a second, so one run's seed latency is wherever the publication falls in that
 // 1 s phase (anything from 0 to 1 s); spreading the late start over the period measures the loop, not the luck.
-// Latencies of all runs are pooled (median, max); queries and CPU are per run (mean).
+// Latencies of all runs are pooled (median, max); queries and CPU are per run (mean). Each pod dates its own
+// release ($EPOCHREALTIME printed by bash): reading 64 pipes at once must not delay the figure.
 // Env: BENCH_SEED_N=3,16,32,64  BENCH_CAP_S=60  BENCH_VARIANTS=seed,star,mesh,late-coordinator
 //      BENCH_SEED_REPEAT=3
 import { existsSync } from 'node:fs';
@@ -30,28 +31,29 @@ const variants = [
     name: 'seed',
     label: 'seed bash+ping loop',
     late: (n) => n - 1,
-    command: (n) => () => ['bash', '-c', seedScript(n)],
-    released: (n) => (line) => line === `Successfully pinged pod: example-job-${n - 1}.headless-svc`,
+    // The loop as the seed has it, then the moment it ended, from the same bash (no fork).
+    command: (n) => () => ['bash', '-c', `${seedScript(n)}\necho "${RELEASED} $EPOCHREALTIME"`],
+    released: () => releasedAt,
   },
   ...['star', 'mesh'].map((verify) => ({
     name: verify,
     label: `peer-rendezvous --verify ${verify}`,
     late: (n) => n - 1,
     command: agent(verify),
-    released: () => (line) => line === RELEASED,
+    released: () => releasedAt,
   })),
   {
     name: 'late-coordinator',
     label: 'peer-rendezvous star, pod 0 late',
     late: () => 0,
     command: agent('star'),
-    released: () => (line) => line === RELEASED,
+    released: () => releasedAt,
   },
 ].filter((v) =>
   (process.env.BENCH_VARIANTS ?? 'seed,star,mesh,late-coordinator').split(',').includes(v.name),
 );
 
-/** peer-rendezvous as the container entrypoint, its workload printing the release marker. */
+/** peer-rendezvous as the container entrypoint, its workload (bash) printing the release marker and time. */
 function agent(verify) {
   return (n) => () => [
     process.execPath,
@@ -66,9 +68,19 @@ function agent(verify) {
     '--progress-interval',
     '0',
     '--',
-    'echo',
-    RELEASED,
+    'bash',
+    '-c',
+    `echo "${RELEASED} $EPOCHREALTIME"`,
   ];
+}
+
+/**
+ * The release marker and the wall-clock time the pod wrote in it (bash's $EPOCHREALTIME, seconds with
+ * microseconds): the pod dates its own release, so the bench process reading 64 pipes at once adds nothing.
+ */
+function releasedAt(line) {
+  const m = /^PEER_RENDEZVOUS_BENCH_RELEASED (\d+)[.,](\d+)$/.exec(line);
+  return m ? Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000 : false;
 }
 
 const agentAvailable = existsSync(join(root, 'dist', 'cli', 'commands', 'run.js'));
@@ -177,7 +189,7 @@ const out = [];
 out.push('## Release latency vs the seed loop (network-namespace pods, Knot DNS)');
 out.push('');
 out.push(
-  `N pods in network namespaces on a bridge (own hostname, kubelet-style /etc/hosts and resolv.conf with ndots:5), Knot ${''}as the cluster DNS on port 53 in the hub namespace. All pods but the late one start together, the late one ${LATE_MS / 1000} s later (plus r/${REPEATS} s in run r of ${REPEATS}: the seed's pods retry in lockstep once a second, so a single run measures where the publication falls in that phase); each record is published ${PUBLISH_MS / 1000} s after its pod starts. Latency = time from the last record's publication to a pod's release (seed: its loop ends; peer-rendezvous: its workload starts). Latencies of the ${REPEATS} runs are pooled for the median and max. Runs capped at ${capMs / 1000} s; pods not released count as never (median "> cap" when more than half did not finish). Queries = all queries Knot answered during a run, CPU = user+system seconds of the pods' processes in a run (both the mean of the runs). Late pod start-up = from its process start to the agent's first log line (Node start-up and identity discovery; the record appears ${PUBLISH_MS / 1000} s after the start).`,
+  `N pods in network namespaces on a bridge (own hostname, kubelet-style /etc/hosts and resolv.conf with ndots:5), Knot ${''}as the cluster DNS on port 53 in the hub namespace. All pods but the late one start together, the late one ${LATE_MS / 1000} s later (plus r/${REPEATS} s in run r of ${REPEATS}: the seed's pods retry in lockstep once a second, so a single run measures where the publication falls in that phase); each record is published ${PUBLISH_MS / 1000} s after its pod starts. Latency = time from the last record's publication to a pod's release (seed: its loop ends; peer-rendezvous: its workload, a bash, starts), dated by the pod itself (bash's $EPOCHREALTIME in the line it prints), not by when the bench process read that line. Latencies of the ${REPEATS} runs are pooled for the median and max. Runs capped at ${capMs / 1000} s; pods not released count as never (median "> cap" when more than half did not finish). Queries = all queries Knot answered during a run, CPU = user+system seconds of the pods' processes in a run (both the mean of the runs). Late pod start-up = from its process start to the agent's first log line (Node start-up and identity discovery; the record appears ${PUBLISH_MS / 1000} s after the start).`,
 );
 out.push('');
 out.push(

@@ -38,8 +38,13 @@ export interface NetnsJobOptions {
   readonly command: (pod: JobPodContext) => readonly string[];
   /** Extra env of each pod (PATH and JOB_COMPLETION_INDEX are always set). */
   readonly env?: (pod: JobPodContext) => Record<string, string>;
-  /** True for the output line that says the pod's workload starts (its release). */
-  readonly released: (line: string, pod: JobPodContext) => boolean;
+  /**
+   * True for the output line that says the pod's workload starts (its release), or the wall-clock time
+   * (Date.now() terms) the pod itself wrote in that line: then the release is dated by the pod, not by when
+   * this process got around to reading the line (which, with every pod released at once on a few cores, can
+   * be tens of milliseconds later).
+   */
+  readonly released: (line: string, pod: JobPodContext) => boolean | number;
   /** Pods that start late: index → delay after the others (ms). */
   readonly startDelays?: ReadonlyMap<number, number>;
   /** Record published this long after a pod starts (default 200 ms). */
@@ -165,6 +170,8 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     const server = knot;
     const t0 = performance.now();
     const now = () => performance.now() - t0;
+    // The wall clock at t0, to place times the pods wrote (Date.now() terms) on this run's time line.
+    const epochAtStart = performance.timeOrigin + t0;
     const event = (line: string) => options.onLine?.(-1, `[${(now() / 1000).toFixed(2)} s] ${line}`);
     let lastPublishAtMs = 0;
     let pending = 0;
@@ -224,12 +231,10 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         if (incarnation === pod.incarnation) pod.firstLineAtMs ??= now();
         if (pod.output.length < MAX_LINES) pod.output.push(line);
         options.onLine?.(pod.ctx.index, line);
-        if (
-          incarnation === pod.incarnation &&
-          pod.releasedAtMs === undefined &&
-          options.released(line, ctx)
-        ) {
-          pod.releasedAtMs = now();
+        if (incarnation === pod.incarnation && pod.releasedAtMs === undefined) {
+          const released = options.released(line, ctx);
+          if (typeof released === 'number') pod.releasedAtMs = released - epochAtStart;
+          else if (released) pod.releasedAtMs = now();
         }
       };
       createInterface({ input: child.stdout! }).on('line', onLine);
