@@ -134,6 +134,7 @@ export async function waitFromArgs(
     } else if (e.type === 'status') status = `${e.ready}/${e.total} ready`;
     else if (e.type === 'joined' && args.verbose) log.info(`joined the coordinator at ${e.coordinator}`);
     else if (e.type === 'listening' && args.verbose) log.info(`listening on ${e.address}:${e.port}`);
+    else if (e.type === 'warning') log.warn(e.message);
   };
   const ticker =
     progressMs > 0

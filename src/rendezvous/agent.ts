@@ -64,7 +64,9 @@ export type ProgressEvent =
   | { readonly type: 'listening'; readonly address: string; readonly port: number }
   | { readonly type: 'joined'; readonly coordinator: string }
   | { readonly type: 'status'; readonly ready: number; readonly total: number }
-  | { readonly type: 'released'; readonly generation: string };
+  | { readonly type: 'released'; readonly generation: string }
+  /** Something this agent cannot tie to a peer, e.g. an agent of another release dialled in. */
+  | { readonly type: 'warning'; readonly message: string };
 
 /** Counters for benchmarks and the final timing line. */
 export interface AgentStats {
@@ -82,6 +84,8 @@ class AgentCore {
   readonly stats: AgentStats = { dnsQueries: 0, connections: 0 };
   readonly #channels = new Set<Channel>();
   readonly #sockets = new Set<Socket>();
+  /** Addresses already reported as speaking another protocol version. */
+  readonly #versionWarned = new Set<string>();
   readonly #abort = new AbortController();
   readonly signal: AbortSignal;
   server: Server | undefined;
@@ -143,6 +147,15 @@ class AgentCore {
         },
         () => {
           pending--;
+          const closed = channel.closed;
+          // Unparsed, the dialler's index is unknown: say it once per address, as a warning.
+          if (closed?.kind === 'version' && !this.#versionWarned.has(channel.remoteAddress)) {
+            this.#versionWarned.add(channel.remoteAddress);
+            this.cfg.onProgress?.({
+              type: 'warning',
+              message: `${channel.remoteAddress} dialled in with another protocol: ${closed.message}`,
+            });
+          }
           channel.close();
         },
       );
@@ -345,6 +358,8 @@ function failureState(error: unknown): { state: PeerStateKind; detail: string } 
     switch (error.reason) {
       case 'auth':
         return { state: 'token-mismatch', detail: error.message };
+      case 'version':
+        return { state: 'version-mismatch', detail: error.message };
       case 'wrong-job':
       case 'wrong-index':
       case 'not-coordinator':

@@ -1,7 +1,7 @@
 // A framed, validated message channel over one TCP socket, with bounded buffering and deadlines.
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameDecoder, ProtocolError } from './frames.js';
-import { type Message, parseMessage } from './messages.js';
+import { type Message, PROTOCOL_VERSION, parseMessage, VersionMismatchError } from './messages.js';
 
 /** Frames from members are small; the coordinator's release frame grows with the roster. */
 export const MAX_MEMBER_FRAME = 64 * 1024;
@@ -16,6 +16,8 @@ export type CloseReason =
   | { kind: 'closed' }
   | { kind: 'error'; message: string }
   | { kind: 'protocol'; message: string }
+  /** The peer's frames are of another protocol version (a `version` reject was sent to it). */
+  | { kind: 'version'; message: string }
   | { kind: 'local'; message: string };
 
 /** Messages in, messages out, one socket. Closing is idempotent; every waiter is settled on close. */
@@ -140,6 +142,18 @@ export class Channel {
       messages = this.#decoder.push(chunk).map(parseMessage);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof VersionMismatchError) {
+        // Say why before hanging up (gracefully: the reject must get out): the other agent can then report
+        // mixed releases instead of a connection that just closed.
+        this.send({
+          v: PROTOCOL_VERSION,
+          type: 'reject',
+          code: 'version',
+          reason: `this agent speaks protocol version ${PROTOCOL_VERSION}, not ${JSON.stringify(error.peerVersion)}: run the same peer-rendezvous release in every pod`,
+        });
+        this.close({ kind: 'version', message });
+        return;
+      }
       this.close({ kind: 'protocol', message });
       this.socket.destroy();
       return;
@@ -167,6 +181,8 @@ function closedError(reason: CloseReason): Error {
       return new ProtocolError(`connection error: ${reason.message}`);
     case 'protocol':
       return new ProtocolError(`protocol violation: ${reason.message}`);
+    case 'version':
+      return new ProtocolError(reason.message);
     case 'local':
       return new ProtocolError(reason.message);
   }

@@ -128,6 +128,7 @@ async function receive(channel: Channel, deadline: number) {
     return await channel.receive(deadline);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    if (channel.closed?.kind === 'version') throw new HandshakeError('version', message);
     throw new HandshakeError(message.includes('deadline') ? 'timeout' : 'closed', message);
   }
 }

@@ -107,13 +107,35 @@ const REJECTS = new Set<string>([
   'protocol',
 ]);
 
-/** Check a decoded frame is a well-formed message of our version; throws ProtocolError otherwise. */
+/** A frame of another protocol version: the pods run different releases of peer-rendezvous. */
+export class VersionMismatchError extends ProtocolError {
+  /** The version the peer sent (whatever was in `v`). */
+  readonly peerVersion: unknown;
+  constructor(peerVersion: unknown) {
+    super(
+      `the peer speaks protocol version ${JSON.stringify(peerVersion)}, this agent ${PROTOCOL_VERSION}: pods run different peer-rendezvous releases`,
+    );
+    this.peerVersion = peerVersion;
+  }
+}
+
+/**
+ * Check a decoded frame is a well-formed message of our version; throws ProtocolError otherwise
+ * (VersionMismatchError for another version; a reject of any version is read as one of ours).
+ */
 export function parseMessage(raw: unknown): Message {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new ProtocolError('message is not an object');
   const m = raw as Record<string, unknown>;
-  if (m.v !== PROTOCOL_VERSION)
-    throw new ProtocolError(`protocol version ${JSON.stringify(m.v)} is not ${PROTOCOL_VERSION}`);
+  if (m.v !== PROTOCOL_VERSION) {
+    // A reject keeps this shape in every protocol version, so that agents of different versions can say why
+    // they hang up (a `version` reject from a newer agent, for one).
+    if (m.type === 'reject' && isStr(m.code, 64) && isStr(m.reason)) {
+      const code = REJECTS.has(m.code) ? (m.code as RejectCode) : 'protocol';
+      return { v: PROTOCOL_VERSION, type: 'reject', code, reason: m.reason };
+    }
+    throw new VersionMismatchError(m.v);
+  }
   const ok = ((): boolean => {
     switch (m.type) {
       case 'hello':

@@ -14,6 +14,7 @@ export type PeerStateKind =
   | 'unreachable'
   | 'wrong-identity'
   | 'token-mismatch'
+  | 'version-mismatch'
   | 'protocol-error'
   | 'connected'
   | 'checking-peers'
@@ -46,6 +47,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   unreachable: 'unreachable',
   'wrong-identity': 'wrong identity',
   'token-mismatch': 'token mismatch',
+  'version-mismatch': 'another peer-rendezvous release',
   'protocol-error': 'protocol error',
   connected: 'connected, checking its name',
   'checking-peers': 'connected, checking the other peers',
@@ -108,6 +110,10 @@ export function hintsFor(
   }
   if (reports.some((r) => r.state === 'token-mismatch'))
     hints.push('token mismatch: every pod must get the same --token / PEER_RENDEZVOUS_TOKEN');
+  if (reports.some((r) => r.state === 'version-mismatch'))
+    hints.push(
+      'pods run different peer-rendezvous releases (another protocol version): give every pod of the Job the same image, by digest or an immutable tag',
+    );
   if (reports.some((r) => r.state === 'wrong-identity'))
     hints.push(
       'an address answers as another job or index: a stale DNS record, or two Jobs sharing one Service',

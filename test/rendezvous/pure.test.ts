@@ -144,7 +144,8 @@ describe('messages', () => {
   it.each([
     [null, /not an object/],
     [[1], /not an object/],
-    [{ v: 2, type: 'ack', generation: 'g' }, /protocol version 2 is not 1/],
+    [{ v: 2, type: 'ack', generation: 'g' }, /speaks protocol version 2, this agent 1/],
+    [{ type: 'ack', generation: 'g' }, /speaks protocol version undefined, this agent 1/],
     [
       { v: 1, type: 'hello', job: 'j', index: -1, incarnation: 'i', purpose: 'join', nonce: 'n' },
       /malformed "hello"/,
@@ -157,6 +158,20 @@ describe('messages', () => {
     [{ v: 1, type: 'shutdown' }, /malformed "shutdown"/],
   ])('rejects %j', (raw, message) => {
     expect(() => parseMessage(raw)).toThrow(message);
+  });
+  it('reads a reject of any protocol version as one of its own (an unknown code as protocol)', () => {
+    expect(parseMessage({ v: 7, type: 'reject', code: 'version', reason: 'speak 7' })).toEqual({
+      v: 1,
+      type: 'reject',
+      code: 'version',
+      reason: 'speak 7',
+    });
+    expect(parseMessage({ v: 7, type: 'reject', code: 'too-new', reason: 'r' })).toMatchObject({
+      code: 'protocol',
+    });
+    expect(() => parseMessage({ v: 7, type: 'reject', code: 'version' })).toThrow(
+      /speaks protocol version 7/,
+    );
   });
   it('never accepts garbage objects as hello', () => {
     fc.assert(
