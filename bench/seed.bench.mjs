@@ -79,8 +79,10 @@ function agent(verify) {
  * microseconds): the pod dates its own release, so the bench process reading 64 pipes at once adds nothing.
  */
 function releasedAt(line) {
+  if (!line.startsWith(RELEASED)) return false;
   const m = /^PEER_RENDEZVOUS_BENCH_RELEASED (\d+)[.,](\d+)$/.exec(line);
-  return m ? Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000 : false;
+  // Without $EPOCHREALTIME (bash < 5) the line has no time: then the moment it is read.
+  return m ? Number(m[1]) * 1000 + Number(`0.${m[2]}`) * 1000 : true;
 }
 
 const agentAvailable = existsSync(join(root, 'dist', 'cli', 'commands', 'run.js'));

@@ -9,8 +9,8 @@
 // its own file, dist/yargs.cjs, required only by the full parser: V8 then never even parses it on the fast
 // path, ~3 ms of a start without compile cache (a new container's first start).
 //
-// Usage: node scripts/bundle-cli.mjs [--out dist/cli.cjs]   (dist/yargs.cjs is written next to it)
-import { readFileSync, renameSync, statSync } from 'node:fs';
+// Usage: node scripts/bundle-cli.mjs [--out dist/cli.cjs]   (dist/yargs.cjs and dist/yargs/locales/ next to it)
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,12 +90,21 @@ export async function bundleCli({ outfile, version, sea = false }) {
       keepNames: true,
       legalComments: 'none',
       define: { 'import.meta.url': 'PEER_RENDEZVOUS_IMPORT_META_URL' },
+      // yargs finds its translations at resolve(<its esm.mjs>, '../../../locales'): give it the URL of a
+      // file as if yargs lay in dist/yargs/, and put the locales there (next to dist/yargs.cjs it would
+      // read <package>/../locales, outside the package).
       banner: {
-        js: 'const PEER_RENDEZVOUS_IMPORT_META_URL = require("node:url").pathToFileURL(__filename).href;',
+        js: 'const PEER_RENDEZVOUS_IMPORT_META_URL = require("node:url").pathToFileURL(require("node:path").join(__dirname, "yargs", "lib", "platform-shims", "esm.mjs")).href;',
       },
       footer: { js: 'module.exports = module.exports.default;' },
       logLevel: 'silent',
     });
+    const locales = join(dirname(require.resolve('yargs/package.json')), 'locales');
+    const target = join(dirname(outfile), 'yargs', 'locales');
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(target, { recursive: true });
+    for (const f of readdirSync(locales))
+      if (f.endsWith('.json')) copyFileSync(join(locales, f), join(target, f));
     renameSync(`${yargsFile}.tmp-${process.pid}`, yargsFile);
   }
   renameSync(tmp, outfile);

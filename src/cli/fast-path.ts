@@ -64,7 +64,8 @@ export function fastParse(
     if (!PLAIN_NAME.test(name)) return undefined;
     const option = Object.hasOwn(table, name) ? table[name] : undefined;
     if (option === undefined) {
-      const negated = name.startsWith('no-') ? table[name.slice(3)] : undefined;
+      const base = name.slice(3);
+      const negated = name.startsWith('no-') && Object.hasOwn(table, base) ? table[base] : undefined;
       if (eq >= 0 || negated?.type !== 'boolean') return undefined;
       given.set(name.slice(3), false);
       continue;

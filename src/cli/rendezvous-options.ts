@@ -12,6 +12,7 @@ import { describeState, type PeerReport } from '../rendezvous/peer-state.js';
 import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
 import { DEFAULT_PORT, type WaitResult } from '../rendezvous/wait.js';
 import type { CliContext } from './context.js';
+import { exitCodeFor } from './exit-codes.js';
 import { type IdentityArgs, identityFromArgs, identityOptions, originOf } from './options.js';
 
 const GROUP = 'Rendezvous:';
@@ -91,8 +92,8 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 
 export async function waitFromArgs(
   ctx: CliContext,
   args: RendezvousArgs,
-  hooks: { signal?: AbortSignal } = {},
-): Promise<{ mesh: WaitResult; identity: Identity }> {
+  hooks: { signal?: AbortSignal; holdSignals?: boolean } = {},
+): Promise<{ mesh: WaitResult; identity: Identity; releaseSignals: () => void }> {
   // Bad --dns-server values fail here, naming the flag or env var they came from.
   if (args.dnsServer !== undefined)
     dnsClientOptionsFromServerFlag(args.dnsServer, originOf(ctx, 'dns-server'));
@@ -111,7 +112,17 @@ export async function waitFromArgs(
   }
   // Signals abort the wait (exit 128+n); listen before the first line a supervisor may react to.
   const controller = new AbortController();
+  // With holdSignals (`run` as the real process) the handlers outlive the wait: between release and the
+  // workload a signal must still end the agent with 128+n, not meet Node's default action (which PID 1 of a
+  // container does not even get: the kubelet's TERM would be lost until its KILL).
+  let released = false;
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (released) {
+      const message = `interrupted by ${signal} after release, before the workload started`;
+      log.error(message);
+      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${message}`);
+      process.exit(exitCodeFor(new AbortedError(message, { signal })));
+    }
     controller.abort(new AbortedError(`interrupted by ${signal} while waiting for peers`, { signal }));
   };
   const handlers = STOP_SIGNALS.map((s) => {
@@ -119,6 +130,10 @@ export async function waitFromArgs(
     process.on(s, h);
     return [s, h] as const;
   });
+  let held = false;
+  const releaseSignals = (): void => {
+    for (const [s, h] of handlers) process.off(s, h);
+  };
   const log = logger(ctx, args);
   for (const w of identity.warnings) log.warn(w);
   log.info(
@@ -171,7 +186,9 @@ export async function waitFromArgs(
       `released after ${formatMs(mesh.timings.releasedMs)} (ready after ${formatMs(mesh.timings.readyMs)}): ${mesh.peers.length} pods, generation ${mesh.generation}, ${mesh.stats.dnsQueries} DNS queries, ${mesh.stats.connections} connections`,
     );
     if (args.readyFile) writeReadyFile(args.readyFile, mesh);
-    return { mesh, identity };
+    released = true;
+    held = hooks.holdSignals === true;
+    return { mesh, identity, releaseSignals };
   } catch (error) {
     if (error instanceof RendezvousTimeoutError) {
       const summary = timeoutSummary(error);
@@ -184,7 +201,7 @@ export async function waitFromArgs(
     throw error;
   } finally {
     if (ticker) clearInterval(ticker);
-    for (const [s, h] of handlers) process.off(s, h);
+    if (!held) releaseSignals();
   }
 }
 

@@ -11,6 +11,8 @@ const IPV4 =
  * on every pod's start-up path; a name, an IPv4 address or a `host:port` never needs it.
  */
 export function ipFamily(text: string): 0 | 4 | 6 {
+  // Like net.isIP, anything that is not a string is not an address (option objects from JavaScript callers).
+  if (typeof text !== 'string') return 0;
   const colon = text.indexOf(':');
   if (colon === -1) return IPV4.test(text) ? 4 : 0;
   // Every IPv6 literal has two colons at least; one colon is `host:port`, never an address.

@@ -3,9 +3,9 @@
 //
 // Reading /proc/self/fdinfo costs a few system calls per descriptor (~2 ms for Node's ~25), on the path from
 // release to the workload, where every pod of a Job is at once. A snapshot taken while the agent waits
-// (snapshotFds) settles the descriptors that existed then: whether one lacks close-on-exec does not change
-// (the agent never changes the flag, and everything Node opens later has it). At exec, only descriptors
-// opened since are read.
+// (snapshotFds) settles the descriptors that had close-on-exec then: the flag does not change (the agent
+// never changes it) and a number reused since belongs to something Node opened (close-on-exec too). At exec,
+// only descriptors opened since and the inherited ones (usually none) are read.
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 const O_CLOEXEC = 0o2000000;
@@ -28,10 +28,9 @@ export function inheritableFds(procDir = '/proc/self', snapshot?: FdSnapshot): n
   for (const name of names) {
     const fd = Number(name);
     if (!Number.isInteger(fd) || fd <= 2) continue;
-    if (snapshot?.seen.has(fd)) {
-      if (snapshot.inheritable.has(fd)) out.push(fd);
-      continue;
-    }
+    // Only a close-on-exec verdict is kept: an inherited descriptor closed since and its number reused by
+    // Node (close-on-exec) must not be closed under Node's feet. Inherited ones are few: read them again.
+    if (snapshot?.seen.has(fd) && !snapshot.inheritable.has(fd)) continue;
     const flags = fdFlags(procDir, fd);
     if (flags !== undefined && (flags & O_CLOEXEC) === 0) out.push(fd);
   }

@@ -26,6 +26,8 @@ export interface SuperviseOptions {
   readonly fds?: FdSnapshot | undefined;
   /** Called once the child runs. */
   readonly onStart?: ((pid: number) => void) | undefined;
+  /** Called once the forwarding listeners are installed, before the spawn: a caller's own handlers can go. */
+  readonly onListening?: (() => void) | undefined;
   readonly proc?: SignalProcess | undefined;
 }
 
@@ -73,6 +75,7 @@ export function superviseWorkload(
       listeners.set(signal, listener);
       proc.on(signal, listener);
     }
+    options.onListening?.();
     let child: ChildProcess;
     try {
       child = spawn(command.file, command.argv.slice(1), {

@@ -1,7 +1,13 @@
 // A framed, validated message channel over one TCP socket, with bounded buffering and deadlines.
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameDecoder, ProtocolError } from './frames.js';
-import { type Message, PROTOCOL_VERSION, parseMessage, VersionMismatchError } from './messages.js';
+import {
+  type Message,
+  PROTOCOL_VERSION,
+  parseMessage,
+  VersionMismatchError,
+  versionText,
+} from './messages.js';
 
 /** Frames from members are small; the coordinator's release frame grows with the roster. */
 export const MAX_MEMBER_FRAME = 64 * 1024;
@@ -149,7 +155,7 @@ export class Channel {
           v: PROTOCOL_VERSION,
           type: 'reject',
           code: 'version',
-          reason: `this agent speaks protocol version ${PROTOCOL_VERSION}, not ${JSON.stringify(error.peerVersion)}: run the same peer-rendezvous release in every pod`,
+          reason: `this agent speaks protocol version ${PROTOCOL_VERSION}, not ${versionText(error.peerVersion)}: run the same peer-rendezvous release in every pod`,
         });
         this.close({ kind: 'version', message });
         return;

@@ -107,13 +107,19 @@ const REJECTS = new Set<string>([
   'protocol',
 ]);
 
+/** A peer's `v` for messages: whatever it sent, JSON, at most 16 characters (it is unauthenticated). */
+export function versionText(v: unknown): string {
+  const text = v === undefined ? 'none' : (JSON.stringify(v) ?? String(v));
+  return text.length > 16 ? `${text.slice(0, 16)}…` : text;
+}
+
 /** A frame of another protocol version: the pods run different releases of peer-rendezvous. */
 export class VersionMismatchError extends ProtocolError {
   /** The version the peer sent (whatever was in `v`). */
   readonly peerVersion: unknown;
   constructor(peerVersion: unknown) {
     super(
-      `the peer speaks protocol version ${JSON.stringify(peerVersion)}, this agent ${PROTOCOL_VERSION}: pods run different peer-rendezvous releases`,
+      `the peer speaks protocol version ${versionText(peerVersion)}, this agent ${PROTOCOL_VERSION}: pods run different peer-rendezvous releases`,
     );
     this.peerVersion = peerVersion;
   }

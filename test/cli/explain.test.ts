@@ -162,4 +162,12 @@ describe('the real binary', () => {
     expect(runBin(['--help']).code).toBe(0);
     expect(runBin(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
+
+  it("the bundled yargs reads its translations from inside the package, as yargs' own files did", () => {
+    // dist/yargs.cjs looks for <its esm.mjs>/../../../locales; the bundle puts them in dist/yargs/locales.
+    const de = runBin(['wait', 'bogus'], { LANG: 'de_DE' });
+    expect(de.code).toBe(64);
+    expect(de.stderr).toContain('Unbekanntes Argument: bogus');
+    expect(runBin(['wait', 'bogus']).stderr).toContain('Unknown argument: bogus');
+  });
 });

@@ -1,13 +1,16 @@
 // `run` end to end: real agent processes on 127.51.0.x with the project's DNS server, then the workload.
 
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startBin } from '../helpers/cli.js';
-import { JOB, type LoopbackJob, loopbackJob, NS, podFlags, SVC } from '../helpers/job.js';
+import { freePort, JOB, type LoopbackJob, loopbackJob, NS, podFlags, SVC } from '../helpers/job.js';
 
 const BLOCK = 51;
+const HOLD = fileURLToPath(new URL('./fixtures/hold-signals.mjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'rdv-run-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 let job: LoopbackJob | undefined;
@@ -73,6 +76,37 @@ describe('run', () => {
     expect(r.stderr).toMatch(/interrupted by SIGTERM while waiting for peers/);
     expect(existsSync(marker)).toBe(false);
   });
+
+  it.each([
+    ['hold', 143, null],
+    ['nohold', null, 'SIGTERM'],
+  ] as const)(
+    'a signal after release but before the workload: with the handlers held (%s) exit %s, else signal %s',
+    async (mode, code, signal) => {
+      // The window is milliseconds in `run`; the fixture holds it open (10 s) after a one-pod release.
+      const child = spawn(process.execPath, [HOLD, String(await freePort()), mode], { stdio: 'pipe' });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
+      for (let i = 0; i < 400 && !stdout.includes('released'); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(stdout).toContain('released');
+      child.kill('SIGTERM');
+      expect(await ended).toEqual([code, signal]);
+      expect(stdout).not.toContain('workload would start');
+      if (mode === 'hold') {
+        expect(stderr).toContain('interrupted by SIGTERM after release, before the workload started');
+      }
+    },
+  );
 
   it('exits 127 before waiting when the command is not on PATH', async () => {
     job = await loopbackJob(2, BLOCK);

@@ -9,6 +9,7 @@ const octet = fc.oneof(
   fc.constantFrom('00', '01', '007', '255', '256', '-1', '1e2', ' 1', '0x1', ''),
 );
 const dotted = fc.array(octet, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.'));
+const hostPort = fc.tuple(fc.ipV4(), fc.nat(65535)).map(([a, p]) => `${a}:${p}`);
 const v6ish = fc.oneof(
   fc.ipV6(),
   fc.ipV6().map((a) => `${a}%eth0`),
@@ -36,9 +37,16 @@ describe('ipFamily', () => {
     expect(isIP(text)).toBe(family);
   });
 
+  it('answers 0 for what is not a string, like net.isIP (JavaScript callers)', () => {
+    for (const v of [null, undefined, 127001, {}]) {
+      expect(ipFamily(v as unknown as string)).toBe(0);
+      expect(isIP(v as unknown as string)).toBe(0);
+    }
+  });
+
   it('agrees with net.isIP on dotted strings, IP literals and arbitrary text', () => {
     fc.assert(
-      fc.property(fc.oneof(dotted, fc.ipV4(), v6ish, fc.string(), fc.domain()), (text) => {
+      fc.property(fc.oneof(dotted, fc.ipV4(), v6ish, fc.string(), fc.domain(), hostPort), (text) => {
         expect(ipFamily(text)).toBe(isIP(text));
       }),
       { numRuns: 5000 },

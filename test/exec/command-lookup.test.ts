@@ -138,7 +138,7 @@ describe('inheritableFds', () => {
     expect(inheritableFds(join(root, 'no-proc'))).toEqual([]);
   });
 
-  it('takes descriptors known from a snapshot from it, and reads only those opened since', () => {
+  it('trusts a snapshot for close-on-exec descriptors, and reads those opened since and the inherited ones', () => {
     const proc = join(root, 'proc-snap');
     mkdirSync(join(proc, 'fd'), { recursive: true });
     mkdirSync(join(proc, 'fdinfo'));
@@ -151,12 +151,16 @@ describe('inheritableFds', () => {
     const snapshot = snapshotFds(proc)!;
     expect([...snapshot.seen].sort()).toEqual([3, 4]);
     expect([...snapshot.inheritable]).toEqual([4]);
-    // fdinfo of a known descriptor is not read again (this content would say close-on-exec) ...
-    put(4, '02100000');
-    // ... and descriptors opened after the snapshot are read.
+    // fdinfo of a descriptor known to be close-on-exec is not read again (this content would say otherwise) ...
+    put(3, '0100000');
+    // ... descriptors opened after the snapshot are read ...
     put(11, '0100002');
     put(12, '02000002');
     expect(inheritableFds(proc, snapshot).sort((a, b) => a - b)).toEqual([4, 11]);
+    // ... and so are the inherited ones: closed since and the number reused by a close-on-exec descriptor
+    // Node opened, it must stay open.
+    put(4, '02100000');
+    expect(inheritableFds(proc, snapshot).sort((a, b) => a - b)).toEqual([11]);
     expect(snapshotFds(join(root, 'no-proc'))).toBeUndefined();
   });
 });

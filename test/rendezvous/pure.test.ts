@@ -145,7 +145,8 @@ describe('messages', () => {
     [null, /not an object/],
     [[1], /not an object/],
     [{ v: 2, type: 'ack', generation: 'g' }, /speaks protocol version 2, this agent 1/],
-    [{ type: 'ack', generation: 'g' }, /speaks protocol version undefined, this agent 1/],
+    [{ type: 'ack', generation: 'g' }, /speaks protocol version none, this agent 1/],
+    [{ v: 'x'.repeat(60_000), type: 'ack' }, /speaks protocol version "x{15}…, this agent 1/],
     [
       { v: 1, type: 'hello', job: 'j', index: -1, incarnation: 'i', purpose: 'join', nonce: 'n' },
       /malformed "hello"/,

@@ -56,22 +56,35 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
         prepared = prepareHandOver();
       }, PREPARE_AFTER_MS);
       prepare.unref();
-      let mesh: Awaited<ReturnType<typeof waitFromArgs>>['mesh'];
+      // Only the real process may be replaced: an in-process invocation (tests, embedding) supervises.
+      const own = ctx.io.env === process.env;
+      let waited: Awaited<ReturnType<typeof waitFromArgs>>;
       try {
-        ({ mesh } = await waitFromArgs(ctx, args));
+        // The real process keeps its signal handlers until the workload takes over (see waitFromArgs).
+        waited = await waitFromArgs(ctx, args, { holdSignals: own });
       } finally {
         clearTimeout(prepare);
       }
-      const exports = handOverExports(ctx, args, mesh, options);
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(ctx.io.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, exports.env);
-      // Only the real process may be replaced: an in-process invocation (tests, embedding) supervises.
-      const own = ctx.io.env === process.env;
-      const mode = !args.exec || !own ? 'supervise' : 'auto';
-      if (args.verbose)
-        logger(ctx, args).info(`starting ${command.file} (${mode === 'auto' ? 'exec' : 'supervised'})`);
-      const result = await handOver(command, env, { mode, fds: prepared?.fds });
+      const { mesh, releaseSignals } = waited;
+      let result: Awaited<ReturnType<typeof handOver>>;
+      try {
+        const exports = handOverExports(ctx, args, mesh, options);
+        const env: Record<string, string> = {};
+        for (const [k, v] of Object.entries(ctx.io.env)) if (v !== undefined) env[k] = v;
+        Object.assign(env, exports.env);
+        const mode = !args.exec || !own ? 'supervise' : 'auto';
+        if (args.verbose)
+          logger(ctx, args).info(`starting ${command.file} (${mode === 'auto' ? 'exec' : 'supervised'})`);
+        // With exec the handlers stay to the end (execve resets caught signals to their default); a
+        // supervisor drops them once its own forwarding listeners are in place, before it spawns.
+        result = await handOver(command, env, {
+          mode,
+          fds: prepared?.fds,
+          onListening: releaseSignals,
+        });
+      } finally {
+        releaseSignals();
+      }
       if (result.signal !== null) {
         ctx.exitCode = exitCodeForSignalName(result.signal);
         if (own) reraiseSignal(result.signal);
