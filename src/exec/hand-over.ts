@@ -1,7 +1,8 @@
 // The hand-over after release: exec the workload where Node can, otherwise supervise it as a child.
-// Both ways are imported on use: a pod's agent loads neither worker_threads nor child_process while it waits
-// (start-up time, bench/results.md). The imports resolve within the same turn of the event loop in the
-// bundle (no signal can slip in between the wait's signal handlers and supervise's).
+// Both ways are imported on use: a pod's agent loads neither worker_threads nor child_process on its way to
+// the first DNS query (start-up time, bench/results.md); `run` loads them while it waits (prepareHandOver).
+// Signals: `run` keeps its own handlers until supervise's are installed (`onListening`) or execve resets
+// them, so there is no moment without one.
 import type { ResolvedCommand } from './command-lookup.js';
 import type { ExecProcess } from './execve.js';
 import { type FdSnapshot, snapshotFds } from './fds.js';
