@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { SelfCommand } from '../self-command.js';
 import { parseFaults } from './faults.js';
 import { createLoopbackPlacement } from './loopback.js';
-import { SimulationOutput } from './output.js';
+import { SimulationOutput, simJson } from './output.js';
 import type { Placement } from './placement.js';
 import { runSimulation } from './simulation.js';
 
@@ -49,6 +49,7 @@ export async function runSimulateCommand(
       tty: ctx.io.isTTY,
       verbose: args.verbose,
       quiet: args.quiet,
+      json: args.logFormat === 'json',
     },
     names,
   );
@@ -70,11 +71,11 @@ export async function runSimulateCommand(
     agentArgs.push('--progress-interval', args.verbose ? '2s' : '5s');
     if (args.quiet) agentArgs.push('--quiet');
     if (args.verbose) agentArgs.push('--verbose');
+    if (args.logFormat === 'json') agentArgs.push('--log-format', 'json');
 
     if (!args.quiet) {
-      ctx.io.stderr(
-        `simulate: ${args.n} pods of job ${args.jobName} (${placement.kind}), cluster DNS ${placement.dnsLabel}, ${command.length > 0 ? `workload: ${command.join(' ')}` : 'no workload (wait)'}\n`,
-      );
+      const banner = `${args.n} pods of job ${args.jobName} (${placement.kind}), cluster DNS ${placement.dnsLabel}, ${command.length > 0 ? `workload: ${command.join(' ')}` : 'no workload (wait)'}`;
+      ctx.io.stderr(args.logFormat === 'json' ? simJson(banner) : `simulate: ${banner}\n`);
     }
     const result = await runSimulation({
       n: args.n,

@@ -8,6 +8,7 @@ import { formatMs, parseDuration } from '../duration.js';
 import { type WaitResult, waitForPeers } from '../rendezvous/wait.js';
 import type { SimulationFaults } from './faults.js';
 import { freePort, loopbackAddress } from './loopback.js';
+import { simJson } from './output.js';
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -36,8 +37,12 @@ export async function runInProcess(
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const now = () => performance.now() - t0;
+  const json = args.logFormat === 'json';
   const say = (text: string) => {
-    if (!args.quiet) ctx.io.stderr(`sim | [${(now() / 1000).toFixed(2)} s] ${text}\n`);
+    if (args.quiet) return;
+    ctx.io.stderr(
+      json ? simJson(text, { atMs: Math.round(now()) }) : `sim | [${(now() / 1000).toFixed(2)} s] ${text}\n`,
+    );
   };
   let slots = 0;
   let lastPublishMs = 0;
@@ -155,11 +160,34 @@ export async function runInProcess(
   const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))];
   const after = (t: number | undefined) => (t === undefined ? '-' : formatMs(Math.max(0, t - lastPublishMs)));
   const failed = errors.map((e, i) => [i, e] as const).filter(([, e]) => e !== undefined);
+  const connections = results.reduce((sum, r) => sum + (r?.stats.connections ?? 0), 0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const rssMiB = process.memoryUsage().rss / 2 ** 20;
+  if (json) {
+    const since = (t: number | undefined) =>
+      t === undefined ? null : Math.round(Math.max(0, t - lastPublishMs));
+    ctx.io.stdout(
+      `${JSON.stringify({
+        released: times.length,
+        pods: n,
+        elapsedMs: Math.round(now()),
+        lastRecordMs: Math.round(lastPublishMs),
+        afterLastRecordMs: { median: since(pct(50)), p90: since(pct(90)), max: since(times.at(-1)) },
+        dnsQueries: stats.total,
+        connections,
+        cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+        rssMiB: Math.round(rssMiB),
+        failed: failed.map(([i, e]) => ({ pod: `${args.jobName}-${i}`, error: e })),
+      })}\n`,
+    );
+    if (controller.signal.aborted) return 130;
+    return failed.length === 0 ? 0 : 124;
+  }
   const lines = [
     `in-process: ${times.length}/${n} released in ${formatMs(now())}`,
     `  released after the last record (${formatMs(lastPublishMs)}): median ${after(pct(50))}, p90 ${after(pct(90))}, max ${after(times.at(-1))}`,
-    `  DNS queries: ${stats.total} (${(stats.total / n).toFixed(1)} per pod); connections: ${results.reduce((s, r) => s + (r?.stats.connections ?? 0), 0)}`,
-    `  CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+    `  DNS queries: ${stats.total} (${(stats.total / n).toFixed(1)} per pod); connections: ${connections}`,
+    `  CPU: ${cpuSeconds.toFixed(2)} s; RSS ${rssMiB.toFixed(0)} MiB`,
     ...failed.slice(0, 10).map(([i, e]) => `  ${args.jobName}-${i}: ${e}`),
     ...(failed.length > 10 ? [`  … ${failed.length - 10} more failed`] : []),
   ];

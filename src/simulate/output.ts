@@ -1,5 +1,7 @@
 // What the simulation prints: pod output prefixed with the pod name (coloured on a TTY), `sim` lines for
-// faults and milestones, a live status line on a TTY, and the summary table at the end.
+// faults and milestones, a live status line on a TTY, and the summary table at the end. With
+// `--log-format json` every line is one JSON object instead: pod lines carry `pod` and `stream` (an agent's
+// own JSON log line is merged in), simulation lines `source: "sim"`, the summary a `pods` array.
 import { formatMs } from '../duration.js';
 
 /** Where and how to print. */
@@ -12,6 +14,13 @@ export interface OutputSink {
   readonly verbose: boolean;
   /** No banner, fault lines or status line: only the pods' own output and the summary. */
   readonly quiet: boolean;
+  /** One JSON object a line (no colours, no status line). */
+  readonly json?: boolean | undefined;
+}
+
+/** A simulation line as JSON: what `--log-format json` prints for the banner, events and the summary. */
+export function simJson(msg: string, extra: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ time: new Date().toISOString(), level: 'info', source: 'sim', msg, ...extra })}\n`;
 }
 
 /** One row of the summary. */
@@ -44,6 +53,10 @@ export class SimulationOutput {
 
   /** A line a pod wrote. */
   podLine(index: number, hostname: string, stream: 'stdout' | 'stderr', line: string): void {
+    if (this.#sink.json) {
+      this.#write(stream, `${JSON.stringify({ pod: hostname, stream, ...jsonObject(line) })}\n`);
+      return;
+    }
     const name = hostname.padEnd(this.#width);
     const prefix = this.#sink.tty
       ? `\x1b[${COLOURS[index % COLOURS.length]}m${name}\x1b[0m │ `
@@ -54,6 +67,10 @@ export class SimulationOutput {
   /** A simulation event (a fault firing); `milestone` ones only with --verbose. */
   event(atMs: number, text: string, milestone = false): void {
     if (this.#sink.quiet || (milestone && !this.#sink.verbose)) return;
+    if (this.#sink.json) {
+      this.#write('stderr', simJson(text, { atMs: Math.round(atMs) }));
+      return;
+    }
     const name = 'sim'.padEnd(this.#width);
     const when = `[${(atMs / 1000).toFixed(2)} s]`;
     const prefix = this.#sink.tty ? `\x1b[1m${name}\x1b[0m │ ` : `${name} | `;
@@ -62,7 +79,7 @@ export class SimulationOutput {
 
   /** Keep a live status line on a TTY, redrawn every 250 ms from `render`. */
   startStatus(render: () => string): void {
-    if (!this.#sink.tty || this.#sink.quiet) return;
+    if (!this.#sink.tty || this.#sink.quiet || this.#sink.json) return;
     this.#status = render;
     this.#timer = setInterval(() => this.#drawStatus(), STATUS_EVERY_MS);
     this.#timer.unref();
@@ -80,6 +97,17 @@ export class SimulationOutput {
   /** The summary table (on stderr, so a workload's stdout stays clean). */
   summary(rows: readonly PodSummary[], footer: readonly string[]): void {
     this.close();
+    if (this.#sink.json) {
+      const pods = rows.map((r) => ({
+        pod: r.hostname,
+        address: r.address,
+        releasedAfterMs: r.releasedAtMs === undefined ? null : Math.round(r.releasedAtMs),
+        exitCode: r.exitCode ?? null,
+        note: r.note,
+      }));
+      this.#sink.stderr(simJson(footer.join('; '), { pods }));
+      return;
+    }
     const table = [['pod', 'address', 'released after', 'exit', '']];
     for (const r of rows) {
       table.push([
@@ -118,4 +146,19 @@ export class SimulationOutput {
     this.#sink.stderr(`\r\x1b[K\x1b[2m${this.#status().slice(0, cols - 1)}\x1b[0m`);
     this.#statusShown = true;
   }
+}
+
+/** A line's fields: the line itself when it is a JSON object (an agent's `--log-format json`), else `{ time, line }`. */
+function jsonObject(line: string): Record<string, unknown> {
+  if (line.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+        return parsed as Record<string, unknown>;
+      }
+    } catch {
+      // Not JSON after all: a workload's own line.
+    }
+  }
+  return { time: new Date().toISOString(), line };
 }

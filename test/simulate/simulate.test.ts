@@ -67,6 +67,66 @@ describe('simulate on loopback', () => {
     expect(r.stderr).toMatch(/3\/3 released, 3\/3 exited 0/);
   });
 
+  it('with --log-format json prints one JSON object a line: pod lines, agent logs, faults, the summary', () => {
+    const r = runBin(
+      [
+        'simulate',
+        '-n',
+        '2',
+        '--log-format',
+        'json',
+        '--start-delay',
+        '1=300ms',
+        '--',
+        'sh',
+        '-c',
+        'echo "hi $PEER_INDEX"',
+      ],
+      ENV,
+      30_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const parse = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const out = parse(r.stdout);
+    const err = parse(r.stderr);
+    // The workloads' own lines, wrapped.
+    expect(out.map((o) => [o.pod, o.stream, o.line]).sort()).toEqual([
+      ['example-job-0', 'stdout', 'hi 0'],
+      ['example-job-1', 'stdout', 'hi 1'],
+    ]);
+    // The agents log JSON themselves (the format is passed on): merged with the pod's name.
+    const released = err.filter((o) => typeof o.msg === 'string' && o.msg.startsWith('released after'));
+    expect(released.map((o) => [o.pod, o.level]).sort()).toEqual([
+      ['example-job-0', 'info'],
+      ['example-job-1', 'info'],
+    ]);
+    expect(err).toContainEqual(
+      expect.objectContaining({ source: 'sim', msg: expect.stringMatching(/example-job-1: starting/) }),
+    );
+    const summary = err.at(-1)!;
+    expect(summary).toMatchObject({
+      source: 'sim',
+      msg: expect.stringMatching(/2\/2 released, 2\/2 exited 0/),
+    });
+    expect(summary.pods).toEqual([
+      expect.objectContaining({ pod: 'example-job-0', exitCode: 0, releasedAfterMs: expect.any(Number) }),
+      expect.objectContaining({ pod: 'example-job-1', exitCode: 0, releasedAfterMs: expect.any(Number) }),
+    ]);
+  });
+
+  it('--in-process --log-format json prints the figures as one JSON object', () => {
+    const r = runBin(['simulate', '-n', '4', '--in-process', '--log-format', 'json'], ENV, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    const figures = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(figures).toMatchObject({ released: 4, pods: 4, failed: [] });
+    expect(figures.dnsQueries).toBeGreaterThan(0);
+    for (const line of r.stderr.trim().split('\n')) expect(JSON.parse(line)).toMatchObject({ source: 'sim' });
+  });
+
   it('exits with the code of the first pod that failed, and shows the fault firing', () => {
     // Records come at 1 s, so nobody can be released before the kill at 0.3 s, however fast the machine.
     const r = runBin(

@@ -117,6 +117,7 @@ export interface SimulateArgs {
   export?: string | undefined;
   serveDns?: string | undefined;
   quiet: boolean;
+  logFormat: 'text' | 'json';
   verbose: boolean;
 }
 
