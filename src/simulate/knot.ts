@@ -1,20 +1,32 @@
-// A third-party cluster DNS for end-to-end tests and the benchmark: Knot DNS (`knotd`) serving the cluster
-// zone with CoreDNS-like TTLs, records changed at run time with `knsupdate`, queries counted by mod-stats.
-import { type ChildProcess, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+// A third-party cluster DNS for end-to-end tests, the benchmark and the DNS tests: Knot DNS (`knotd` from
+// Debian) serving one zone with CoreDNS-like TTLs, any record type from the zone file or changed at run time
+// with `knsupdate` (RFC 2136), queries counted by mod-stats. It runs here or wherever a placement spawns it
+// (a hub network namespace); test/helpers/knot.ts wraps it with a random loopback address.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RendezvousError } from '../errors.js';
 
-/** One A record: `name` absolute (trailing dot optional), `address` IPv4. */
-export interface ARecord {
+/** A record for the zone file or for knsupdate: owner (relative to the zone or absolute), type, value. */
+export interface KnotRecord {
   readonly name: string;
-  readonly address: string;
+  readonly type: string;
+  /** Presentation format: `10.0.0.1`, `0 100 8080 job-0.svc.ns.svc.cluster.local.` … */
+  readonly value: string;
+  /** Default: the server's `ttl`. */
+  readonly ttl?: number;
 }
+
+/** One change of a dynamic update: add a record, or delete one (`value` given) or the RRset of `type`. */
+export type KnotChange =
+  | ({ readonly op: 'add' } & KnotRecord)
+  | { readonly op: 'delete'; readonly name: string; readonly type: string; readonly value?: string };
 
 /** How to start processes where the server lives (in a hub namespace, or here). */
 export interface KnotPlacement {
-  /** Spawn a long-running process (knotd). */
+  /** Spawn a long-running process (knotd); stdio[2] should be a pipe, for its errors. */
   readonly spawn: (argv: readonly string[]) => ChildProcess;
   /** Spawn a short process (knsupdate) that reads `stdin`. */
   readonly spawnShort: (argv: readonly string[]) => ChildProcess;
@@ -22,47 +34,78 @@ export interface KnotPlacement {
 
 /** Options of {@link startKnot}. */
 export interface KnotOptions {
-  /** A directory the server owns (config, zone, control socket). */
-  readonly dir: string;
   readonly address: string;
   readonly port: number;
-  /** The cluster zone (default `cluster.local`). */
+  /** A directory the server owns (config, zone, control socket). Default: a temporary one, removed by stop(). */
+  readonly dir?: string;
+  /** The zone served, trailing dot optional (default `cluster.local`). */
   readonly zone?: string;
   /** TTL of records and of negative answers (SOA MINIMUM), like CoreDNS' `ttl` (default 5). */
   readonly ttl?: number;
-  readonly placement: KnotPlacement;
+  /** TTL of the SOA record itself (default `ttl`), to tell min(SOA TTL, MINIMUM) apart in tests. */
+  readonly soaTtl?: number;
+  /** Records present from the start (written to the zone file: fast for thousands). */
+  readonly records?: readonly KnotRecord[];
+  /** UDP and TCP worker threads (default 1: the machine is shared, and one is plenty for a test or a run). */
+  readonly workers?: number;
+  /** Where knotd and knsupdate run (default: here, {@link localPlacement}). */
+  readonly placement?: KnotPlacement;
 }
 
 /** A running knotd. */
 export interface KnotServer {
   readonly address: string;
   readonly port: number;
+  /** `address:port`, as `--dns-server` takes it. */
+  readonly server: string;
+  /** The zone, without the trailing dot. */
   readonly zone: string;
   /** The knotd process. */
   readonly process: ChildProcess;
-  /** Add A records (one transaction). */
-  add(records: readonly ARecord[]): Promise<void>;
-  /** Delete A records (one transaction). */
-  remove(records: readonly ARecord[]): Promise<void>;
+  /** Add one record at run time; resolves once knotd has committed it. */
+  add(name: string, type: string, value: string, ttl?: number): Promise<void>;
+  /** Remove one record (`value` given) or the whole RRset of `type` at `name`. */
+  remove(name: string, type: string, value?: string): Promise<void>;
+  /** Several adds and deletes in one dynamic update (one transaction); nothing is sent for none. */
+  update(changes: readonly KnotChange[]): Promise<void>;
   /** Queries answered so far (updates not counted). */
   queries(): number;
-  /** Stop knotd. */
+  /** Stop knotd and remove the temporary directory, if it made one. Safe to call twice. */
   stop(): Promise<void>;
 }
 
-/** Start knotd with an empty cluster zone (SOA, NS) and wait until it answers its control socket. */
+const READY_TIMEOUT_MS = 5_000;
+const KNSUPDATE_TIMEOUT_MS = 10_000;
+
+/** An environment whose PATH has the sbin directories, where Debian puts knotd and knotc. */
+function sbinEnv(): NodeJS.ProcessEnv {
+  return { PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin` };
+}
+
+/** Run knotd and knsupdate as children of this process. */
+export const localPlacement: KnotPlacement = {
+  spawn: ([bin, ...args]) => spawn(bin!, args, { stdio: ['ignore', 'ignore', 'pipe'], env: sbinEnv() }),
+  spawnShort: ([bin, ...args]) => spawn(bin!, args, { stdio: 'pipe', env: sbinEnv() }),
+};
+
+/** Start knotd with the zone (SOA, NS, `records`) and wait until it has loaded it, per its control socket. */
 export async function startKnot(options: KnotOptions): Promise<KnotServer> {
   const zone = (options.zone ?? 'cluster.local').replace(/\.$/, '');
   const ttl = options.ttl ?? 5;
-  const { dir, address, port } = options;
+  const workers = options.workers ?? 1;
+  const placement = options.placement ?? localPlacement;
+  const { address, port } = options;
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rdv-knot-'));
   const socket = join(dir, 'knot.sock');
+  const zoneFile = join(dir, `${zone}.zone`);
   const config = [
     'server:',
     `    rundir: "${dir}"`,
     `    listen: ${address}@${port}`,
     '    background-workers: 1',
-    '    udp-workers: 1',
-    '    tcp-workers: 1',
+    `    udp-workers: ${workers}`,
+    `    tcp-workers: ${workers}`,
     'control:',
     `    listen: "${socket}"`,
     'log:',
@@ -70,6 +113,7 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
     '    any: warning',
     'database:',
     `    storage: "${dir}"`,
+    // knsupdate runs in the hub namespace (10/8) or here (loopback).
     'acl:',
     '  - id: update',
     '    address: [10.0.0.0/8, 127.0.0.0/8]',
@@ -77,6 +121,8 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
     'mod-stats:',
     '  - id: default',
     '    request-protocol: on',
+    // Updates live in memory only: nothing reads the zone back, and journal writes would add to the DNS CPU
+    // the benchmark reports.
     'template:',
     '  - id: default',
     `    storage: "${dir}"`,
@@ -86,46 +132,102 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
     '    global-module: mod-stats/default',
     'zone:',
     `  - domain: ${zone}`,
-    `    file: "${join(dir, `${zone}.zone`)}"`,
+    `    file: "${zoneFile}"`,
     '    acl: update',
     '',
   ].join('\n');
   writeFileSync(join(dir, 'knot.conf'), config);
   writeFileSync(
-    join(dir, `${zone}.zone`),
-    `$TTL ${ttl}\n@ IN SOA ns.dns.${zone}. hostmaster.${zone}. 1 7200 1800 86400 ${ttl}\n@ IN NS ns.dns.${zone}.\nns.dns IN A ${address}\n`,
+    zoneFile,
+    [
+      `$ORIGIN ${zone}.`,
+      `$TTL ${ttl}`,
+      `@ ${options.soaTtl ?? ttl} IN SOA ns.dns.${zone}. hostmaster.${zone}. 1 7200 1800 86400 ${ttl}`,
+      `@ IN NS ns.dns.${zone}.`,
+      `ns.dns IN A ${address}`,
+      ...(options.records ?? []).map((r) => `${r.name} ${r.ttl ?? ttl} IN ${r.type} ${r.value}`),
+      '',
+    ].join('\n'),
   );
-  const child = options.placement.spawn(['knotd', '-c', join(dir, 'knot.conf')]);
+
+  const child = placement.spawn(['knotd', '-c', join(dir, 'knot.conf')]);
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
+  let spawnError: Error | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // A test or run that never calls stop() must not leave knotd running after this process exits.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    process.removeListener('exit', killOnExit);
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await closed;
+      clearTimeout(timer);
+      await sleep(0); // the process handle closes a loop turn later
+    }
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
+
   const control = (args: readonly string[]) =>
-    spawnSync('knotc', ['-s', socket, ...args], { encoding: 'utf8', timeout: 5_000 });
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) {
-      throw new RendezvousError('RDV_ERR_UNSUPPORTED', `knotd exited ${child.exitCode}: ${stderr.trim()}`);
+    spawnSync('knotc', ['-s', socket, ...args], { encoding: 'utf8', timeout: 5_000, env: sbinEnv() });
+  // knotd binds its addresses before it opens the control socket (and exits when a bind fails), so a loaded
+  // zone there means queries are answered.
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (spawnError !== undefined) {
+        throw new RendezvousError('RDV_ERR_UNSUPPORTED', `knotd could not start: ${spawnError.message}`);
+      }
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new RendezvousError(
+          'RDV_ERR_UNSUPPORTED',
+          `knotd exited ${child.exitCode ?? child.signalCode}: ${stderr.trim()}`,
+        );
+      }
+      const status = control(['zone-status', zone]);
+      if (status.status === 0 && !/not yet loaded|-\s*$/.test(status.stdout)) break;
+      if (Date.now() >= deadline) {
+        throw new RendezvousError(
+          'RDV_ERR_UNSUPPORTED',
+          `knotd on ${address}:${port} did not come up within ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`,
+        );
+      }
+      await sleep(25);
     }
-    const status = control(['zone-status', zone]);
-    if (status.status === 0 && !/not yet loaded|-\s*$/.test(status.stdout)) break;
-    if (attempt >= 100) {
-      child.kill('SIGKILL');
-      throw new RendezvousError('RDV_ERR_UNSUPPORTED', `knotd did not come up within 5 s: ${stderr.trim()}`);
-    }
-    await sleep(50);
+  } catch (error) {
+    await stop();
+    throw error;
   }
 
-  const update = async (verb: 'add' | 'delete', records: readonly ARecord[]): Promise<void> => {
-    if (records.length === 0) return;
-    const lines = [`server ${address} ${port}`, `zone ${zone}.`];
-    for (const r of records) {
-      const name = r.name.endsWith('.') ? r.name : `${r.name}.`;
-      lines.push(
-        verb === 'add' ? `update add ${name} ${ttl} A ${r.address}` : `update delete ${name} A ${r.address}`,
-      );
-    }
-    lines.push('send', 'quit', '');
-    const nsupdate = options.placement.spawnShort(['knsupdate']);
+  const fqdn = (name: string): string => (name.endsWith('.') ? name : `${name}.${zone}.`);
+  const line = (c: KnotChange): string =>
+    c.op === 'add'
+      ? `update add ${fqdn(c.name)} ${c.ttl ?? ttl} ${c.type} ${c.value}`
+      : `update delete ${fqdn(c.name)} ${c.type}${c.value ? ` ${c.value}` : ''}`;
+  const update = async (changes: readonly KnotChange[]): Promise<void> => {
+    if (changes.length === 0) return;
+    const script = [
+      `server ${address} ${port}`,
+      `zone ${zone}.`,
+      `origin ${zone}.`,
+      ...changes.map(line),
+      'send',
+      'quit',
+      '',
+    ].join('\n');
+    const nsupdate = placement.spawnShort(['knsupdate']);
     let out = '';
     nsupdate.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -133,39 +235,46 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
     nsupdate.stderr?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
     });
+    const timer = setTimeout(() => nsupdate.kill('SIGKILL'), KNSUPDATE_TIMEOUT_MS);
     const code = await new Promise<number | null>((resolve) => {
-      nsupdate.once('error', () => resolve(-1));
+      nsupdate.once('error', (error) => {
+        out += error.message;
+        resolve(-1);
+      });
       nsupdate.once('close', (c) => resolve(c));
-      nsupdate.stdin?.end(lines.join('\n'));
+      nsupdate.stdin?.end(script);
     });
-    if (code !== 0) {
-      throw new RendezvousError('RDV_ERR_DNS', `knsupdate ${verb} failed (exit ${code}): ${out.trim()}`);
+    clearTimeout(timer);
+    // knsupdate may print a failure (a refused update) and still exit 0.
+    if (code !== 0 || /error|failed|refused/i.test(out)) {
+      throw new RendezvousError(
+        'RDV_ERR_DNS',
+        `knsupdate failed (exit ${code}): ${out.trim()}\nscript:\n${script}`,
+      );
     }
   };
 
   return {
     address,
     port,
+    server: `${address}:${port}`,
     zone,
     process: child,
-    add: (records) => update('add', records),
-    remove: (records) => update('delete', records),
+    add: (name, type, value, recordTtl) => update([{ op: 'add', name, type, value, ttl: recordTtl }]),
+    remove: (name, type, value) => update([{ op: 'delete', name, type, value }]),
+    update,
     queries() {
       const r = control(['stats', 'mod-stats.server-operation']);
       const m = /server-operation\[query\] = (\d+)/.exec(r.stdout);
       return m ? Number(m[1]) : 0;
     },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(3_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
+    stop,
   };
 }
 
 /** True when knotd, knotc and knsupdate are installed. */
 export function knotAvailable(): boolean {
-  return ['knotd', 'knotc', 'knsupdate'].every((tool) => !spawnSync(tool, ['-V'], { stdio: 'ignore' }).error);
+  return ['knotd', 'knotc', 'knsupdate'].every(
+    (tool) => !spawnSync(tool, ['-V'], { stdio: 'ignore', env: sbinEnv() }).error,
+  );
 }

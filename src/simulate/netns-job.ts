@@ -198,14 +198,14 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       timers.add(t);
     };
     const recordsOf = (pod: NetnsPod) => [
-      { name: `${pod.fqdn}.`, address: pod.address },
-      { name: `${svc}.`, address: pod.address },
+      { name: `${pod.fqdn}.`, type: 'A', value: pod.address },
+      { name: `${svc}.`, type: 'A', value: pod.address },
     ];
     const publishPods = async (list: PodState[]) => {
       if (!publish || list.length === 0) return;
       // The publish moment is when the update is sent: a pod may see the record before knsupdate exits.
       const sentAt = now();
-      await server.add(list.flatMap((p) => recordsOf(p.netnsPod)));
+      await server.update(list.flatMap((p) => recordsOf(p.netnsPod)).map((r) => ({ op: 'add', ...r })));
       lastPublishAtMs = Math.max(lastPublishAtMs, sentAt);
       event(`published ${list.map((p) => p.ctx.hostname).join(', ')}`);
     };
@@ -280,7 +280,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
           at(
             now() + restart.staleMs,
             async () => {
-              await server.remove(recordsOf(old));
+              await server.update(recordsOf(old).map((r) => ({ op: 'delete', ...r })));
               event(`removed stale record ${old.fqdn} → ${old.address}`);
             },
             false,
