@@ -182,6 +182,9 @@ export async function waitFromArgs(
       },
       { identity },
     );
+    // A signal that came while the release was on its way found the wait already settled: honour it here
+    // (128+n, nothing started) instead of letting it go unheard.
+    if (controller.signal.aborted) throw controller.signal.reason;
     log.info(
       `released after ${formatMs(mesh.timings.releasedMs)} (ready after ${formatMs(mesh.timings.readyMs)}): ${mesh.peers.length} pods, generation ${mesh.generation}, ${mesh.stats.dnsQueries} DNS queries, ${mesh.stats.connections} connections`,
     );
