@@ -1,7 +1,7 @@
 // Typed, non-throwing wrapper around dns-packet: decode that returns undefined on junk, queries with EDNS0,
 // rcode/opcode typings the @types package lacks, and the raw-header checks the client runs before decoding.
 import dnsPacket from 'dns-packet';
-import type { QueryType } from './types.js';
+import { type QueryType, RCODE } from './types.js';
 
 /** Header rcodes as dns-packet names them. */
 export type Rcode =
@@ -20,16 +20,6 @@ export type Rcode =
 
 /** Header opcodes as dns-packet names them. */
 export type Opcode = 'QUERY' | 'IQUERY' | 'STATUS' | 'NOTIFY' | 'UPDATE' | `OPCODE_${number}`;
-
-/** Numeric rcodes, for encoding responses (the rcode goes into the low 4 bits of `flags`). */
-export const RCODE = {
-  NOERROR: 0,
-  FORMERR: 1,
-  SERVFAIL: 2,
-  NXDOMAIN: 3,
-  NOTIMP: 4,
-  REFUSED: 5,
-} as const;
 
 /** A decoded packet with the fields dns-packet sets but its typings omit. */
 export interface DecodedDnsPacket extends dnsPacket.DecodedPacket {

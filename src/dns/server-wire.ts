@@ -16,18 +16,6 @@ export const TYPE_AXFR = 252;
 export const TYPE_ANY = 255;
 export const CLASS_IN = 1;
 
-/** Header rcodes the server sends; BADVERS (16) only exists with EDNS (upper bits in the OPT TTL). */
-export const RCODE = {
-  NOERROR: 0,
-  FORMERR: 1,
-  SERVFAIL: 2,
-  NXDOMAIN: 3,
-  NOTIMP: 4,
-  REFUSED: 5,
-  BADVERS: 16,
-} as const;
-export type RcodeName = keyof typeof RCODE;
-
 /** Query header flags kept in the response. */
 const FLAG_QR = 0x8000;
 const FLAG_AA = 0x0400;

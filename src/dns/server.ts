@@ -37,14 +37,12 @@ import {
   type ParsedQuery,
   parseQuery,
   questionLabels,
-  RCODE,
-  type RcodeName,
   TYPE_AXFR,
   TYPE_IXFR,
   writeResponse,
   zoneQueryType,
 } from './server-wire.js';
-import type { DnsServerAddress } from './types.js';
+import { type DnsServerAddress, RCODE, type RcodeName } from './types.js';
 import {
   ClusterZone,
   type PodRef,

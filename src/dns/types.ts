@@ -9,6 +9,21 @@ export interface DnsServerAddress {
   readonly port: number;
 }
 
+/**
+ * Numeric header rcodes, shared by the client (encoding test answers) and the server. BADVERS (16) only
+ * exists with EDNS: its upper bits travel in the OPT record's TTL.
+ */
+export const RCODE = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  BADVERS: 16,
+} as const;
+export type RcodeName = keyof typeof RCODE;
+
 /** One answer record, reduced to what the agent uses. */
 export type DnsRecord =
   | { readonly type: 'A' | 'AAAA'; readonly name: string; readonly ttl: number; readonly address: string }

@@ -17,6 +17,7 @@
 import { quote, UsageError } from '../errors.js';
 import { labelProblem, nameProblem } from '../identity/validate.js';
 import { canonicalIp, ipFamily } from './ip-bytes.js';
+import type { DnsRecord } from './types.js';
 
 /** A named port of a Service; SRV records exist only for named ports. */
 export interface ServicePortSpec {
@@ -82,16 +83,7 @@ export type ZoneQueryType = 'A' | 'AAAA' | 'SRV' | 'SOA' | 'NS' | 'ANY' | 'OTHER
 
 /** One record of an answer. `name` is the owner (lower case, no trailing dot). */
 export type ZoneRecord =
-  | { readonly type: 'A' | 'AAAA'; readonly name: string; readonly ttl: number; readonly address: string }
-  | {
-      readonly type: 'SRV';
-      readonly name: string;
-      readonly ttl: number;
-      readonly priority: number;
-      readonly weight: number;
-      readonly port: number;
-      readonly target: string;
-    }
+  | DnsRecord
   | { readonly type: 'NS'; readonly name: string; readonly ttl: number; readonly target: string }
   | {
       readonly type: 'SOA';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RCODE } from '../../src/dns/packet.js';
+import { RCODE } from '../../src/dns/types.js';
 import { answer, type Responder, startResponder } from '../dns/client-responder.js';
 import { runBin, runCli } from '../helpers/cli.js';
 import { type KnotServer, startKnot } from '../helpers/knot.js';

@@ -3,7 +3,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
-import { type DecodedDnsPacket, decodePacket, encodePacket, RCODE } from '../../src/dns/packet.js';
+import { type DecodedDnsPacket, decodePacket, encodePacket } from '../../src/dns/packet.js';
+import { RCODE } from '../../src/dns/types.js';
 
 /** A query the responder received. */
 export interface Received {

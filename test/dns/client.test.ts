@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsClient } from '../../src/dns/client.js';
-import { RCODE } from '../../src/dns/packet.js';
+import { RCODE } from '../../src/dns/types.js';
 import { AbortedError, RendezvousError, UsageError } from '../../src/errors.js';
 import { answer, aRecords, liveHandles, type Responder, soa, startResponder } from './client-responder.js';
 

@@ -9,11 +9,10 @@ import {
   encodePacket,
   encodeQuery,
   frameForTcp,
-  RCODE,
   rawId,
   rawLooksLikeAnswer,
 } from '../../src/dns/packet.js';
-import type { QueryType } from '../../src/dns/types.js';
+import { type QueryType, RCODE } from '../../src/dns/types.js';
 
 const META = { server: '127.0.0.1:53', transport: 'udp' as const, elapsedMs: 1 };
 

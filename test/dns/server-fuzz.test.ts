@@ -3,7 +3,8 @@ import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDnsServer } from '../../src/dns/server.js';
-import { emptyAnswer, encodeRecord, parseQuery, RCODE, writeResponse } from '../../src/dns/server-wire.js';
+import { emptyAnswer, encodeRecord, parseQuery, writeResponse } from '../../src/dns/server-wire.js';
+import { RCODE } from '../../src/dns/types.js';
 import { type DecodedResponse, encodeQuery, TcpClient, udpQuery } from './server-helpers.js';
 
 const NS = 'ns';

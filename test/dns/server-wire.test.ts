@@ -6,9 +6,9 @@ import {
   encodeRecord,
   type ParsedQuery,
   parseQuery,
-  RCODE,
   writeResponse,
 } from '../../src/dns/server-wire.js';
+import { RCODE } from '../../src/dns/types.js';
 import type { ZoneRecord } from '../../src/dns/zone.js';
 
 type Decoded = dnsPacket.DecodedPacket & {
