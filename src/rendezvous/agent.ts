@@ -761,8 +761,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         waiting(
           `its name is asked once the Service's answer holds ${address ?? 'its address'} (at most ${RECORD_GRACE_MS / 1000} s)`,
         );
+        discoveryWaker.wake();
       }
-      discoveryWaker.wake();
       await core.nextService(since + RECORD_GRACE_MS, signal);
     }
   };
