@@ -437,6 +437,7 @@ class AgentCore {
       peers,
       coordinator: peers[0]!,
       generation,
+      peerAddress: this.peerAddress,
       port: this.cfg.port,
       timings: {
         startedAt: this.startedAt,
@@ -569,7 +570,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     core.readyAt = cfg.now();
     const generation = randomBytes(8).toString('hex');
     const first = sessions.values().next().value as MemberSession | undefined;
-    const own = ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
+    const own =
+      ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : (first?.channel.localAddress ?? core.selfAddress);
     const addresses: string[][] = [own ? [own] : []];
     for (let i = 1; i < n; i++) {
       const s = sessions.get(i)!;
@@ -1350,6 +1352,9 @@ async function runOneSided(core: AgentCore, tcpPort: number | undefined): Promis
     await Promise.race([Promise.all(workers), deadline.promise, core.aborted()]);
     if (addresses.size < targets.length) return await Promise.race([deadline.promise, core.aborted()]);
     core.readyAt = cfg.now();
+    // tcp checks no own entry; with ip exports it still needs this pod's address.
+    if (core.peerAddress === 'ip' && !addresses.has(cfg.index) && core.selfAddress !== undefined)
+      addresses.set(cfg.index, [core.selfAddress]);
     const roster: RosterEntry[] = cfg.peers.map((fqdn, index) => ({
       index,
       fqdn,

@@ -5,6 +5,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 
+/** The fields of a record and a packet this cache reads (dns-packet's types leave some out). */
+type Rec = dnsPacket.Answer & { ttl?: number; data?: unknown };
+type Pkt = dnsPacket.Packet & { rcode?: string };
+
 interface Entry {
   readonly packet: dnsPacket.Packet;
   readonly storedAt: number;
@@ -57,7 +61,7 @@ export async function startCachingProxy(
     if (hit && hit.until > now) {
       const age = Math.floor((now - hit.storedAt) / 1000);
       const age1 = (rr: dnsPacket.Answer): dnsPacket.Answer =>
-        ({ ...rr, ttl: Math.max(0, (rr.ttl ?? 0) - age) }) as dnsPacket.Answer;
+        ({ ...rr, ttl: Math.max(0, ((rr as Rec).ttl ?? 0) - age) }) as dnsPacket.Answer;
       const reply: dnsPacket.Packet = {
         ...hit.packet,
         id: q.id,
@@ -80,15 +84,15 @@ export async function startCachingProxy(
     up.on('message', (answer) => {
       clearTimeout(timer);
       try {
-        const a = dnsPacket.decode(answer);
+        const a = dnsPacket.decode(answer) as Pkt;
         const denial = a.rcode === 'NXDOMAIN' || (a.rcode === 'NOERROR' && (a.answers ?? []).length === 0);
         let ttl: number | undefined;
         if (denial) {
           const soa = (a.authorities ?? []).find((rr) => rr.type === 'SOA') as
-            | (dnsPacket.Answer & { data: { minimum: number } })
+            | (Rec & { data: { minimum: number } })
             | undefined;
           if (soa) ttl = Math.min(soa.ttl ?? 0, soa.data.minimum);
-        } else if (a.rcode === 'NOERROR') ttl = Math.min(...(a.answers ?? []).map((rr) => rr.ttl ?? 0));
+        } else if (a.rcode === 'NOERROR') ttl = Math.min(...(a.answers ?? []).map((rr) => (rr as Rec).ttl ?? 0));
         if (ttl !== undefined && ttl > 0) {
           const keep = Math.min(ttl, capSeconds) * 1000;
           cache.set(key, { packet: a, storedAt: Date.now(), until: Date.now() + keep, negative: denial });

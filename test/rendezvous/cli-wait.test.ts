@@ -123,6 +123,23 @@ describe('wait processes against knotd', () => {
     expect(results[1]!.stderr).toMatch(/released after .* 3 pods, generation [0-9a-f]{16}/);
   });
 
+  it('--peer-address ip: released with no per-pod record but the coordinator’s, not even in the Service', async () => {
+    const port = await freePort();
+    await knot.update([{ op: 'add', name: podName(0), type: 'A', value: ip(0) }]);
+    const runs = [0, 1, 2].map((i) => startWait(i, port, { args: ['--peer-address', 'ip'] }));
+    const results = await Promise.all(runs.map((r) => r.done));
+    expect(
+      results.map((r) => r.code),
+      results.map((r) => r.stderr).join('\n'),
+    ).toEqual([0, 0, 0]);
+    expect(new Set(runs.map(generation)).size).toBe(1);
+    for (const run of runs) {
+      const ready = JSON.parse(readFileSync(run.readyFile, 'utf8'));
+      expect(ready.peers.map((p: { addresses: string[] }) => p.addresses[0])).toEqual([ip(0), ip(1), ip(2)]);
+    }
+    expect(results[0]!.stderr).toMatch(/peer address ip/);
+  });
+
   it('a late coordinator: members wait, then everyone is released', async () => {
     const port = await freePort();
     await publish(1);
