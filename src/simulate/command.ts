@@ -66,6 +66,9 @@ export async function runSimulateCommand(
     agentArgs.push('--timeout', args.timeout ?? '2m');
     if (args.verify !== undefined) agentArgs.push('--verify', args.verify);
     if (args.token !== undefined) agentArgs.push('--token', args.token);
+    // On loopback a workload's resolver is the machine's, which knows none of the pods' names: hand over the
+    // addresses instead (and no cluster name leaks to the machine's DNS).
+    agentArgs.push('--peer-address', args.peerAddress ?? (args.netns ? 'fqdn' : 'ip'));
     if (args.export !== undefined && command.length > 0 && !args.initContainer)
       agentArgs.push('--export', args.export);
     agentArgs.push('--progress-interval', args.verbose ? '2s' : '5s');

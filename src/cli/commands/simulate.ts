@@ -84,6 +84,13 @@ export const simulateOptions = {
   timeout: { type: 'string', group: AGENT, describe: "each agent's timeout [default: 2m]" },
   port: { type: 'number', group: AGENT, describe: 'rendezvous port [default: a free port]' },
   token: { type: 'string', group: AGENT, describe: 'shared secret' },
+  'peer-address': {
+    type: 'string',
+    group: AGENT,
+    choices: ['fqdn', 'ip'],
+    describe:
+      "what the exports carry: fqdn | ip [default: ip on loopback, where the pods' names exist only in the simulation's DNS; fqdn with --netns]",
+  },
   export: { type: 'string', group: AGENT, describe: 'framework exports for `run`, e.g. torch,mpi' },
   'serve-dns': {
     type: 'string',
@@ -114,6 +121,7 @@ export interface SimulateArgs {
   timeout?: string | undefined;
   port?: number | undefined;
   token?: string | undefined;
+  peerAddress?: 'fqdn' | 'ip' | undefined;
   export?: string | undefined;
   serveDns?: string | undefined;
   quiet: boolean;
