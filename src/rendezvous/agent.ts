@@ -210,9 +210,11 @@ class AgentCore {
     }
     if (now - this.startedAt < READY_ONLY_AFTER_MS) return;
     if (this.#serviceFreshAfter === undefined) {
-      // This answer may come from a cache filled before we started: the next one after its TTL cannot.
-      this.#serviceFreshAfter = now + (lookup.ttl ?? 0) * 1000;
-      if ((lookup.ttl ?? 0) > 0) return;
+      // This answer may come from a cache filled before we started (unless the zone's server gave it, AA):
+      // the next one after its TTL cannot.
+      const ttl = lookup.authoritative === true ? 0 : (lookup.ttl ?? 0);
+      this.#serviceFreshAfter = now + ttl * 1000;
+      if (ttl > 0) return;
     }
     if (now < this.#serviceFreshAfter) return;
     this.#readyOnlyWarned = true;

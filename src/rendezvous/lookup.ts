@@ -29,6 +29,8 @@ export interface AddressLookup {
   readonly queries: number;
   /** Smallest TTL of the address records (seconds), when there are addresses. */
   readonly ttl?: number | undefined;
+  /** The answer had AA set: it came from the zone's server, not from a cache. */
+  readonly authoritative?: boolean | undefined;
   /** Set when the name was denied and the denial is (as far as its SOA says) still cached. */
   readonly denial?: CachedDenial | undefined;
 }
@@ -143,7 +145,14 @@ export class LookupGate {
         if (addresses.length > 0) {
           if (type === 'AAAA' && !this.#preferV6) this.#preferV6 = true;
           this.#denials.delete(name.toLowerCase());
-          return { addresses, state: 'unknown', detail: '', queries, ttl: result.ttl };
+          return {
+            addresses,
+            state: 'unknown',
+            detail: '',
+            queries,
+            ttl: result.ttl,
+            authoritative: result.authoritative,
+          };
         }
       }
       if ((result.kind === 'nxdomain' || result.kind === 'nodata') && result.negativeTtl !== undefined) {

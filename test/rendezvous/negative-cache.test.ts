@@ -109,3 +109,34 @@ describe('behind a caching DNS (denials kept 5 s)', () => {
     for (let i = 1; i < n; i++) expect(proxy!.asked.get(podName(i)) ?? 0).toBe(0);
   }, 20_000);
 });
+
+describe('a Service that publishes only Ready pods', () => {
+  it('the pod whose address the Service leaves out says so once, naming publishNotReadyAddresses', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(0, 0, false); // running, not Ready: no record, not in the Service's answer
+    job.publish(1);
+    const events: ProgressEvent[] = [];
+    const settled = await Promise.allSettled([
+      waitForPeers(job.options(0, { timeoutMs: 4500, onProgress: (e) => events.push(e) })),
+      waitForPeers(job.options(1, { timeoutMs: 4500 })),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    const warnings = events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^the headless Service headless-svc\.default\.svc\.cluster\.local\. answers 1 address\(es\) but not this pod's 127\.57\.0\.1, \d s after it started: it publishes only Ready pods\. Set publishNotReadyAddresses: true/,
+    );
+  }, 20_000);
+
+  it('says nothing when the Service publishes not-ready pods', async () => {
+    job = await loopbackJob(2, BLOCK, { publishNotReadyAddresses: true });
+    job.publish(0, 0, false);
+    job.publish(1, 0, false);
+    const events: ProgressEvent[] = [];
+    await Promise.all([
+      waitForPeers(job.options(0, { onProgress: (e) => events.push(e) })),
+      waitForPeers(job.options(1)),
+    ]);
+    expect(events.filter((e) => e.type === 'warning')).toEqual([]);
+  }, 20_000);
+});
