@@ -16,6 +16,8 @@ export type PeerStateKind =
   | 'token-mismatch'
   | 'version-mismatch'
   | 'protocol-error'
+  /** The peer shed our pending handshake or dropped the connection during it: we retry. */
+  | 'busy'
   | 'connected'
   | 'checking-peers'
   | 'ready'
@@ -49,6 +51,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   'token-mismatch': 'token mismatch',
   'version-mismatch': 'another peer-rendezvous release',
   'protocol-error': 'protocol error',
+  busy: 'busy, retrying',
   connected: 'connected, checking its name',
   'checking-peers': 'connected, checking the other peers',
   ready: 'ready',
