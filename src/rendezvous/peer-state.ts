@@ -112,7 +112,9 @@ export function hintsFor(
     );
   }
   if (reports.some((r) => r.state === 'token-mismatch'))
-    hints.push('token mismatch: every pod must get the same --token / PEER_RENDEZVOUS_TOKEN');
+    hints.push(
+      'token mismatch: every pod must get the same token (--token-file / PEER_RENDEZVOUS_TOKEN_FILE, or --token / PEER_RENDEZVOUS_TOKEN)',
+    );
   if (reports.some((r) => r.state === 'version-mismatch'))
     hints.push(
       'pods run different peer-rendezvous releases (another protocol version): give every pod of the Job the same image, by digest or an immutable tag',
