@@ -92,7 +92,8 @@ export async function startCachingProxy(
             | (Rec & { data: { minimum: number } })
             | undefined;
           if (soa) ttl = Math.min(soa.ttl ?? 0, soa.data.minimum);
-        } else if (a.rcode === 'NOERROR') ttl = Math.min(...(a.answers ?? []).map((rr) => (rr as Rec).ttl ?? 0));
+        } else if (a.rcode === 'NOERROR')
+          ttl = Math.min(...(a.answers ?? []).map((rr) => (rr as Rec).ttl ?? 0));
         if (ttl !== undefined && ttl > 0) {
           const keep = Math.min(ttl, capSeconds) * 1000;
           cache.set(key, { packet: a, storedAt: Date.now(), until: Date.now() + keep, negative: denial });
