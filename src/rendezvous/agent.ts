@@ -95,6 +95,12 @@ export type PeerAddressMode = 'fqdn' | 'ip';
  */
 export const RECORD_GRACE_MS = 2000;
 
+/**
+ * When records are seen to come before their pods connect (publishNotReadyAddresses), a joined pod's name is
+ * asked this long after it joined even without the Service showing it (a cached Service answer may be older).
+ */
+const LEAD_GRACE_MS = 300;
+
 /** A Service that still leaves out a running pod's address this long after the pod started publishes only Ready pods. */
 const READY_ONLY_AFTER_MS = 3000;
 
@@ -803,8 +809,10 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     let said = false;
     for (;;) {
       if (signal.aborted) throw signal.reason;
-      if (cfg.serviceName === undefined || recordsLead || core.servicePublishes(address)) return;
-      if (cfg.now() >= since + RECORD_GRACE_MS) return;
+      if (cfg.serviceName === undefined || core.servicePublishes(address)) return;
+      // Records seen to come before their pods: wait only a moment for the Service to show this one.
+      const until = since + (recordsLead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
+      if (cfg.now() >= until) return;
       if (!said) {
         said = true;
         waiting(
@@ -812,7 +820,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         );
         discoveryWaker.wake();
       }
-      await core.nextService(since + RECORD_GRACE_MS, signal);
+      await core.nextService(until, signal);
     }
   };
 
@@ -907,7 +915,10 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         }
       }
       round++;
-      const policy = discoveryPoll(cfg.now() - lastChange, cfg.serviceName === undefined);
+      // A joined pod's record is imminent: evidence is polled as fast as its name used to be (livePoll).
+      const policy = awaitingEvidence()
+        ? livePoll(cfg.now() - lastChange)
+        : discoveryPoll(cfg.now() - lastChange, cfg.serviceName === undefined);
       await sleep(
         allJoined() && !awaitingEvidence() ? 1000 : backoffDelay(policy, round, cfg.random),
         core.signal,
