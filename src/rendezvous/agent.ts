@@ -193,6 +193,11 @@ class AgentCore {
     return lookup;
   }
 
+  /** Wake every nextService() waiter now (something else they wait for changed). */
+  poke(): void {
+    for (const w of [...this.#serviceWaiters]) w();
+  }
+
   /** Whether the latest Service answer holds `address`. */
   servicePublishes(address: string | undefined): boolean {
     return address !== undefined && this.service?.addresses.has(address) === true;
@@ -557,6 +562,8 @@ interface MemberSession {
   readonly address: string;
   readonly stop: AbortController;
   readonly joinedAt: number;
+  /** Since when the member's agent runs, as far as the coordinator knows (its join, or what `ready` said). */
+  aliveSince: number;
   nameOk: boolean;
   dnsAddresses: readonly string[];
   ready: boolean;
@@ -683,6 +690,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       address: channel.remoteAddress,
       stop: new AbortController(),
       joinedAt: cfg.now(),
+      aliveSince: cfg.now(),
       nameOk: false,
       dnsAddresses: [],
       ready: false,
@@ -697,6 +705,10 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     changed = true;
     channel.onMessage((m) => {
       if (m.type === 'ready') {
+        if (m.alive !== undefined && cfg.now() - m.alive < s.aliveSince) {
+          s.aliveSince = Math.max(cfg.now() - m.alive, cfg.now() - RECORD_GRACE_MS);
+          core.poke();
+        }
         s.ready = true;
         s.readyEpoch = m.epoch;
         if (s.nameOk && isReady(s)) core.setState(i, 'ready', `from ${s.address}`);
@@ -734,8 +746,11 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     }
     const signal = AbortSignal.any([core.signal, s.stop.signal]);
     (async () => {
-      await recordEvidence(s.address, s.joinedAt, signal, (why) =>
-        core.setState(i, 'connected', `from ${s.address}; ${why}`),
+      await recordEvidence(
+        s.address,
+        () => s.aliveSince,
+        signal,
+        (why) => core.setState(i, 'connected', `from ${s.address}; ${why}`),
       );
       const askedAt = cfg.now();
       return resolveUntil(core.gate, name, (addrs) => addrs.includes(s.address), {
@@ -802,7 +817,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   // answer holds it, records are seen to come before joins, or RECORD_GRACE_MS passed.
   const recordEvidence = async (
     address: string | undefined,
-    since: number,
+    since: () => number,
     signal: AbortSignal,
     waiting: (why: string) => void,
   ): Promise<void> => {
@@ -811,7 +826,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       if (signal.aborted) throw signal.reason;
       if (cfg.serviceName === undefined || core.servicePublishes(address)) return;
       // Records seen to come before their pods: wait only a moment for the Service to show this one.
-      const until = since + (recordsLead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
+      const until = since() + (recordsLead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
       if (cfg.now() >= until) return;
       if (!said) {
         said = true;
@@ -829,8 +844,11 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     ownCheckStarted = true;
     const own = cfg.peers[0]!;
     (async () => {
-      await recordEvidence(core.selfAddress, core.startedAt, core.signal, (why) =>
-        core.setState(0, 'unknown', `this pod; ${why}`),
+      await recordEvidence(
+        core.selfAddress,
+        () => core.startedAt,
+        core.signal,
+        (why) => core.setState(0, 'unknown', `this pod; ${why}`),
       );
       const askedAt = cfg.now();
       return resolveUntil(
@@ -1145,6 +1163,10 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     while (cfg.now() < core.startedAt + RECORD_GRACE_MS) {
       const lookup = await core.askService();
       if (lookup?.addresses.some((a) => a !== core.selfAddress)) return;
+      // The Service's denial comes from a cache that has held it since before this agent started: other pods
+      // of the job were asking before us — we are the late one, and the coordinator has been up a while.
+      const d = lookup?.denial;
+      if (d?.minimum !== undefined && (d.minimum - d.ttl) * 1000 > cfg.now() - core.startedAt + 1000) return;
       if (!said) {
         said = true;
         core.setState(
@@ -1174,7 +1196,12 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         if (sentReady === maxEpoch) return;
         sentReady = maxEpoch;
         core.readyAt ??= cfg.now();
-        channel.send({ v: PROTOCOL_VERSION, type: 'ready', epoch: maxEpoch });
+        channel.send({
+          v: PROTOCOL_VERSION,
+          type: 'ready',
+          epoch: maxEpoch,
+          alive: Math.max(0, Math.round(cfg.now() - core.startedAt)),
+        });
       };
       channel.onMessage((m) => {
         switch (m.type) {

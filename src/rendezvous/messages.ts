@@ -64,6 +64,11 @@ export interface Ready {
   v: number;
   type: 'ready';
   epoch: number;
+  /**
+   * Optional: ms since the member's agent started. The coordinator counts the grace before asking the
+   * member's name from then, not from the join (a member may join seconds after it started).
+   */
+  alive?: number;
 }
 /** Coordinator → members (mesh): peer `index` joined from `address` with `incarnation`; bumps the epoch. */
 export interface PeerJoined {
@@ -182,7 +187,11 @@ export function parseMessage(raw: unknown): Message {
       case 'reject':
         return REJECTS.has(m.code as string) && isStr(m.reason);
       case 'ready':
-        return isIdx(m.epoch);
+        return (
+          isIdx(m.epoch) &&
+          (m.alive === undefined ||
+            (typeof m.alive === 'number' && Number.isSafeInteger(m.alive) && m.alive >= 0))
+        );
       case 'peer':
         return isIdx(m.epoch) && isIdx(m.index) && isStr(m.address, 64) && isStr(m.incarnation, 64);
       case 'status':
