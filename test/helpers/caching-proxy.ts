@@ -23,6 +23,8 @@ export interface CachingProxy {
   readonly address: string;
   /** Denials (NXDOMAIN / NODATA) the cache served instead of asking upstream, by lower-case name. */
   readonly deniedFromCache: Map<string, number>;
+  /** Denials (NXDOMAIN / NODATA) sent to clients at all, from the cache or fresh, by lower-case name. */
+  readonly denied: Map<string, number>;
   /** Questions the clients sent, by lower-case name. */
   readonly asked: Map<string, number>;
   /** Total denials served from the cache. */
@@ -39,6 +41,7 @@ export async function startCachingProxy(
   const cache = new Map<string, Entry>();
   const deniedFromCache = new Map<string, number>();
   const asked = new Map<string, number>();
+  const denied = new Map<string, number>();
   const sock: Socket = createSocket('udp4');
   const pending = new Set<Socket>();
   const bump = (m: Map<string, number>, k: string): void => {
@@ -70,7 +73,10 @@ export async function startCachingProxy(
         authorities: (hit.packet.authorities ?? []).map(age1),
         additionals: (hit.packet.additionals ?? []).filter((rr) => rr.type !== 'OPT').map(age1),
       };
-      if (hit.negative) bump(deniedFromCache, name);
+      if (hit.negative) {
+        bump(deniedFromCache, name);
+        bump(denied, name);
+      }
       sock.send(dnsPacket.encode(reply), rinfo.port, rinfo.address);
       return;
     }
@@ -94,6 +100,7 @@ export async function startCachingProxy(
           if (soa) ttl = Math.min(soa.ttl ?? 0, soa.data.minimum);
         } else if (a.rcode === 'NOERROR')
           ttl = Math.min(...(a.answers ?? []).map((rr) => (rr as Rec).ttl ?? 0));
+        if (denial) bump(denied, name);
         if (ttl !== undefined && ttl > 0) {
           const keep = Math.min(ttl, capSeconds) * 1000;
           cache.set(key, { packet: a, storedAt: Date.now(), until: Date.now() + keep, negative: denial });
@@ -113,6 +120,7 @@ export async function startCachingProxy(
     port,
     address: `${host}:${port}`,
     deniedFromCache,
+    denied,
     asked,
     deniedHits: () => [...deniedFromCache.values()].reduce((a, b) => a + b, 0),
     close: async () => {
