@@ -6,6 +6,7 @@
 // a member out: the member's connection is the newest and finishes its handshake within a round trip. A
 // connection must send its hello within FIRST_FRAME_MS. The acceptor says `busy` to what it sheds.
 import type { Channel } from './channel.js';
+import { encodeFrame } from './frames.js';
 import { PROTOCOL_VERSION } from './messages.js';
 
 /** Pending (unauthenticated) handshakes one source address may hold. */
@@ -34,6 +35,7 @@ export class Admission {
   readonly #idle = new Set<Entry>();
   readonly #spoke = new Set<Entry>();
   readonly #bySource = new Map<string, Set<Entry>>();
+  readonly #busyFrames = new Map<string, Buffer>();
   /** Connections shed so far (for tests and the warning). */
   shed = 0;
 
@@ -91,13 +93,19 @@ export class Admission {
     this.#remove(entry);
     this.shed++;
     this.#onShed(entry.source, why);
-    entry.channel.send({
-      v: PROTOCOL_VERSION,
-      type: 'reject',
-      code: 'busy',
-      reason: `busy (${why}), retry`,
-    });
-    entry.channel.close({ kind: 'local', message: `shed: ${why}` });
+    // One encoding per reason (two of them): a flood sheds thousands.
+    let frame = this.#busyFrames.get(why);
+    if (!frame) {
+      frame = encodeFrame({
+        v: PROTOCOL_VERSION,
+        type: 'reject',
+        code: 'busy',
+        reason: `busy (${why}), retry`,
+      });
+      this.#busyFrames.set(why, frame);
+    }
+    entry.channel.sendFrame(frame);
+    entry.channel.close({ kind: 'local', message: `shed: ${why}` }, true);
   }
 }
 
