@@ -153,6 +153,7 @@ class AgentCore {
           message: `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
         });
       },
+      this.cfg.now,
     );
     const server = createServer((socket) => {
       this.#track(socket);

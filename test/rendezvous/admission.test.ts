@@ -129,11 +129,11 @@ describe('admission under idle connections', () => {
     job = undefined;
     let attack: Awaited<ReturnType<typeof startIdleClients>> | undefined;
     const run = await joinUnder(async () => {
-      attack = await startIdleClients(64, ATTACK_SOURCES, true, 15_000);
+      attack = await startIdleClients(64, ATTACK_SOURCES, true, 25_000);
       // Past the 1 s hello deadline: the clients are cut and reconnecting when the members come.
       await new Promise((r) => setTimeout(r, 1500));
     });
-    // Released while the attack goes on (it lasts 15 s), not after it stopped.
+    // Released while the attack goes on (it lasts 25 s, longer than the members wait), not after it stopped.
     expect(attack!.running()).toBe(true);
     attacker!.kill('SIGTERM');
     expectAllReleased(run.results);
@@ -157,10 +157,10 @@ describe('admission under idle connections', () => {
       peak = Math.max(peak, readdirSync('/proc/self/fd').length);
     }, 5);
     const run = await joinUnder(async () => {
-      attack = await startIdleClients(2000, ATTACK_SOURCES, false, 15_000);
+      attack = await startIdleClients(2000, ATTACK_SOURCES, false, 25_000);
     });
     clearInterval(sampler);
-    // Released while the 2,000 connections are still held (for 15 s).
+    // Released while the 2,000 connections are still held (for 25 s).
     expect(attack!.running()).toBe(true);
     attacker!.kill('SIGTERM');
     expectAllReleased(run.results);
