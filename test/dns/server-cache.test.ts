@@ -83,7 +83,9 @@ describe('wire-form TTLs', () => {
           const copy = withTtl(record, next);
           expect(recordTtl(record)).toBe(ttl);
           expect(recordTtl(copy)).toBe(next);
-          const decoded = dnsPacket.answer.decode(copy);
+          // dns-packet's record codec (`answer`) is not in its types.
+          const codec = (dnsPacket as unknown as { answer: { decode(b: Buffer): unknown } }).answer;
+          const decoded = codec.decode(copy);
           expect(decoded).toMatchObject({ name, type: 'A', ttl: next, data: address });
           // Nothing but the 4 TTL bytes differs.
           const at = ttlOffset(record);
