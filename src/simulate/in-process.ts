@@ -21,7 +21,14 @@ export async function runInProcess(
   const n = args.n;
   const zone = args.clusterDomain;
   const octet = randomInt(16, 251);
-  const dns = await ClusterDnsServer.start({ host: `127.${octet}.0.53`, port: 0, zone });
+  const cache = faults.dnsCacheSeconds;
+  const dns = await ClusterDnsServer.start({
+    host: `127.${octet}.0.53`,
+    port: 0,
+    zone,
+    // Like kubeadm's Corefile (`ttl 30`, `cache 30`): the zone TTL, SOA MINIMUM and the cache cap alike.
+    ...(cache === undefined ? {} : { ttl: cache, cacheSeconds: cache }),
+  });
   const port = args.port ?? (await freePort(`127.${octet}.0.1`));
   const timeoutMs = parseDuration(
     args.timeout ?? '2m',
