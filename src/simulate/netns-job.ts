@@ -48,7 +48,11 @@ export interface NetnsJobOptions {
   readonly released: (line: string, pod: JobPodContext) => boolean | number;
   /** Pods that start late: index → delay after the others (ms). */
   readonly startDelays?: ReadonlyMap<number, number>;
-  /** Record published this long after a pod starts (default 200 ms). */
+  /**
+   * Record published this long after a pod starts (default 200 ms). Negative: the record is published first
+   * and the pod started once the update is committed (the record exists when the agent starts, as with
+   * `publishNotReadyAddresses: true`); the run's clock starts with the first publication then.
+   */
   readonly publishDelayMs?: number;
   /** Publish records at all (false: pods never become ready, as with an init container). Default true. */
   readonly publish?: boolean;
@@ -296,12 +300,22 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       const delay = options.startDelays?.get(pod.ctx.index) ?? 0;
       groups.set(delay, [...(groups.get(delay) ?? []), pod]);
     }
+    const lead = publishDelayMs < 0 ? -publishDelayMs : 0;
     for (const [delay, group] of [...groups].sort((a, b) => a[0] - b[0])) {
-      at(delay, () => {
+      const startGroup = () => {
         if (delay > 0) event(`starting ${group.map((p) => p.ctx.hostname).join(', ')}`);
         for (const pod of group) start(pod);
-      });
-      at(delay + publishDelayMs, () => publishPods(group));
+      };
+      if (lead > 0) {
+        // The record first, the pod once it is committed.
+        at(delay, async () => {
+          await publishPods(group);
+          startGroup();
+        });
+      } else {
+        at(delay, startGroup);
+        at(delay + publishDelayMs, () => publishPods(group));
+      }
     }
     const restart = options.restart;
     if (restart !== undefined) {
@@ -317,7 +331,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         pod.netnsPod = fresh!;
         event(`restarted ${pod.ctx.hostname}: ${old.address} → ${fresh!.address}; old record still served`);
         start(pod);
-        at(now() + publishDelayMs, async () => {
+        at(now() + Math.max(0, publishDelayMs), async () => {
           await publishPods([pod]);
           at(
             now() + restart.staleMs,
