@@ -205,4 +205,3 @@ describe('peer-rendezvous in network-namespace pods through a caching resolver (
     expect(hostsOf(result.pods[0]!)).toContain('example-job-1');
   });
 });
-
