@@ -233,6 +233,19 @@ describe('simulate --dns-cache', () => {
       expect(r.stdout).toMatch(new RegExp(`^example-job-${i} \\| H example-job-0\\.`, 'm'));
   });
 
+  it('with --in-process: the agents ask the caching server and release', () => {
+    const r = runBin(
+      ['simulate', '-n', '4', '--in-process', '--dns-cache', '2s', '--start-delay', '3=500ms'],
+      ENV,
+      30_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/in-process: 4\/4 released/);
+    const m = /DNS queries: (\d+) \([\d.]+ per pod, (\d+) answered from the 2 s cache\)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(0);
+  });
+
   it('with --netns: unbound in front of the DNS in the hub namespace, stopped with the run', () => {
     requireNetns();
     const r = spawnSync(
