@@ -16,8 +16,11 @@
 // Env: BENCH_CACHE_S=30 (0: skip)  BENCH_CACHE_N=4,16,64  BENCH_CACHE_VARIANTS=seed,star,mesh
 //      BENCH_CACHE_TIMINGS=present,late  BENCH_CACHE_REPEAT=1
 //      BENCH_CACHE_EXTRA='star-ip=--verify star --peer-address ip;mesh-ip=--verify mesh --peer-address ip'
-//        (more agent variants: name=agent arguments, `;` between them)
+//        (more agent variants: name=agent arguments, `;` between them; default: star-ip when the agent
+//        has --peer-address)
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertNetnsAvailable } from '../dist/simulate/netns.js';
@@ -198,6 +201,8 @@ try {
   process.exit(1);
 }
 
+const load0 = os.loadavg()[0];
+const started = new Date().toISOString();
 const rows = [];
 for (const n of sizes.filter((x) => x > 0)) {
   for (const variant of variants) {
@@ -224,6 +229,12 @@ out.push(
   '| N | variant | released within cap | median | max | DNS queries | CPU s (pods) | CPU s (DNS) | late pod start-up | median vs seed | queries vs seed |',
 );
 out.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+out.splice(
+  out.length - 2,
+  0,
+  `Started ${started}, load average ${load0.toFixed(2)} on ${os.cpus().length} cores (the machine is shared: other work inflates the times).`,
+  '',
+);
 for (const row of rows) {
   const seed = rows.find((r) => r.n === row.n && r.variant.name === 'seed');
   const isSeed = row.variant.name === 'seed';
@@ -255,13 +266,23 @@ if (agentRows.length > 0) {
   }
 }
 
+// BENCH_SEED_N=0: the cache section alone.
+if (rows.length === 0) out.length = 0;
+
 // Through a caching resolver (issue 11).
 const cacheS = Number(process.env.BENCH_CACHE_S ?? 30);
 if (cacheS > 0) {
+  const cacheLoad = os.loadavg()[0];
+  const cacheStarted = new Date().toISOString();
   const cacheSizes = (process.env.BENCH_CACHE_N ?? '4,16,64').split(',').map(Number);
   const cacheRepeats = Math.max(1, Number(process.env.BENCH_CACHE_REPEAT ?? 1));
   const wanted = (process.env.BENCH_CACHE_VARIANTS ?? 'seed,star,mesh').split(',');
-  const extra = (process.env.BENCH_CACHE_EXTRA ?? '')
+  // Once the agent has `--peer-address` (issue 11 point 3), its `ip` variant runs by default.
+  const help = agentAvailable
+    ? spawnSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8', timeout: 20_000 }).stdout
+    : '';
+  const defaultExtra = /--peer-address/.test(help ?? '') ? 'star-ip=--verify star --peer-address ip' : '';
+  const extra = (process.env.BENCH_CACHE_EXTRA ?? defaultExtra)
     .split(';')
     .map((x) => x.trim())
     .filter((x) => x !== '')
@@ -318,6 +339,10 @@ if (cacheS > 0) {
   out.push('');
   out.push(
     `The same pods and late start (${LATE_MS / 1000} s), but the pods ask unbound (on the DNS address, port 53, in the hub namespace), which asks Knot: \`cache-max-ttl\` and \`cache-max-negative-ttl\` ${cacheS}, no prefetch, no serve-expired, Knot's record TTL, SOA TTL and SOA MINIMUM ${cacheS} (kubeadm's CoreDNS: \`ttl 30\`, \`cache 30\`). A name asked before its record exists stays NXDOMAIN in the cache for up to ${cacheS} s. Two record timings: *present* = each record is committed before its pod starts (what \`publishNotReadyAddresses: true\` gives); *late* = each record 1 s after its pod starts (a Service that publishes Ready pods only). ${cacheRepeats} run(s) per cell. Latency = from the last record's publication to a pod's release, dated by the pod. Queries: what the pods sent to the cache, and what reached Knot (cache misses). "naming the cache" = pods whose output mentions a cached denial.`,
+  );
+  out.push('');
+  out.push(
+    `Started ${cacheStarted}, load average ${cacheLoad.toFixed(2)} on ${os.cpus().length} cores (the machine is shared: other work inflates the times).`,
   );
   out.push('');
   out.push(
