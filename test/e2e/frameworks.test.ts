@@ -237,6 +237,8 @@ describe.concurrent('real frameworks on --export, in network-namespace pods with
     readonly flags?: readonly string[];
     readonly worker?: (done: string) => readonly string[];
     readonly startDelays?: ReadonlyMap<number, number>;
+    /** More environment for every pod. */
+    readonly env?: Readonly<Record<string, string>>;
   }): Promise<{ result: NetnsJobResult; launched: string[] }> {
     const dir = mkdtempSync(join(work, 'mpi-'));
     const done = join(dir, 'done');
@@ -281,6 +283,7 @@ describe.concurrent('real frameworks on --export, in network-namespace pods with
         OMPI_ALLOW_RUN_AS_ROOT: '1',
         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1',
         LAUNCHER_LOG: log,
+        ...options.env,
       }),
       released: () => false,
       startDelays: options.startDelays,
@@ -377,6 +380,52 @@ describe.concurrent('real frameworks on --export, in network-namespace pods with
       );
       // Hydra starts every proxy through the launcher, its own pod's too, by the hostfile's names.
       expect(launched.sort()).toEqual([fqdn(0), fqdn(1), fqdn(2)]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  // Why the export writes HYDRA_CONFIG_FILE: with the variable already set by the environment (kept as the
+  // user's; empty = no file), Hydra falls back to gethostname() and the other pods' proxies cannot call back.
+  // MPIEXEC_TIMEOUT (Hydra's own) ends the hung mpiexec.
+  const hydraLaunch = (extra: string) => [
+    'sh',
+    '-c',
+    `exec mpiexec.hydra ${extra} -launcher ssh -launcher-exec "$0" -n ${2 * N} "$1"`,
+    LAUNCHER,
+    mpichBinary,
+  ];
+
+  it(
+    'MPICH Hydra without the exported HYDRA_CONFIG_FILE: proxies cannot resolve the short hostname',
+    async () => {
+      const { result } = await mpiJob({
+        launch: hydraLaunch(''),
+        flags: ['--slots', '2'],
+        env: { HYDRA_CONFIG_FILE: '', MPIEXEC_TIMEOUT: '8' },
+      });
+      const launcher = result.pods[0]!;
+      const text = launcher.output.join('\n');
+      expect(launcher.exitCode, text).not.toBe(0);
+      expect(text).toMatch(/unable to get host address for example-job-0\b/);
+      expect(text).not.toMatch(/MPI_ALLREDUCE/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'MPICH Hydra with $PEER_HYDRA_ARGS on the command line instead (Intel MPI, or an own HYDRA_CONFIG_FILE)',
+    async () => {
+      const { result } = await mpiJob({
+        launch: hydraLaunch('$PEER_HYDRA_ARGS'),
+        flags: ['--slots', '2'],
+        env: { HYDRA_CONFIG_FILE: '' },
+      });
+      expectAllExitedZero(result);
+      const world = 2 * N;
+      const lines = result.pods[0]!.output.filter((l) => l.startsWith('MPI_ALLREDUCE '));
+      expect(lines, result.pods[0]!.output.join('\n')).toHaveLength(world);
+      for (const line of lines)
+        expect(line).toMatch(new RegExp(` size=${world} sum=${(world * (world + 1)) / 2} `));
     },
     TEST_TIMEOUT_MS,
   );
