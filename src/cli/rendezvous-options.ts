@@ -125,11 +125,18 @@ export async function waitFromArgs(
     }
     controller.abort(new AbortedError(`interrupted by ${signal} while waiting for peers`, { signal }));
   };
-  const handlers = STOP_SIGNALS.map((s) => {
+  const handlers: (readonly [NodeJS.Signals, () => void])[] = STOP_SIGNALS.map((s) => {
     const h = (): void => onSignal(s);
     process.on(s, h);
     return [s, h] as const;
   });
+  // SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (and through it the token): a listener replaces
+  // that. While waiting it prints who is missing now, as the progress line does; after release it is ignored.
+  const onUsr1 = (): void => {
+    if (!released) report(true);
+  };
+  process.on('SIGUSR1', onUsr1);
+  handlers.push(['SIGUSR1', onUsr1]);
   let held = false;
   const releaseSignals = (): void => {
     for (const [s, h] of handlers) process.off(s, h);
@@ -151,20 +158,22 @@ export async function waitFromArgs(
     else if (e.type === 'listening' && args.verbose) log.info(`listening on ${e.address}:${e.port}`);
     else if (e.type === 'warning') log.warn(e.message);
   };
-  const ticker =
-    progressMs > 0
-      ? setInterval(() => {
-          const missing = [...states.values()].filter((p) => p.state !== 'ready');
-          if (missing.length === 0) return;
-          const shown = missing
-            .slice(0, 5)
-            .map((p) => `${p.index} ${describeState(p, Date.now())}`)
-            .join('; ');
-          log.info(
-            `waiting${status ? ` (${status})` : ''}: ${shown}${missing.length > 5 ? `; +${missing.length - 5} more` : ''}`,
-          );
-        }, progressMs)
-      : undefined;
+  /** The progress line; `asked` (SIGUSR1) prints it even when no peer is known to be missing yet. */
+  function report(asked: boolean): void {
+    const missing = [...states.values()].filter((p) => p.state !== 'ready');
+    if (missing.length === 0) {
+      if (asked) log.info(`waiting${status ? ` (${status})` : ''}`);
+      return;
+    }
+    const shown = missing
+      .slice(0, 5)
+      .map((p) => `${p.index} ${describeState(p, Date.now())}`)
+      .join('; ');
+    log.info(
+      `waiting${status ? ` (${status})` : ''}: ${shown}${missing.length > 5 ? `; +${missing.length - 5} more` : ''}`,
+    );
+  }
+  const ticker = progressMs > 0 ? setInterval(() => report(false), progressMs) : undefined;
   ticker?.unref();
   try {
     const { waitForPeers } = await import('../rendezvous/wait.js');

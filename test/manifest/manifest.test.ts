@@ -246,6 +246,11 @@ describe('manifest refuses what Kubernetes would reject', () => {
       /duration "5 min" from flag --timeout is not valid/,
     ],
     [
+      'a timeout longer than a timer holds (the agent would refuse it)',
+      ['--name', 'a', '--completions', '1', '--image', 'i', '--timeout', '1000h', '--', 'x'],
+      /duration "1000h" from flag --timeout is too long: at most 2147483647 ms/,
+    ],
+    [
       'a token Secret name with a slash',
       ['--name', 'a', '--completions', '1', '--image', 'i', '--token-secret', 'a/b', '--', 'x'],
       /--token-secret "a\/b" is not valid: expected <secret name>\[:<key>\]/,

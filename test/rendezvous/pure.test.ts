@@ -1,7 +1,7 @@
 // Pure parts of the rendezvous: backoff arithmetic, frame codec, message validation, HMAC proofs, parsers.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatMs, parseDuration } from '../../src/duration.js';
+import { formatMs, MAX_DURATION_MS, parseDuration } from '../../src/duration.js';
 import { newNonce, proofInput, prove, verifyProof } from '../../src/rendezvous/auth.js';
 import {
   BLIND_POLL,
@@ -222,6 +222,15 @@ describe('durations and verify modes', () => {
   ])('parses %s', (v, ms) => expect(parseDuration(v, 'x')).toBe(ms));
   it.each(['', 'abc', '5x', '-1s', '1s x', 's'])('rejects %j naming it', (v) => {
     expect(() => parseDuration(v, 'flag --timeout')).toThrow(/from flag --timeout is not valid/);
+  });
+  it('accepts up to what one timer holds (2^31-1 ms) and refuses longer, naming value and maximum', () => {
+    expect(parseDuration('596h31m23s', 'x')).toBe(2_147_483_000);
+    expect(parseDuration('2147483.647', 'x')).toBe(MAX_DURATION_MS);
+    for (const v of ['1000h', '596h31m24s', '2147483.648', 1e12]) {
+      expect(() => parseDuration(v, 'flag --timeout')).toThrow(
+        new RegExp(`duration "?${v}"? from flag --timeout is too long: at most 2147483647 ms`),
+      );
+    }
   });
   it('formats ms', () => {
     expect(formatMs(45)).toBe('45 ms');
