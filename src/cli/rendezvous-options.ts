@@ -4,7 +4,7 @@ import { accessSync, constants as fsConstants, renameSync, writeFileSync } from 
 import type { Options } from 'yargs';
 import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
-import { AbortedError, ConfigError, quote } from '../errors.js';
+import { AbortedError, quote, UsageError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import type { ProgressEvent } from '../rendezvous/agent.js';
 import { RendezvousTimeoutError } from '../rendezvous/errors.js';
@@ -102,12 +102,12 @@ export async function waitFromArgs(
   const progressMs = parseDuration(args.progressInterval, originOf(ctx, 'progress-interval'));
   const verify = parseVerifyMode(args.verify, originOf(ctx, 'verify'));
   if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) {
-    throw new ConfigError(
-      `port ${quote(args.port)} from ${originOf(ctx, 'port')} is not valid: expected an integer from 1 to 65535`,
-      {
-        value: String(args.port),
-        source: originOf(ctx, 'port'),
-      },
+    // A usage error (64) from a flag or env alike, as for every port option (export-options.ts), naming what
+    // was written: yargs turns `--port abc` into NaN.
+    const origin = originOf(ctx, 'port');
+    const written = Number.isNaN(args.port) ? (lastFlagValue(ctx.argv, 'port') ?? 'NaN') : String(args.port);
+    throw new UsageError(
+      `port ${quote(written)} from ${origin} is not valid: expected an integer from 1 to 65535`,
     );
   }
   // Signals abort the wait (exit 128+n); listen before the first line a supervisor may react to.
@@ -215,6 +215,17 @@ export async function waitFromArgs(
     if (ticker) clearInterval(ticker);
     if (!held) releaseSignals();
   }
+}
+
+/** What the last `--key value` / `--key=value` before `--` says, as written. */
+function lastFlagValue(argv: readonly string[], key: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i]!;
+    if (a === `--${key}`) value = argv[i + 1];
+    else if (a.startsWith(`--${key}=`)) value = a.slice(key.length + 3);
+  }
+  return value;
 }
 
 /** The table and hints printed when the deadline passes. */
