@@ -206,9 +206,9 @@ export async function waitFromArgs(
       const summary = timeoutSummary(error);
       // The headline comes last, from main(); here the table and the hints.
       log.error(summary.slice(summary.indexOf('\n') + 1));
-      writeTerminationLog(args.terminationLog, summary);
+      writeTerminationLog(args.terminationLog, summary, error);
     } else if (error instanceof AbortedError) {
-      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`);
+      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`, error);
     }
     throw error;
   } finally {
@@ -235,16 +235,52 @@ export function timeoutSummary(error: RendezvousTimeoutError): string {
   return lines.join('\n');
 }
 
+/** The kubelet reads at most this much of the termination log. */
+export const TERMINATION_LOG_BYTES = 4096;
+
+/** Errors already in the termination log (with the table and hints): main() does not overwrite them. */
+export const terminationLogged = new WeakSet<object>();
+
+/**
+ * `text` cut to `max` UTF-8 bytes, keeping what matters most: the first line (the error) and the END (the
+ * hints, and the last rows of the table), whole lines, with a line saying how many were left out between.
+ * Cutting from the end, as before, lost the hints of a 100-pod job first.
+ */
+export function fitTerminationLog(text: string, max = TERMINATION_LOG_BYTES): string {
+  if (Buffer.byteLength(text, 'utf8') <= max) return text;
+  const lines = text.split('\n');
+  const head = lines[0]!;
+  const gap = (n: number): string => `... ${n} lines left out ...`;
+  // The marker's width with the largest count it can show.
+  let budget = max - Buffer.byteLength(`${head}\n${gap(lines.length)}\n`, 'utf8');
+  const tail: string[] = [];
+  for (let i = lines.length - 1; i > 0; i--) {
+    const cost = Buffer.byteLength(lines[i]!, 'utf8') + (tail.length > 0 ? 1 : 0);
+    if (cost > budget) break;
+    budget -= cost;
+    tail.unshift(lines[i]!);
+  }
+  if (budget < 0) {
+    // The first line alone is too long: as much of it as fits, whole characters only.
+    let out = '';
+    let bytes = 0;
+    for (const ch of head) {
+      bytes += Buffer.byteLength(ch, 'utf8');
+      if (bytes > max) break;
+      out += ch;
+    }
+    return out;
+  }
+  return [head, gap(lines.length - 1 - tail.length), ...tail].join('\n');
+}
+
 /** Write the failure summary where the kubelet reads it, if that file exists and is writable. */
-function writeTerminationLog(path: string, summary: string): void {
+export function writeTerminationLog(path: string, summary: string, error?: unknown): void {
   if (!path) return;
   try {
     accessSync(path, fsConstants.W_OK);
-    const bytes = Buffer.from(summary, 'utf8');
-    writeFileSync(
-      path,
-      bytes.length <= 4096 ? bytes : Buffer.concat([bytes.subarray(0, 4093), Buffer.from('...')]),
-    );
+    writeFileSync(path, fitTerminationLog(summary));
+    if (typeof error === 'object' && error !== null) terminationLogged.add(error);
   } catch {
     // Not in a pod, or not writable: the summary went to stderr already.
   }

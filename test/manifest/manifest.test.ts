@@ -123,6 +123,8 @@ describe('manifest modes', () => {
           (c.env ?? []).some((e: Obj) => e.name === 'PEER_RENDEZVOUS_COMPLETIONS'),
         );
         expect(agent, 'one container runs the agent with the world size').toBeDefined();
+        // The agent's /dev/termination-log summary, or the log's tail when it failed before writing it.
+        expect(agent!.terminationMessagePolicy).toBe('FallbackToLogsOnError');
         const env = Object.fromEntries(
           (agent!.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]),
         );
