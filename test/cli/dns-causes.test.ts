@@ -1,0 +1,69 @@
+// What a DNS failure looks like in the agent's report, with real processes and sockets: the socket's own error
+// (ECONNREFUSED) is kept, a silent server is named even when --timeout is shorter than the resolver's timeout.
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBin } from '../helpers/cli.js';
+import { freePort, JOB, NS, SVC } from '../helpers/job.js';
+
+const identity = (index: number, completions: number) => [
+  ...['--index', String(index), '--completions', String(completions), '--job-name', JOB],
+  ...['--subdomain', SVC, '--namespace', NS, '--cluster-domain', 'cluster.local'],
+  ...['--hostname', `${JOB}-${index}`, '--hosts-file', '/nonexistent/hosts'],
+  ...['--resolv-conf', '/nonexistent/resolv.conf', '--namespace-file', '/nonexistent/namespace'],
+  ...['--progress-interval', '0', '--listen', '127.55.0.2'],
+];
+
+let silent: Socket | undefined;
+afterEach(() => {
+  silent?.close();
+  silent = undefined;
+});
+
+/** A UDP port on 127.0.0.1 that receives every question and answers none. */
+async function silentDns(): Promise<number> {
+  const s = createSocket('udp4');
+  silent = s;
+  s.on('message', () => {});
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s.address().port;
+}
+
+/** A UDP port on 127.0.0.1 nobody listens on: the kernel answers ICMP port unreachable. */
+async function closedUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(resolve));
+  return port;
+}
+
+describe('DNS causes in the report', () => {
+  it('keeps ECONNREFUSED (ICMP port unreachable) instead of a bare "DNS timeout"', async () => {
+    const port = await closedUdpPort();
+    const r = await startBin([
+      'wait',
+      ...identity(1, 2),
+      ...['--port', String(await freePort()), '--dns-server', `127.0.0.1:${port}`, '--timeout', '2s'],
+    ]).done;
+    expect(r.code, r.stderr).toBe(124);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `0 {2}${JOB}-0\\.${SVC}\\.${NS}\\.svc\\.cluster\\.local\\. {2}DNS timeout since \\d+ s \\(ECONNREFUSED from 127\\.0\\.0\\.1:${port}\\)`,
+      ),
+    );
+    expect(r.stderr).toMatch(/the cluster DNS does not answer/);
+  });
+
+  it('with --timeout 3s (under the resolver\'s 2 s × 2 tries) a silent DNS is a DNS timeout, not "not seen yet"', async () => {
+    const port = await silentDns();
+    const r = await startBin([
+      'wait',
+      ...identity(1, 2),
+      ...['--port', String(await freePort()), '--dns-server', `127.0.0.1:${port}`, '--timeout', '3s'],
+    ]).done;
+    expect(r.code, r.stderr).toBe(124);
+    expect(r.stderr).toMatch(/ {2}0 {2}\S+ {2}DNS timeout since \d+ s \(question unanswered\)/);
+    expect(r.stderr).not.toMatch(/not seen yet/);
+    expect(r.stderr).toMatch(/hints:\n {2}- the cluster DNS does not answer/);
+  });
+});
