@@ -107,6 +107,8 @@ function classify(result: DnsResult): { state: PeerStateKind; detail: string } {
     case 'nxdomain':
       return { state: 'nxdomain', detail: `from ${result.server}` };
     case 'nodata':
+      if (result.cnameLoop !== undefined)
+        return { state: 'cname-loop', detail: `${result.cnameLoop.join(' → ')} from ${result.server}` };
       return { state: 'nodata', detail: `from ${result.server}` };
     case 'servfail':
       return { state: 'servfail', detail: `from ${result.server}` };

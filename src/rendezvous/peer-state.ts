@@ -5,6 +5,7 @@ export type PeerStateKind =
   | 'unknown'
   | 'nxdomain'
   | 'nodata'
+  | 'cname-loop'
   | 'servfail'
   | 'refused-dns'
   | 'dns-timeout'
@@ -38,6 +39,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   unknown: 'not seen yet',
   nxdomain: 'NXDOMAIN',
   nodata: 'no address record (NODATA)',
+  'cname-loop': 'CNAME loop',
   servfail: 'DNS SERVFAIL',
   'refused-dns': 'DNS REFUSED',
   'dns-timeout': 'DNS timeout',
@@ -97,6 +99,10 @@ export function hintsFor(
       "this pod's own name does not resolve: a pod's record exists only once it is Ready; if this runs as an init container (the pod cannot be Ready yet), set publishNotReadyAddresses: true on the Service",
     );
   }
+  if (reports.some((r) => r.state === 'cname-loop'))
+    hints.push(
+      "a peer's name is a CNAME chain that comes back to itself: fix the DNS records (an ExternalName Service, a CoreDNS rewrite or a stub zone pointing back)",
+    );
   if (reports.some((r) => r.state === 'servfail'))
     hints.push('the cluster DNS answers SERVFAIL: check the CoreDNS pods and their logs');
   if (reports.some((r) => r.state === 'dns-timeout'))

@@ -219,6 +219,7 @@ export function resolveJson(
         ...base,
         authoritative: result.authoritative,
         negativeTtl: result.negativeTtl ?? null,
+        ...(result.cnameLoop === undefined ? {} : { cnameLoop: result.cnameLoop }),
         server: result.server,
         transport: result.transport,
       };
@@ -252,7 +253,7 @@ export function resolveText(result: DnsResult, note: string | undefined): string
   } else if (result.kind === 'nxdomain' || result.kind === 'nodata') {
     out.push(
       '',
-      `;; ${result.kind === 'nxdomain' ? 'NXDOMAIN: the name does not exist' : `NODATA: the name exists, no ${result.type} records`}`,
+      `;; ${result.kind === 'nxdomain' ? 'NXDOMAIN: the name does not exist' : result.cnameLoop !== undefined ? `CNAME loop: ${result.cnameLoop.join(' -> ')} (no ${result.type} record can be reached)` : `NODATA: the name exists, no ${result.type} records`}`,
       `;; negative TTL: ${result.negativeTtl === undefined ? 'unknown (no SOA in the answer)' : `${result.negativeTtl} s (min of SOA TTL and MINIMUM)`}`,
     );
   }
