@@ -113,9 +113,6 @@ export async function buildExe({
       // Snapshot: would need the whole CLI written against the startup-snapshot API; not used.
       useCodeCache: codeCache,
       useSnapshot: false,
-      // No inspector on SIGUSR1 (Node would listen on 127.0.0.1:9229, from where the token can be read):
-      // the agent handles SIGUSR1 itself once it runs, this closes the window before that.
-      execArgv: ['--disable-sigusr1'],
     };
     const configFile = join(work, 'sea-config.json');
     writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);

@@ -20,6 +20,10 @@ const FAST_COMMANDS: Record<FastCommand, (ctx: CliContext) => { handler: (args: 
 /** Run the CLI and return the exit code; never calls process.exit. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const ctx: CliContext = { io, argv, exitCode: 0 };
+  // SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (through which the token could be read): as soon
+  // as the CLI runs, a listener takes that over. Waiting commands add their own (the progress line); a
+  // supervisor forwards it; execve resets it for the workload. Only for the real process (tests inject io).
+  if (io.env === process.env && process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', noInspector);
   let output = '';
   try {
     // `--version` alone is a health check in images and scripts: answered without loading yargs.
@@ -53,6 +57,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     if (error instanceof UsageError) io.stderr('Run peer-rendezvous --help for usage.\n');
     return code;
   }
+}
+
+function noInspector(): void {
+  // SIGUSR1 does nothing here (Node's default would start the inspector).
 }
 
 /** run (also the default command), wait, env: the commands a pod's container runs. */

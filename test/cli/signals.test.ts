@@ -3,6 +3,7 @@
 // SIGUSR1 while waiting prints the progress line instead of opening Node's inspector on 127.0.0.1:9229.
 import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { handOverMode } from '../../src/cli/commands/run.js';
 import { BIN, startBin } from '../helpers/cli.js';
 import { type LoopbackJob, loopbackJob, podFlags } from '../helpers/job.js';
 import { childrenOf, commOf, listeningPorts, until } from '../helpers/proc.js';
@@ -81,6 +82,18 @@ describe('as PID 1 of its PID namespace', () => {
     expect(childrenOf(agent)).toEqual([]);
     process.kill(agent, 'SIGKILL');
     await pod.done;
+  });
+});
+
+describe('handOverMode (pure)', () => {
+  it('execs by default, supervises as PID 1; --exec forces exec, --no-exec and in-process supervise', () => {
+    expect(handOverMode(undefined, true, 4242)).toBe('auto');
+    expect(handOverMode(undefined, true, 1)).toBe('supervise');
+    expect(handOverMode(true, true, 1)).toBe('auto');
+    expect(handOverMode(true, true, 4242)).toBe('auto');
+    expect(handOverMode(false, true, 4242)).toBe('supervise');
+    expect(handOverMode(false, true, 1)).toBe('supervise');
+    for (const exec of [undefined, true, false]) expect(handOverMode(exec, false, 4242)).toBe('supervise');
   });
 });
 
