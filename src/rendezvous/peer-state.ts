@@ -105,7 +105,16 @@ export function hintsFor(
     );
   if (reports.some((r) => r.state === 'servfail'))
     hints.push('the cluster DNS answers SERVFAIL: check the CoreDNS pods and their logs');
-  if (reports.some((r) => r.state === 'dns-timeout'))
+  const silent = reports.filter((r) => r.state === 'dns-timeout');
+  if (silent.some((r) => r.detail.startsWith('ECONNREFUSED')))
+    hints.push(
+      'nothing listens on the DNS server address (ECONNREFUSED, an ICMP port unreachable): is --dns-server / the nameserver in resolv.conf right?',
+    );
+  if (silent.some((r) => r.detail.startsWith('EMFILE') || r.detail.startsWith('ENFILE')))
+    hints.push(
+      "the agent ran out of file descriptors (EMFILE): raise the container's open-files limit (ulimit -n)",
+    );
+  if (silent.some((r) => !/^(ECONNREFUSED|EMFILE|ENFILE)\b/.test(r.detail)))
     hints.push(
       'the cluster DNS does not answer: check --dns-server / the nameserver in resolv.conf and NetworkPolicies for port 53',
     );

@@ -267,5 +267,21 @@ describe('peer reports', () => {
     expect(hintsFor([r(1, 'servfail')], { total: 2 }).join()).toMatch(/SERVFAIL/);
     expect(hintsFor([r(1, 'connection-refused')], { total: 2 }).join()).toMatch(/same --port/);
     expect(hintsFor([r(1, 'nxdomain')], { total: 2, selfState: 'ready' })).toEqual([]);
+    expect(hintsFor([r(1, 'cname-loop')], { total: 2 }).join()).toMatch(/CNAME chain that comes back/);
+  });
+  it('names the socket error behind a DNS timeout in the hint', () => {
+    const timeout = (detail: string): PeerReport => ({ ...r(1, 'dns-timeout'), detail });
+    const only = (detail: string) => hintsFor([timeout(detail)], { total: 2 });
+    expect(only('ECONNREFUSED from 127.0.0.1:53')).toEqual([
+      expect.stringMatching(/^nothing listens on the DNS/),
+    ]);
+    expect(only('EMFILE from 127.0.0.1:53')).toEqual([expect.stringMatching(/out of file descriptors/)]);
+    expect(only('no answer from 127.0.0.1:53')).toEqual([
+      expect.stringMatching(/^the cluster DNS does not answer/),
+    ]);
+    expect(only('question unanswered')).toEqual([expect.stringMatching(/^the cluster DNS does not answer/)]);
+    expect(
+      hintsFor([timeout('ECONNREFUSED from a'), timeout('no answer from b')], { total: 3 }),
+    ).toHaveLength(2);
   });
 });
