@@ -21,7 +21,7 @@ import {
   type ProviderResult,
   runProvider,
 } from './providers.js';
-import { defaultSources, type SourceOverrides } from './sources.js';
+import { DEFAULT_PATHS, defaultSources, type SourceOverrides } from './sources.js';
 import {
   assertLabel,
   assertName,
@@ -107,11 +107,15 @@ export function discoverIdentity(options: IdentityOptions = {}, sources: SourceO
   const src = defaultSources(sources);
   const origin = (name: IdentityOptionName): string => options.origins?.[name] ?? `option ${name}`;
   const view = readPodView(options, src, origin);
-  const provider = chooseProvider(options, view, origin);
-  const mpiHostfile = envOf(view, 'OMPI_MCA_orte_default_hostfile') ?? {
-    value: src.paths.mpiHostfile,
-    source: 'MPI hostfile',
-  };
+  // The MPI hostfile: a path given to us, else where Open MPI is told to look, else mpi-operator's mount.
+  const mpiHostfile: Sourced<string> =
+    src.paths.mpiHostfile !== DEFAULT_PATHS.mpiHostfile
+      ? { value: src.paths.mpiHostfile, source: src.paths.mpiHostfile }
+      : (envOf(view, 'OMPI_MCA_orte_default_hostfile') ?? {
+          value: DEFAULT_PATHS.mpiHostfile,
+          source: DEFAULT_PATHS.mpiHostfile,
+        });
+  const provider = chooseProvider(options, view, origin, mpiHostfile.value);
 
   let built: Omit<
     Identity,
@@ -141,6 +145,7 @@ function chooseProvider(
   options: IdentityOptions,
   view: PodView,
   origin: (name: IdentityOptionName) => string,
+  mpiHostfile: string,
 ): Sourced<ProviderName> {
   const asked = options.provider === undefined || options.provider === '' ? 'auto' : options.provider;
   if (!(PROVIDER_CHOICES as readonly string[]).includes(asked)) {
@@ -152,7 +157,7 @@ function chooseProvider(
   if (asked !== 'auto') return { value: asked as ProviderName, source: origin('provider') };
   if (options.peers !== undefined && String(options.peers) !== '')
     return { value: 'peers', source: `auto: ${origin('peers')} given` };
-  const found = detectProviders(view, options, view.sources.paths.mpiHostfile);
+  const found = detectProviders(view, options, mpiHostfile);
   if (found.length > 1) {
     throw new ConfigError(
       `the pod matches ${found.length} providers: ${found.map((d) => `${d.provider} (${d.reason})`).join('; ')}: pass --provider to choose one`,
