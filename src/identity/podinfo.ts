@@ -131,9 +131,8 @@ export function parseMpiHostfile(text: string, source: string): HostfileEntry[] 
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.replace(/#.*$/, '').trim();
     if (line === '') continue;
-    const m =
-      /^([^\s:]+)(?::([0-9]+))?(?:\s+(.*))?$/.exec(line) ?? (undefined as RegExpExecArray | undefined);
-    if (m === undefined) {
+    const m = /^([^\s:]+)(?::([0-9]+))?(?:\s+(.*))?$/.exec(line);
+    if (m === null) {
       throw new ConfigError(
         `${source} line ${n + 1} ${quote(line)} is not a hostfile line: expected "host slots=N" or "host:N"`,
         {
