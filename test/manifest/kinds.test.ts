@@ -1,0 +1,221 @@
+// `manifest --kind …` for each controller, validated against that controller's published CRD schema
+// (/work/shared/crds, copied to test/manifest/crds) with unknown fields rejected, or against the Kubernetes
+// schemas (kubernetes-models) for core kinds; and each sets publishNotReadyAddresses where it can.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Ajv from 'ajv';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { PodTemplate } from 'kubernetes-models/v1/PodTemplate';
+import { Service } from 'kubernetes-models/v1/Service';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { runCli } from '../helpers/cli.js';
+
+type Obj = Record<string, unknown>;
+type Schema = Record<string, unknown>;
+
+const CRDS = fileURLToPath(new URL('./crds/', import.meta.url));
+
+/**
+ * The structural subset of an openAPIV3Schema the API server applies, as JSON Schema: types, required,
+ * enums, bounds, and pruning turned into `additionalProperties: false` (a field the schema does not know
+ * would be dropped silently by the API server: here it is an error), except under
+ * x-kubernetes-preserve-unknown-fields. x-kubernetes-int-or-string becomes integer-or-string.
+ */
+export function structural(schema: Schema): Schema {
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k.startsWith('x-kubernetes-') || k === 'nullable' || k === 'format' || k === 'description') continue;
+    if (k === 'properties') {
+      out.properties = Object.fromEntries(
+        Object.entries(v as Record<string, Schema>).map(([name, s]) => [name, structural(s)]),
+      );
+    } else if (k === 'items' || k === 'additionalProperties') {
+      out[k] = typeof v === 'object' ? structural(v as Schema) : v;
+    } else if (k === 'allOf' || k === 'anyOf' || k === 'oneOf') {
+      out[k] = (v as Schema[]).map(structural);
+    } else out[k] = v;
+  }
+  if (schema['x-kubernetes-int-or-string'] === true) out.type = ['integer', 'string'];
+  if (schema.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
+  if (
+    schema.properties !== undefined &&
+    schema.additionalProperties === undefined &&
+    schema['x-kubernetes-preserve-unknown-fields'] !== true
+  )
+    out.additionalProperties = false;
+  return out;
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+
+function crdValidator(file: string, version: string) {
+  const crd = parse(readFileSync(`${CRDS}${file}`, 'utf8')) as {
+    spec: {
+      group: string;
+      names: { kind: string };
+      versions: { name: string; schema: { openAPIV3Schema: Schema } }[];
+    };
+  };
+  const v = crd.spec.versions.find((x) => x.name === version);
+  if (v === undefined) throw new Error(`${file} has no version ${version}`);
+  const validate = ajv.compile(structural(v.schema.openAPIV3Schema));
+  return {
+    apiVersion: `${crd.spec.group}/${version}`,
+    kind: crd.spec.names.kind,
+    /** What the API server would reject in `obj` (empty: valid). */
+    errors(obj: Obj): string[] {
+      const head = obj.apiVersion === `${crd.spec.group}/${version}` && obj.kind === crd.spec.names.kind;
+      if (!head) return [`apiVersion/kind ${String(obj.apiVersion)}/${String(obj.kind)}`];
+      if (validate(obj)) return [];
+      return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+    },
+    check(obj: Obj): void {
+      expect(this.errors(obj)).toEqual([]);
+    },
+  };
+}
+
+const VALIDATORS = {
+  JobSet: crdValidator('jobset.x-k8s.io_jobsets.yaml', 'v1alpha2'),
+  LeaderWorkerSet: crdValidator('leaderworkerset.x-k8s.io_leaderworkersets.yaml', 'v1'),
+  TrainJob: crdValidator('trainer.kubeflow.org_trainjobs.yaml', 'v1alpha1'),
+  MPIJob: crdValidator('kubeflow.org_mpijobs.yaml', 'v2beta1'),
+};
+
+async function manifest(kind: string, extra: string[] = []): Promise<Obj[]> {
+  const r = await runCli([
+    'manifest',
+    '--kind',
+    kind,
+    '--name',
+    'train',
+    '--completions',
+    '4',
+    '--image',
+    'registry.example/train:1',
+    ...extra,
+    '--',
+    'python',
+    'train.py',
+  ]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return parseAllDocuments(r.stdout).map((d) => {
+    expect(d.errors).toEqual([]);
+    return d.toJS() as Obj;
+  });
+}
+
+const at = (o: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o);
+
+describe('the structural validator', () => {
+  it('rejects an unknown field, a wrong type and a missing required field, as the API server would', () => {
+    const v = VALIDATORS.JobSet;
+    const good = {
+      apiVersion: v.apiVersion,
+      kind: v.kind,
+      metadata: { name: 'x' },
+      spec: { replicatedJobs: [] },
+    };
+    expect(v.errors(good)).toEqual([]);
+    expect(v.errors({ ...good, spec: { replicatedJob: [] } })).toEqual([
+      '/spec must NOT have additional properties {"additionalProperty":"replicatedJob"}',
+    ]);
+    expect(v.errors({ ...good, spec: { network: { publishNotReadyAddresses: 'yes' } } })).toEqual([
+      '/spec/network/publishNotReadyAddresses must be boolean {"type":"boolean"}',
+    ]);
+    expect(
+      VALIDATORS.MPIJob.errors({
+        apiVersion: VALIDATORS.MPIJob.apiVersion,
+        kind: 'MPIJob',
+        metadata: {},
+        spec: {},
+      }),
+    ).toEqual([
+      '/spec must have required property \'mpiReplicaSpecs\' {"missingProperty":"mpiReplicaSpecs"}',
+    ]);
+  });
+});
+
+describe('manifest --kind (FIELD.md §1-5)', () => {
+  it('jobset: valid against the JobSet CRD, publishNotReadyAddresses true, podinfo volume, topology in env', async () => {
+    const [js, ...rest] = await manifest('jobset', ['--topology', 'driver=1x1,workers=2x4']);
+    expect(rest).toEqual([]);
+    VALIDATORS.JobSet.check(js!);
+    expect(at(js, 'spec.network.publishNotReadyAddresses')).toBe(true);
+    const rjobs = at(js, 'spec.replicatedJobs') as Obj[];
+    expect(rjobs.map((r) => [r.name, r.replicas, at(r, 'template.spec.completions')])).toEqual([
+      ['driver', 1, 1],
+      ['workers', 2, 4],
+    ]);
+    const c = (at(rjobs[1], 'template.spec.template.spec.containers') as Obj[])[0]!;
+    expect(c.env).toContainEqual({
+      name: 'PEER_RENDEZVOUS_JOBSET_TOPOLOGY',
+      value: 'driver=1x1,workers=2x4',
+    });
+    expect(c.volumeMounts).toContainEqual({ name: 'podinfo', mountPath: '/etc/podinfo', readOnly: true });
+  });
+
+  it('lws: valid against the LeaderWorkerSet CRD (LWS publishes not-ready addresses itself)', async () => {
+    const [lws] = await manifest('lws');
+    VALIDATORS.LeaderWorkerSet.check(lws!);
+    expect(at(lws, 'spec.leaderWorkerTemplate.size')).toBe(4);
+  });
+
+  it('trainjob: valid against the TrainJob CRD', async () => {
+    const [tj] = await manifest('trainjob');
+    VALIDATORS.TrainJob.check(tj!);
+    expect(at(tj, 'spec.trainer.numNodes')).toBe(4);
+    expect((at(tj, 'spec.trainer.command') as string[]).slice(0, 2)).toEqual(['peer-rendezvous', '--']);
+  });
+
+  it('mpijob: valid against the MPIJob CRD; workers run sshd behind the agent and know their count', async () => {
+    const [mj] = await manifest('mpijob');
+    VALIDATORS.MPIJob.check(mj!);
+    const worker = (at(mj, 'spec.mpiReplicaSpecs.Worker.template.spec.containers') as Obj[])[0]!;
+    expect(worker.command).toEqual(['peer-rendezvous', '--', '/usr/sbin/sshd', '-De']);
+    expect(worker.env).toContainEqual({ name: 'PEER_RENDEZVOUS_REPLICAS', value: '4' });
+  });
+
+  it('statefulset: a Service with publishNotReadyAddresses and a Parallel StatefulSet, valid Kubernetes objects', async () => {
+    const [svc, sts] = await manifest('statefulset');
+    new Service(svc as never).validate();
+    new StatefulSet(sts as never).validate();
+    expect(at(svc, 'spec.publishNotReadyAddresses')).toBe(true);
+    expect(at(sts, 'spec.podManagementPolicy')).toBe('Parallel');
+    expect(at(sts, 'spec.serviceName')).toBe(at(svc, 'metadata.name'));
+    expect(at(sts, 'spec.selector.matchLabels')).toEqual(at(svc, 'spec.selector'));
+  });
+
+  it('vcjob: the fields FIELD.md §5 names (no CRD published on npm), a valid pod template, svc --publish-not-ready-addresses', async () => {
+    const [vj] = await manifest('vcjob');
+    expect(vj!.apiVersion).toBe('batch.volcano.sh/v1alpha1');
+    expect(vj!.kind).toBe('Job');
+    expect(at(vj, 'spec.plugins')).toEqual({ env: [], svc: ['--publish-not-ready-addresses'] });
+    const task = (at(vj, 'spec.tasks') as Obj[])[0]!;
+    expect(task.replicas).toBe(4);
+    new PodTemplate({ metadata: { name: 'x' }, template: task.template } as never).validate();
+  });
+
+  it('--kind with another mode is a usage error (exit 64)', async () => {
+    const r = await runCli([
+      'manifest',
+      '--kind',
+      'lws',
+      '--mode',
+      'copy-in',
+      '--name',
+      'a',
+      '--completions',
+      '2',
+      '--image',
+      'i',
+      '--',
+      'x',
+    ]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/--kind lws supports --mode wrapper only/);
+  });
+});
