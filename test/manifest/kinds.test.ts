@@ -3,7 +3,7 @@
 // schemas (kubernetes-models) for core kinds; and each sets publishNotReadyAddresses where it can.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { PodTemplate } from 'kubernetes-models/v1/PodTemplate';
 import { Service } from 'kubernetes-models/v1/Service';
