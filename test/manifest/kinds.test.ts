@@ -22,7 +22,7 @@ const CRDS = fileURLToPath(new URL('./crds/', import.meta.url));
  * would be dropped silently by the API server: here it is an error), except under
  * x-kubernetes-preserve-unknown-fields. x-kubernetes-int-or-string becomes integer-or-string.
  */
-export function structural(schema: Schema): Schema {
+function structural(schema: Schema): Schema {
   const out: Schema = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k.startsWith('x-kubernetes-') || k === 'nullable' || k === 'format' || k === 'description') continue;
