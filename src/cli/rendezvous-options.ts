@@ -137,7 +137,7 @@ export async function waitFromArgs(
   const log = logger(ctx, args);
   for (const w of identity.warnings) log.warn(w);
   log.info(
-    `index ${identity.index.value} of ${identity.completions.value}, verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
+    `index ${identity.index.value} of ${identity.completions.value} (${identity.provider.value}), verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
   );
 
   const states = new Map<number, PeerReport>();
