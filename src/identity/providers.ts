@@ -106,7 +106,12 @@ export function detectProviders(view: PodView, o: ProviderOptions, mpiHostfile: 
   else if (nonEmpty(o.replicas) && jci === undefined && !role && hostfileText === undefined)
     found.push({ provider: 'statefulset', reason: 'option replicas and no JOB_COMPLETION_INDEX' });
   if (jci) found.push({ provider: 'job', reason: `${jci.source} (Indexed Job)` });
-  const hidden = new Set(found.flatMap((d) => BUILT_ON[d.provider] ?? []));
+  // A hostfile alone (no K_MPI_JOB_ROLE, no JobSet annotations) in an Indexed Job pod is the user's own file,
+  // not mpi-operator's: both then match and the user says which.
+  const hostfileOnly = !role && jsName === undefined;
+  const hidden = new Set(
+    found.flatMap((d) => (d.provider === 'mpi-operator' && hostfileOnly ? [] : (BUILT_ON[d.provider] ?? []))),
+  );
   return found.filter((d) => !hidden.has(d.provider));
 }
 

@@ -447,3 +447,29 @@ describe('--peers traps', () => {
     expect(peers.doc.index.value).toBe(2);
   });
 });
+
+describe('auto-detection edge cases', () => {
+  it('an Indexed Job pod with its own MPI hostfile matches two providers and asks which', async () => {
+    const r = await explain(
+      {
+        hostname: 'example-job-1',
+        subdomain: 'headless-svc',
+        namespace: 'default',
+        mpiHostfile: 'example-job-0.headless-svc slots=1\n',
+      },
+      { JOB_COMPLETION_INDEX: '1' },
+      ['--completions', '2'],
+    );
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/matches 2 providers: mpi-operator \(MPI hostfile .*\); job \(env JOB_COMPLETION_INDEX/);
+  });
+  it('an Indexed Job pod is still the job provider, no flags beyond --completions', async () => {
+    const r = await explain(
+      { hostname: 'example-job-1', subdomain: 'headless-svc', namespace: 'default' },
+      { JOB_COMPLETION_INDEX: '1' },
+      ['--completions', '2'],
+    );
+    expect(r.doc.provider).toEqual({ value: 'job', source: 'auto: env JOB_COMPLETION_INDEX (Indexed Job)' });
+    expect(r.doc.warnings).toEqual([]);
+  });
+});
