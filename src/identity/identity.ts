@@ -331,13 +331,17 @@ function peersIdentity(
     );
   }
   checkRange(index, completions);
-  const details: Detail[] = completed
-    .filter((c) => c.completion !== undefined)
-    .map((c) => ({
-      label: 'completed',
-      value: `${c.item} → ${c.name}`,
-      source: `resolv.conf-style ${c.completion} (${view.namespace?.source ?? view.clusterDomain.source})`,
-    }));
+  // One row per completion suffix: `web-0.nginx,web-1.nginx` → `2 names + default.svc.cluster.local`.
+  const bySuffix = new Map<string, string[]>();
+  for (const c of completed) {
+    if (c.completion !== undefined)
+      bySuffix.set(c.completion, [...(bySuffix.get(c.completion) ?? []), c.item]);
+  }
+  const details: Detail[] = [...bySuffix].map(([completion, items]) => ({
+    label: 'completed',
+    value: `${items.length === 1 ? items[0] : `${items.length} names`} + .${completion.replace(/^search /, '')}`,
+    source: `like the resolv.conf ${completion} (namespace from ${view.namespace?.source ?? '-'})`,
+  }));
   return {
     mode: 'peers',
     index,

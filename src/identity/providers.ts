@@ -489,9 +489,7 @@ function statefulsetProvider(view: PodView, o: ProviderOptions, origin: Origin):
   return {
     peers,
     index: { value: ordinal - start, source: `${ordinalS!.source} minus ordinals start ${start}` },
-    completions: replicasS.source.startsWith('option')
-      ? { value: replicas, source: replicasS.source }
-      : { value: replicas, source: replicasS.source },
+    completions: { value: replicas, source: replicasS.source },
     jobName: name,
     subdomain,
     details: [
@@ -554,7 +552,6 @@ function trainerProvider(view: PodView): ProviderResult {
       `${masterS.source.replace('env ', '')} ${quote(masterS.value)} is a short name: it resolves only through a ClusterFirst search list; the absolute name is ${quote(peers[0]!)}`,
     );
   selfCheck(view, peers, index, warnings);
-  const tj = /^(.+)-[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.exec(prefix);
   return {
     peers,
     index: { value: index, source: rankS.source },
@@ -566,12 +563,12 @@ function trainerProvider(view: PodView): ProviderResult {
     subdomain,
     details: [
       { label: 'master', value: bare, source: masterS.source },
-      ...(tj
+      ...(prefix.startsWith(`${labels[1]}-`)
         ? [
             {
               label: 'replicated job',
               value: prefix.slice(labels[1]!.length + 1),
-              source: `${masterS.source} first label`,
+              source: `${masterS.source} first label minus ${labels[1]}- and -0-0`,
             },
           ]
         : []),

@@ -421,11 +421,17 @@ describe('--peers traps', () => {
       'db.example.org.',
     ]);
     expect(r.doc.index.value).toBe(1);
-    expect(r.doc.details[0]).toEqual({
-      label: 'completed',
-      value: 'web-0.nginx → web-0.nginx.default.svc.cluster.local.',
-      source: expect.stringMatching(/search default\.svc\.cluster\.local/),
-    });
+    expect(r.doc.details).toEqual([
+      {
+        label: 'completed',
+        value: 'web-0.nginx + .default.svc.cluster.local',
+        source: expect.stringMatching(
+          /like the resolv\.conf search default\.svc\.cluster\.local \(namespace from .*hosts FQDN\)/,
+        ),
+      },
+      { label: 'completed', value: 'web-1.nginx.default + .svc.cluster.local', source: expect.any(String) },
+      { label: 'completed', value: 'web-2.nginx.default.svc + .cluster.local', source: expect.any(String) },
+    ]);
   });
   it('understands setHostnameAsFQDN: true (the hostname is the FQDN) with and without --peers', async () => {
     const spec: ControllerPodSpec = {
@@ -461,7 +467,9 @@ describe('auto-detection edge cases', () => {
       ['--completions', '2'],
     );
     expect(r.code).toBe(78);
-    expect(r.stderr).toMatch(/matches 2 providers: mpi-operator \(MPI hostfile .*\); job \(env JOB_COMPLETION_INDEX/);
+    expect(r.stderr).toMatch(
+      /matches 2 providers: mpi-operator \(MPI hostfile .*\); job \(env JOB_COMPLETION_INDEX/,
+    );
   });
   it('an Indexed Job pod is still the job provider, no flags beyond --completions', async () => {
     const r = await explain(
