@@ -446,11 +446,11 @@ function jobIdentity(
       `hostname ${quote(hostname.value)} looks like a JobSet pod (<jobset ${subdomain.value}>-<rjob>-<job>-<pod>): these peers are one child Job only; mount the pod's annotations at --podinfo-dir, or pass --provider jobset --jobset-topology <rjob>=<replicas>x<pods>,…`,
     );
   }
-  if (view.hostsEntry === undefined) {
+  if (view.hostsEntry === undefined && view.fqdnParts === undefined) {
     warnings.push(
       `${view.hostsText === undefined ? `${paths.hosts} could not be read` : `${paths.hosts} has no FQDN for ${quote(hostname.value)}`}: the pod has no subdomain, so peers cannot resolve its name (set spec.template.spec.subdomain to the headless Service's name)`,
     );
-  } else if (trimDot(self) !== view.hostsEntry.fqdn) {
+  } else if (view.hostsEntry !== undefined && trimDot(self) !== view.hostsEntry.fqdn) {
     warnings.push(
       `own peer name ${quote(self)} differs from the FQDN ${quote(view.hostsEntry.fqdn)} in ${paths.hosts}`,
     );

@@ -480,4 +480,25 @@ describe('auto-detection edge cases', () => {
     expect(r.doc.provider).toEqual({ value: 'job', source: 'auto: env JOB_COMPLETION_INDEX (Indexed Job)' });
     expect(r.doc.warnings).toEqual([]);
   });
+  it('--replicas without JOB_COMPLETION_INDEX or podinfo means a StatefulSet', async () => {
+    const r = await explain({ hostname: 'web-1', subdomain: 'nginx', namespace: 'default' }, {}, [
+      '--replicas',
+      '2',
+    ]);
+    expect(r.doc.provider).toEqual({
+      value: 'statefulset',
+      source: 'auto: option replicas and no JOB_COMPLETION_INDEX',
+    });
+    expect(r.doc.peers).toEqual([0, 1].map((i) => fq(`web-${i}`, 'nginx', 'default')));
+  });
+  it('setHostnameAsFQDN with no FQDN line in the hosts file: subdomain and namespace come from the hostname', async () => {
+    const r = await explain(
+      { hostname: 'example-job-1', namespace: 'default' },
+      { JOB_COMPLETION_INDEX: '1' },
+      ['--completions', '2'],
+      'example-job-1.headless-svc.team.svc.cluster.local',
+    );
+    expect(r.doc.peers).toEqual([0, 1].map((i) => fq(`example-job-${i}`, 'headless-svc', 'team')));
+    expect(r.doc.warnings).toEqual([]);
+  });
 });
