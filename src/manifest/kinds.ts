@@ -234,6 +234,8 @@ function statefulset(o: ManifestOptions): KindManifest {
           'spec.podManagementPolicy':
             'Parallel: the default OrderedReady starts pod N+1 only after pod N is Ready, which deadlocks any barrier.',
           'spec.replicas': 'Keep PEER_RENDEZVOUS_REPLICAS equal to this: the pod cannot see it.',
+          'spec.template':
+            'A StatefulSet restarts a container that exits (the barrier then runs again): for a run-to-completion workload prefer --kind jobset or job.',
         },
       },
     ],

@@ -10,6 +10,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { runCli } from '../helpers/cli.js';
+import { type ControllerPodSpec, controllerPod } from '../helpers/controller-pod.js';
 
 type Obj = Record<string, unknown>;
 type Schema = Record<string, unknown>;
@@ -217,5 +218,75 @@ describe('manifest --kind (FIELD.md §1-5)', () => {
     ]);
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/--kind lws supports --mode wrapper only/);
+  });
+});
+
+/** The literal env of a generated container, as the kubelet would set it. */
+function envOf(container: Obj): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of container.env as { name: string; value?: string }[])
+    if (e.value !== undefined) out[e.name] = e.value;
+  return out;
+}
+
+/** `explain` in a fixture pod of that controller, with only the env the manifest gives plus the controller's. */
+async function explainIn(
+  spec: ControllerPodSpec,
+  env: Record<string, string>,
+): Promise<{ peers: string[]; index: { value: number } }> {
+  const pod = controllerPod(spec);
+  try {
+    const r = await runCli(['explain', '--log-format', 'json', ...pod.flags], env, {
+      hostname: () => spec.hostname,
+    });
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout);
+  } finally {
+    pod.cleanup();
+  }
+}
+
+describe('what a generated manifest gives a pod is enough for its provider', () => {
+  it('jobset: the topology env + the annotations the podinfo volume mounts', async () => {
+    const [js] = await manifest('jobset', ['--topology', 'driver=1x1,workers=2x4']);
+    const rjobs = at(js, 'spec.replicatedJobs') as Obj[];
+    const c = (at(rjobs[1], 'template.spec.template.spec.containers') as Obj[])[0]!;
+    const K = 'jobset.sigs.k8s.io/';
+    const id = await explainIn(
+      {
+        hostname: 'train-workers-1-3',
+        subdomain: 'train',
+        namespace: 'ml',
+        annotations: {
+          [`${K}jobset-name`]: 'train',
+          [`${K}replicatedjob-name`]: 'workers',
+          [`${K}replicatedjob-replicas`]: '2',
+          [`${K}job-index`]: '1',
+          [`${K}job-global-index`]: '2',
+          [`${K}global-replicas`]: '3',
+        },
+      },
+      { ...envOf(c), JOB_COMPLETION_INDEX: '3' },
+    );
+    expect(id.peers).toHaveLength(9);
+    expect(id.index.value).toBe(8);
+  });
+  it('statefulset: PEER_RENDEZVOUS_REPLICAS and the ordinal in the hostname', async () => {
+    const [, sts] = await manifest('statefulset');
+    const c = (at(sts, 'spec.template.spec.containers') as Obj[])[0]!;
+    const id = await explainIn({ hostname: 'train-3', subdomain: 'train', namespace: 'default' }, envOf(c));
+    expect(id.peers).toEqual([0, 1, 2, 3].map((i) => `train-${i}.train.default.svc.cluster.local.`));
+    expect(id.index.value).toBe(3);
+  });
+  it('mpijob: a worker knows the launcher and its peers from PEER_RENDEZVOUS_REPLICAS', async () => {
+    const [mj] = await manifest('mpijob');
+    const c = (at(mj, 'spec.mpiReplicaSpecs.Worker.template.spec.containers') as Obj[])[0]!;
+    const id = await explainIn(
+      { hostname: 'train-worker-2', subdomain: 'train', namespace: 'default' },
+      { ...envOf(c), K_MPI_JOB_ROLE: 'worker' },
+    );
+    expect(id.peers[0]).toBe('train-launcher.train.default.svc.cluster.local.');
+    expect(id.peers).toHaveLength(5);
+    expect(id.index.value).toBe(3);
   });
 });
