@@ -1,6 +1,6 @@
 // Options of the commands that wait for the mesh (wait, run, env), and the shared waiting logic:
 // signals → exit 128+n, progress lines, the timeout table and hints, /dev/termination-log, --ready-file.
-import { accessSync, constants as fsConstants, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
@@ -13,7 +13,14 @@ import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
 import { DEFAULT_PORT, type WaitResult } from '../rendezvous/wait.js';
 import type { CliContext } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
-import { type IdentityArgs, identityFromArgs, identityOptions, originOf } from './options.js';
+import {
+  envNameFor,
+  flagGiven,
+  type IdentityArgs,
+  identityFromArgs,
+  identityOptions,
+  originOf,
+} from './options.js';
 
 const GROUP = 'Rendezvous:';
 
@@ -52,7 +59,13 @@ export const rendezvousOptions = {
   token: {
     type: 'string',
     group: GROUP,
-    describe: 'shared secret; peers prove they know it (HMAC-SHA256), it never crosses the wire',
+    describe:
+      'shared secret; peers prove they know it (HMAC-SHA256), it never crosses the wire (prefer --token-file: argv is visible in /proc)',
+  },
+  'token-file': {
+    type: 'string',
+    group: GROUP,
+    describe: 'read the shared secret from this file (a mounted Secret; one trailing newline dropped)',
   },
   'ready-file': { type: 'string', group: GROUP, describe: 'write the roster (JSON) here once released' },
   'progress-interval': {
@@ -77,6 +90,7 @@ export interface RendezvousArgs extends IdentityArgs {
   timeout: string;
   dnsServer?: string | undefined;
   token?: string | undefined;
+  tokenFile?: string | undefined;
   readyFile?: string | undefined;
   progressInterval: string;
   terminationLog: string;
@@ -101,6 +115,7 @@ export async function waitFromArgs(
   const timeoutMs = parseDuration(args.timeout, originOf(ctx, 'timeout'));
   const progressMs = parseDuration(args.progressInterval, originOf(ctx, 'progress-interval'));
   const verify = parseVerifyMode(args.verify, originOf(ctx, 'verify'));
+  const token = tokenFromArgs(ctx, args);
   if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) {
     throw new ConfigError(
       `port ${quote(args.port)} from ${originOf(ctx, 'port')} is not valid: expected an integer from 1 to 65535`,
@@ -136,6 +151,10 @@ export async function waitFromArgs(
   };
   const log = logger(ctx, args);
   for (const w of identity.warnings) log.warn(w);
+  if (flagGiven(ctx.argv, 'token'))
+    log.warn(
+      'the --token value is visible to every process of the pod in /proc/<pid>/cmdline while waiting: prefer --token-file (a mounted Secret) or PEER_RENDEZVOUS_TOKEN',
+    );
   log.info(
     `index ${identity.index.value} of ${identity.completions.value} (${identity.provider.value}), verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
   );
@@ -176,7 +195,7 @@ export async function waitFromArgs(
         timeoutMs,
         dnsServer: args.dnsServer,
         resolvConf: args.resolvConf,
-        token: args.token,
+        token,
         signal: hooks.signal ? AbortSignal.any([hooks.signal, controller.signal]) : controller.signal,
         onProgress,
       },
@@ -207,6 +226,98 @@ export async function waitFromArgs(
     if (!held) releaseSignals();
   }
 }
+
+/**
+ * The shared token from --token / PEER_RENDEZVOUS_TOKEN or --token-file / PEER_RENDEZVOUS_TOKEN_FILE (one
+ * trailing newline dropped, as `kubectl create secret --from-file` and editors leave one). An empty token,
+ * an empty or unreadable file, or both sources at once are configuration errors: no silent "no token".
+ */
+export function tokenFromArgs(
+  ctx: CliContext,
+  args: { token?: string | undefined; tokenFile?: string | undefined },
+): string | undefined {
+  const fromToken = args.token !== undefined ? originOf(ctx, 'token') : undefined;
+  if (args.tokenFile !== undefined) {
+    const origin = originOf(ctx, 'token-file');
+    if (fromToken !== undefined) {
+      throw new ConfigError(
+        `both ${fromToken} and ${origin} give the token: keep one (--token-file is the one to keep)`,
+        { value: args.tokenFile, source: origin },
+      );
+    }
+    const path = args.tokenFile;
+    if (path === '')
+      throw new ConfigError(`${origin} is empty: expected the path of the token file`, {
+        value: '',
+        source: origin,
+      });
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new ConfigError(`cannot read the token file ${quote(path)} from ${origin}: ${code}`, {
+        value: path,
+        source: origin,
+        cause: error,
+      });
+    }
+    const token = text.replace(/\r?\n$/, '');
+    if (token === '') {
+      throw new ConfigError(
+        `the token file ${quote(path)} from ${origin} is empty: expected the shared secret (e.g. openssl rand -hex 16)`,
+        { value: path, source: origin },
+      );
+    }
+    return token;
+  }
+  if (args.token === '') {
+    throw new ConfigError(
+      `the token from ${fromToken} is empty: expected the shared secret (leave it unset for no token)`,
+      { value: '', source: fromToken! },
+    );
+  }
+  return args.token;
+}
+
+/**
+ * The environment for the workload: `env` without the PEER_RENDEZVOUS_* variables of the options in `options`
+ * (what the agent consumed: its token among them), unless `keep`.
+ */
+export function workloadEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  options: Readonly<Record<string, unknown>>,
+  keep: boolean,
+): Record<string, string> {
+  const consumed = keep ? new Set<string>() : agentEnvNames(env, options);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !consumed.has(k)) out[k] = v;
+  return out;
+}
+
+/** The PEER_RENDEZVOUS_* variables set in `env` that name one of `options` (the ones the agent read). */
+export function agentEnvNames(
+  env: Readonly<Record<string, string | undefined>>,
+  options: Readonly<Record<string, unknown>>,
+): Set<string> {
+  const names = new Set<string>();
+  for (const key of Object.keys(options)) {
+    const name = envNameFor(key);
+    if (env[name] !== undefined) names.add(name);
+  }
+  return names;
+}
+
+/** `--keep-agent-env`, of the commands that hand over to a workload (run, env). */
+export const keepAgentEnvOption = {
+  'keep-agent-env': {
+    type: 'boolean',
+    default: false,
+    group: 'Hand-over:',
+    describe:
+      "pass the agent's own PEER_RENDEZVOUS_* variables (the token among them) on to the workload [default: removed]",
+  },
+} satisfies Record<string, Options>;
 
 /** The table and hints printed when the deadline passes. */
 export function timeoutSummary(error: RendezvousTimeoutError): string {

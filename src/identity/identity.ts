@@ -166,7 +166,7 @@ function chooseProvider(
   }
   if (found.length === 1) return { value: found[0]!.provider, source: `auto: ${found[0]!.reason}` };
   // Nothing matched: the Indexed Job path gives the messages a new user needs (JOB_COMPLETION_INDEX, …).
-  return { value: 'job', source: 'auto: nothing matched, Indexed Job naming' };
+  return { value: 'job', source: 'auto: no controller marks found, Indexed Job naming' };
 }
 
 type Built = Omit<

@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
 import { AbortedError, ConfigError } from '../errors.js';
+import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
 import {
   type BackoffPolicy,
   BLIND_POLL,
@@ -16,11 +17,19 @@ import {
 } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
-import { encodeFrame } from './frames.js';
+import { encodeFrame, ProtocolError } from './frames.js';
 import { accept, HandshakeError, initiate, type WireIdentity } from './handshake.js';
 import { Limiter } from './limiter.js';
 import { LookupGate, resolveUntil } from './lookup.js';
-import { type Hello, PROTOCOL_VERSION, type RejectCode, type Release, type RosterEntry } from './messages.js';
+import {
+  type Hello,
+  MAX_ADDRESSES_PER_POD,
+  PROTOCOL_VERSION,
+  type RejectCode,
+  type Release,
+  type RosterEntry,
+  releaseProblem,
+} from './messages.js';
 import { hintsFor, type PeerReport, type PeerStateKind } from './peer-state.js';
 import { sleep, Waker } from './sleep.js';
 import type { Mesh, PeerInfo } from './types.js';
@@ -86,6 +95,8 @@ class AgentCore {
   readonly #sockets = new Set<Socket>();
   /** Addresses already reported as speaking another protocol version. */
   readonly #versionWarned = new Set<string>();
+  /** Addresses already warned about for shed connections. */
+  readonly #shedWarned = new Set<string>();
   readonly #abort = new AbortController();
   readonly signal: AbortSignal;
   server: Server | undefined;
@@ -130,23 +141,35 @@ class AgentCore {
     admit: (hello: Hello) => { code: RejectCode; reason: string } | undefined,
     onAccepted: (channel: Channel, hello: Hello) => void,
   ): Promise<void> {
-    const maxPending = Math.max(64, 2 * this.cfg.completions);
-    let pending = 0;
+    // Pending handshakes are capped per source and in all; over a cap the oldest is shed (admission.ts).
+    const admission = new Admission(
+      maxPending(this.cfg.completions),
+      MAX_PENDING_PER_SOURCE,
+      (source, why) => {
+        if (this.#shedWarned.has(source)) return;
+        this.#shedWarned.add(source);
+        this.cfg.onProgress?.({
+          type: 'warning',
+          message: `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
+        });
+      },
+    );
     const server = createServer((socket) => {
-      if (pending >= maxPending) {
-        socket.destroy();
-        return;
-      }
-      pending++;
       this.#track(socket);
       const channel = this.track(new Channel(socket, MAX_MEMBER_FRAME));
-      accept(channel, this.wire, admit, this.cfg.now() + this.cfg.handshakeTimeoutMs).then(
+      const pending = admission.admit(channel);
+      const now = this.cfg.now();
+      const deadlines = {
+        hello: now + Math.min(FIRST_FRAME_MS, this.cfg.handshakeTimeoutMs),
+        end: now + this.cfg.handshakeTimeoutMs,
+      };
+      accept(channel, this.wire, admit, deadlines, pending.spoke).then(
         (hello) => {
-          pending--;
+          pending.done();
           onAccepted(channel, hello);
         },
         () => {
-          pending--;
+          pending.done();
           const closed = channel.closed;
           // Unparsed, the dialler's index is unknown: say it once per address, as a warning.
           if (closed?.kind === 'version' && !this.#versionWarned.has(channel.remoteAddress)) {
@@ -364,6 +387,12 @@ function failureState(error: unknown): { state: PeerStateKind; detail: string } 
       case 'wrong-index':
       case 'not-coordinator':
         return { state: 'wrong-identity', detail: error.message };
+      // Shed by the peer's admission, or the connection dropped mid-handshake (a reset under load, a
+      // restart): nothing is wrong with this pod or its configuration, it just tries again.
+      case 'busy':
+        return { state: 'busy', detail: error.message };
+      case 'closed':
+        return { state: 'busy', detail: 'connection dropped during the handshake' };
       default:
         return { state: 'protocol-error', detail: error.message };
     }
@@ -408,6 +437,11 @@ interface MemberSession {
   onDone: () => void;
 }
 
+/** A member's addresses in a release: the one it connected from first, then its DNS ones, capped. */
+export function podAddresses(s: { address: string; dnsAddresses: readonly string[] }): string[] {
+  return [s.address, ...s.dnsAddresses.filter((a) => a !== s.address)].slice(0, MAX_ADDRESSES_PER_POD);
+}
+
 async function runCoordinator(core: AgentCore): Promise<Mesh> {
   const { cfg } = core;
   const n = cfg.completions;
@@ -421,9 +455,12 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   let released = false;
   let changed = true;
   let resolveDone!: (m: Mesh) => void;
-  const done = new Promise<Mesh>((resolve) => {
+  let rejectDone!: (e: Error) => void;
+  const done = new Promise<Mesh>((resolve, reject) => {
     resolveDone = resolve;
+    rejectDone = reject;
   });
+  let refuseRelease: (index: number, reason: string) => void = () => {};
   for (let i = 1; i < n; i++) core.setState(i, 'unknown');
 
   const readyCount = (): number => [...sessions.values()].filter((s) => isReady(s)).length;
@@ -443,17 +480,16 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     const first = sessions.values().next().value as MemberSession | undefined;
     const own = ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
     const addresses: string[][] = [own ? [own] : []];
-    for (let i = 1; i < n; i++) {
-      const s = sessions.get(i)!;
-      addresses.push([s.address, ...s.dnsAddresses.filter((a) => a !== s.address)]);
+    for (let i = 1; i < n; i++) addresses.push(podAddresses(sessions.get(i)!));
+    const release: Release = { v: PROTOCOL_VERSION, type: 'release', generation, addresses };
+    // Members check the release with the same function: never send one they would refuse.
+    const problem = releaseProblem(release, n);
+    if (problem) {
+      rejectDone(new ProtocolError(`cannot release: ${problem}`));
+      return;
     }
     // One encoding for every member: the frame grows with N.
-    const frame = encodeFrame({
-      v: PROTOCOL_VERSION,
-      type: 'release',
-      generation,
-      addresses,
-    } satisfies Release);
+    const frame = encodeFrame(release);
     for (const s of sessions.values()) s.channel.sendFrame(frame);
     const roster = core.roster(addresses);
     // Return after every member acked (or closed), or after the grace period.
@@ -465,6 +501,13 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       resolveDone(core.mesh(roster, generation));
     };
     const grace = setTimeout(finish, cfg.releaseGraceMs);
+    // A member that refuses the release says why (a `reject`): then nobody may start, this agent included.
+    refuseRelease = (index, reason) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(grace);
+      rejectDone(new ProtocolError(`member ${index} rejected the release: ${reason}`));
+    };
     let waiting = sessions.size;
     const check = (): void => {
       if (--waiting <= 0) finish();
@@ -522,6 +565,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       } else if (m.type === 'ack') {
         s.acked = true;
         s.onDone();
+      } else if (m.type === 'reject' && released) {
+        refuseRelease(i, m.reason);
       }
     });
     channel.onClose(() => {
@@ -758,6 +803,11 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   };
   const deadline = core.deadlineReached(unfinished);
 
+  // A release this member cannot use ends the wait at once, with the reason.
+  let refused!: (e: Error) => void;
+  const refusal = new Promise<never>((_, reject) => {
+    refused = reject;
+  });
   const loop = async (): Promise<Mesh> => {
     for (;;) {
       const session = await findCoordinator();
@@ -876,16 +926,18 @@ async function runMember(core: AgentCore): Promise<Mesh> {
             cfg.onProgress?.({ type: 'status', ready: m.ready, total: m.total });
             return;
           case 'release': {
-            channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
-            core.setState(0, 'ready', `at ${channel.remoteAddress}`);
             stop.abort(SESSION_ENDED);
-            if (m.addresses.length !== n) {
-              channel.close({
-                kind: 'protocol',
-                message: `release lists ${m.addresses.length} pods, expected ${n}`,
-              });
+            const problem = releaseProblem(m, n);
+            if (problem) {
+              // Not retried (the coordinator has released): say why here and to the coordinator, which
+              // then starts nobody either.
+              channel.send({ v: PROTOCOL_VERSION, type: 'reject', code: 'protocol', reason: problem });
+              channel.close({ kind: 'local', message: 'released' });
+              refused(new ProtocolError(`rejected the release from ${channel.remoteAddress}: ${problem}`));
               return;
             }
+            channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
+            core.setState(0, 'ready', `at ${channel.remoteAddress}`);
             const result = core.mesh(core.roster(m.addresses), m.generation);
             channel.close({ kind: 'local', message: 'released' });
             resolve(result);
@@ -973,7 +1025,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   };
 
   try {
-    return await Promise.race([loop(), deadline.promise, core.aborted()]);
+    return await Promise.race([loop(), refusal, deadline.promise, core.aborted()]);
   } finally {
     deadline.cancel();
   }

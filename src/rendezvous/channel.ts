@@ -96,8 +96,15 @@ export class Channel {
     return true;
   }
 
-  /** The next message, or a rejection when the channel closes or `deadline` (epoch ms) passes. */
-  receive(deadline: number, now: () => number = Date.now): Promise<Message> {
+  /**
+   * The next message, or a rejection when the channel closes or `deadline` (epoch ms) passes (then the
+   * channel closes with `late` as the reason).
+   */
+  receive(
+    deadline: number,
+    now: () => number = Date.now,
+    late = 'handshake deadline passed',
+  ): Promise<Message> {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
     if (this.#closed) return Promise.reject(closedError(this.#closed));
@@ -115,8 +122,8 @@ export class Channel {
       const timer = setTimeout(
         () => {
           this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(new ProtocolError('handshake deadline passed'));
-          this.close({ kind: 'local', message: 'handshake deadline passed' });
+          reject(new ProtocolError(late));
+          this.close({ kind: 'local', message: late });
         },
         Math.max(0, deadline - now()),
       );

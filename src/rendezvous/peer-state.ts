@@ -16,6 +16,8 @@ export type PeerStateKind =
   | 'token-mismatch'
   | 'version-mismatch'
   | 'protocol-error'
+  /** The peer shed our pending handshake or dropped the connection during it: we retry. */
+  | 'busy'
   | 'connected'
   | 'checking-peers'
   | 'ready'
@@ -49,6 +51,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   'token-mismatch': 'token mismatch',
   'version-mismatch': 'another peer-rendezvous release',
   'protocol-error': 'protocol error',
+  busy: 'busy, retrying',
   connected: 'connected, checking its name',
   'checking-peers': 'connected, checking the other peers',
   ready: 'ready',
@@ -109,7 +112,9 @@ export function hintsFor(
     );
   }
   if (reports.some((r) => r.state === 'token-mismatch'))
-    hints.push('token mismatch: every pod must get the same --token / PEER_RENDEZVOUS_TOKEN');
+    hints.push(
+      'token mismatch: every pod must get the same token (--token-file / PEER_RENDEZVOUS_TOKEN_FILE, or --token / PEER_RENDEZVOUS_TOKEN)',
+    );
   if (reports.some((r) => r.state === 'version-mismatch'))
     hints.push(
       'pods run different peer-rendezvous releases (another protocol version): give every pod of the Job the same image, by digest or an immutable tag',

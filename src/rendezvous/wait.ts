@@ -38,7 +38,7 @@ export interface WaitForPeersOptions extends IdentityOptions {
   mpiHostfile?: string;
   /** Volcano's `<task>.host` directory (default /etc/volcano). */
   volcanoDir?: string;
-  /** Shared secret: HMAC-SHA256 challenge–response in both directions; never sent. */
+  /** Shared secret: HMAC-SHA256 challenge–response in both directions (the dialler first); never sent. Not ''. */
   token?: string;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
@@ -187,6 +187,12 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
       `timeout ${quote(timeoutMs)} is not valid: expected a non-negative number of milliseconds`,
       { value: String(timeoutMs), source: 'option timeoutMs' },
     );
+  }
+  if (options.token === '') {
+    throw new ConfigError('token is empty: expected the shared secret, or leave `token` unset for none', {
+      value: '',
+      source: 'option token',
+    });
   }
   if (options.listen !== undefined && ipFamily(options.listen) === 0) {
     throw new ConfigError(`listen address ${quote(options.listen)} is not an IP address`, {

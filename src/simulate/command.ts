@@ -3,7 +3,7 @@
 import type { SimulateArgs } from '../cli/commands/simulate.js';
 import type { CliContext } from '../cli/context.js';
 import { exitCodeForSignal } from '../cli/exit-codes.js';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import type { SelfCommand } from '../self-command.js';
 import { parseFaults } from './faults.js';
 import { createLoopbackPlacement } from './loopback.js';
@@ -65,7 +65,12 @@ export async function runSimulateCommand(
     if (port !== undefined) agentArgs.push('--port', String(port));
     agentArgs.push('--timeout', args.timeout ?? '2m');
     if (args.verify !== undefined) agentArgs.push('--verify', args.verify);
-    if (args.token !== undefined) agentArgs.push('--token', args.token);
+    // The token goes to the agents through their environment, never their argv (visible in /proc/<pid>/cmdline);
+    // the agents drop it before the workload starts.
+    const tokenEnv: NodeJS.ProcessEnv = {};
+    if (args.token === '')
+      throw new ConfigError('--token is empty: expected the shared secret, or leave it out');
+    if (args.token !== undefined) tokenEnv.PEER_RENDEZVOUS_TOKEN = args.token;
     if (args.export !== undefined && command.length > 0 && !args.initContainer)
       agentArgs.push('--export', args.export);
     agentArgs.push('--progress-interval', args.verbose ? '2s' : '5s');
@@ -88,7 +93,7 @@ export async function runSimulateCommand(
       agentArgs,
       faults,
       self,
-      env: podBaseEnv(ctx.io.env),
+      env: { ...podBaseEnv(ctx.io.env), ...tokenEnv },
       placement,
       output,
       signal: controller.signal,

@@ -177,11 +177,15 @@ describe('DnsClient over UDP', () => {
   it('shares a socket among queriesPerSocket questions, then rotates', async () => {
     const r = await responder((q, reply) => reply.send(answer(q.packet, { answers: aRecords(q.packet, 1) })));
     const c = client(r, { queriesPerSocket: 5, concurrency: 1 });
-    for (let i = 0; i < 10; i++) await c.query(`r${i}.example.`, 'A');
+    const sockets = 8;
+    for (let i = 0; i < sockets * 5; i++) await c.query(`r${i}.example.`, 'A');
     const ports = r.received.map((q) => q.port);
-    expect(new Set(ports.slice(0, 5)).size).toBe(1);
-    expect(new Set(ports.slice(5, 10)).size).toBe(1);
-    expect(ports[0]).not.toBe(ports[5]);
+    const groups = Array.from({ length: sockets }, (_, g) => ports.slice(g * 5, g * 5 + 5));
+    for (const group of groups) expect(new Set(group).size).toBe(1);
+    // A new socket may get the port the retired one just freed (the kernel's choice, ~1 in 28k): count the
+    // changes instead of requiring each one.
+    const changes = groups.filter((group, g) => g > 0 && group[0] !== groups[g - 1]?.[0]).length;
+    expect(changes).toBeGreaterThanOrEqual(sockets - 2);
   });
 
   it('keeps at most `concurrency` questions in flight', async () => {

@@ -51,13 +51,16 @@ interface Run {
   readyFile: string;
 }
 
+let runCount = 0;
+
 function startWait(
   i: number,
   port: number,
   opts: { gen?: number; args?: string[]; n?: number; env?: Record<string, string> } = {},
 ): Run {
   const gen = opts.gen ?? 0;
-  const readyFile = join(dir, `ready-${port}-${i}-${gen}.json`);
+  // A counter, not only the port: freePort() may hand out a port an earlier test of this file used.
+  const readyFile = join(dir, `ready-${port}-${i}-${gen}-${++runCount}.json`);
   const child = spawn(
     process.execPath,
     [

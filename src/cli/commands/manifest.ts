@@ -78,7 +78,7 @@ export const manifestOptions = {
     type: 'string',
     group: GROUP,
     describe:
-      'Secret <name>[:<key>] holding the shared token, read into PEER_RENDEZVOUS_TOKEN (key default: token)',
+      'Secret <name>[:<key>] holding the shared token, mounted as a file for --token-file (key default: token)',
   },
   'fail-fast-on-config-error': {
     type: 'boolean',

@@ -6,10 +6,19 @@ import { type HandOverPreparation, handOver, prepareHandOver } from '../../exec/
 import { exitCodeForSignalName, reraiseSignal } from '../../exec/signals.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
-import { logger, type RendezvousArgs, rendezvousOptions, waitFromArgs } from '../rendezvous-options.js';
+import { outputOptions } from '../options.js';
+import {
+  keepAgentEnvOption,
+  logger,
+  type RendezvousArgs,
+  rendezvousOptions,
+  waitFromArgs,
+  workloadEnv,
+} from '../rendezvous-options.js';
 
 interface RunArgs extends RendezvousArgs, ExportArgs {
   exec: boolean;
+  keepAgentEnv: boolean;
 }
 
 /** When the hand-over is prepared while waiting: after the agent's start-up, before most releases. */
@@ -19,6 +28,7 @@ const PREPARE_AFTER_MS = 50;
 export const runOptions = {
   ...rendezvousOptions,
   ...exportOptions,
+  ...keepAgentEnvOption,
   exec: {
     type: 'boolean',
     default: true,
@@ -69,8 +79,8 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       let result: Awaited<ReturnType<typeof handOver>>;
       try {
         const exports = handOverExports(ctx, args, mesh, options);
-        const env: Record<string, string> = {};
-        for (const [k, v] of Object.entries(ctx.io.env)) if (v !== undefined) env[k] = v;
+        // The agent's own PEER_RENDEZVOUS_* variables (its token) stop here, on both hand-over paths.
+        const env = workloadEnv(ctx.io.env, { ...outputOptions, ...runOptions }, args.keepAgentEnv);
         Object.assign(env, exports.env);
         const mode = !args.exec || !own ? 'supervise' : 'auto';
         if (args.verbose)
