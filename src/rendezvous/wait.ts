@@ -126,7 +126,8 @@ export async function waitForPeers(
       completions: identity.completions.value,
       peers: identity.peers,
       jobKey: identity.jobKey,
-      jobName: identity.jobName?.value,
+      // The hint names the Job label only for an Indexed Job: other controllers label their pods otherwise.
+      jobName: identity.mode === 'job' ? identity.jobName?.value : undefined,
       serviceName:
         identity.mode === 'job'
           ? `${identity.subdomain!.value}.${identity.namespace!.value}.svc.${identity.clusterDomain.value}.`

@@ -502,3 +502,43 @@ describe('auto-detection edge cases', () => {
     expect(r.doc.warnings).toEqual([]);
   });
 });
+
+describe('a provider pod that times out', () => {
+  it("prints the controller's warning first and no Indexed-Job label in the hints", async () => {
+    const { ClusterDnsServer } = await import('../../src/dns/server.js');
+    const { BIN } = await import('../helpers/cli.js');
+    const { spawn } = await import('node:child_process');
+    const dns = await ClusterDnsServer.start({ host: '127.0.0.1', port: 0, ttl: 5 });
+    const pod = controllerPod({ hostname: 'web-1', subdomain: 'nginx', namespace: 'default' });
+    made.push(pod);
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'wait',
+          ...pod.flags,
+          ...['--hostname', 'web-1', '--replicas', '2', '--listen', '127.41.0.2', '--port', '29677'],
+          ...['--dns-server', `${dns.address.host}:${dns.address.port}`, '--timeout', '1500ms'],
+          ...['--progress-interval', '0', '--termination-log', ''],
+        ],
+        { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      clearTimeout(kill);
+      expect(code, stderr).toBe(124);
+      expect(stderr).toMatch(/warning: StatefulSet: with podManagementPolicy OrderedReady/);
+      expect(stderr).toMatch(
+        /no peer name resolves, this pod's own included: is there a headless Service \(clusterIP: None\) whose name equals/,
+      );
+      expect(stderr).not.toMatch(/batch\.kubernetes\.io\/job-name/);
+    } finally {
+      await dns.close();
+    }
+  });
+});
