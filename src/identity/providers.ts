@@ -324,6 +324,13 @@ function jobsetProvider(view: PodView, o: ProviderOptions, origin: Origin): Prov
       }
     }
   }
+  // spec.coordinator names a pod for the workload; the barrier's coordinator is global rank 0 regardless.
+  const coordinator = meta('coordinator');
+  if (coordinator !== undefined && coordinator.value.split('.')[0] !== peers[0]!.split('.')[0]) {
+    warnings.push(
+      `the JobSet's coordinator ${quote(coordinator.value)} (${coordinator.source}) is not global rank 0 ${quote(trimDot(peers[0]!))}: the barrier is coordinated by rank 0; the workload's coordinator is unchanged`,
+    );
+  }
   const expectHost = `${js.value}-${rjob.value}-${jobIdx}-${podIdx}`;
   if (host !== expectHost)
     warnings.push(

@@ -106,6 +106,19 @@ describe('JobSet (FIELD.md §1)', () => {
     );
   });
 
+  it('says when spec.coordinator is not global rank 0', async () => {
+    const annotations = { ...jobsetPod.annotations, [`${JS}coordinator`]: 'train-workers-0-0.train' };
+    const r = await explain({ ...jobsetPod, annotations }, { JOB_COMPLETION_INDEX: '2' }, [
+      '--jobset-topology',
+      'driver=1x1,workers=2x4',
+    ]);
+    expect(r.doc.warnings).toEqual([
+      expect.stringMatching(
+        /coordinator "train-workers-0-0\.train" .* is not global rank 0 "train-driver-0-0\.train\.ml\.svc\.cluster\.local"/,
+      ),
+    ]);
+  });
+
   it('sizes a one-replicated-job JobSet from --completions', async () => {
     const meta = { ...jobsetMeta('node', 2, 1, 1, 1), [`${JS}global-replicas`]: '2' };
     const r = await explain(
