@@ -126,6 +126,32 @@ describe('every provider releases in network-namespace pods (FIELD.md §1-5)', (
     });
   });
 
+  it('LeaderWorkerSet with subdomainPolicy UniquePerReplica: the Service is named after the leader', async () => {
+    await play('lwsu', 'lws', {
+      pods: ['llm-0', 'llm-0-1', 'llm-0-2'].map((hostname) => ({ hostname, subdomain: 'llm-0' })),
+      completionIndex: () => undefined,
+      env: (i) => ({
+        LWS_LEADER_ADDRESS: 'llm-0.llm-0.default',
+        LWS_GROUP_SIZE: '3',
+        LWS_WORKER_INDEX: String(i),
+      }),
+      flags: () => [],
+    });
+  });
+
+  it('JobSet without a downward-API volume: the hostname read against --jobset-topology', async () => {
+    const pods = ['train-driver-0-0', 'train-workers-0-0', 'train-workers-0-1'].map((hostname) => ({
+      hostname,
+      subdomain: 'train',
+    }));
+    await play('jobset-host', 'jobset', {
+      pods,
+      completionIndex: (i) => (i === 2 ? '1' : '0'),
+      env: () => ({ PEER_RENDEZVOUS_JOBSET_TOPOLOGY: 'driver=1x1,workers=1x2' }),
+      flags: () => [],
+    });
+  });
+
   it('Kubeflow Trainer v2: tj-node-0-<i> from PET_NNODES, PET_NODE_RANK, PET_MASTER_ADDR', async () => {
     await play('trainer', 'trainer', {
       pods: [0, 1, 2].map((i) => ({ hostname: `tj-node-0-${i}`, subdomain: 'tj' })),
