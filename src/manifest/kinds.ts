@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.js';
 import { parseJobsetTopology, type ReplicatedJob } from '../identity/providers.js';
 import { DEFAULT_PATHS } from '../identity/sources.js';
-import { EXECUTABLE, PORT_NAME } from './build.js';
+import { addTokenVolume, EXECUTABLE, PORT_NAME, TOKEN_FILE } from './build.js';
 import type { ManifestOptions } from './options.js';
 import type { YamlDocument, YamlValue } from './yaml.js';
 
@@ -45,9 +45,8 @@ function env(o: ManifestOptions, provider: string, extra: Record<string, string>
     { name: 'PEER_RENDEZVOUS_PROVIDER', value: provider },
     { name: 'PEER_RENDEZVOUS_PORT', value: String(o.port) },
     ...Object.entries(extra).map(([name, value]) => ({ name, value })),
-    ...(o.tokenSecret === undefined
-      ? []
-      : [{ name: 'PEER_RENDEZVOUS_TOKEN', valueFrom: { secretKeyRef: { ...o.tokenSecret } } }]),
+    // The token as a file of the mounted Secret (addTokenVolume), never an env var.
+    ...(o.tokenSecret === undefined ? [] : [{ name: 'PEER_RENDEZVOUS_TOKEN_FILE', value: TOKEN_FILE }]),
   ];
 }
 
@@ -127,7 +126,7 @@ function jobset(o: ManifestOptions, k: KindOptions): KindManifest {
             completionMode: 'Indexed',
             backoffLimit: 0,
             template: {
-              spec: {
+              spec: addTokenVolume(o, {
                 restartPolicy: 'Never',
                 containers: [
                   container(o, env(o, 'jobset', { PEER_RENDEZVOUS_JOBSET_TOPOLOGY: topology }), o.command, {
@@ -135,7 +134,7 @@ function jobset(o: ManifestOptions, k: KindOptions): KindManifest {
                   }),
                 ],
                 volumes: [podinfoVolume],
-              },
+              }),
             },
           },
         },
@@ -158,7 +157,7 @@ function jobset(o: ManifestOptions, k: KindOptions): KindManifest {
 }
 
 function lws(o: ManifestOptions): KindManifest {
-  const pod = { spec: { containers: [container(o, env(o, 'lws'), o.command)] } };
+  const pod = { spec: addTokenVolume(o, { containers: [container(o, env(o, 'lws'), o.command)] }) };
   const obj: KubeObject = {
     apiVersion: 'leaderworkerset.x-k8s.io/v1',
     kind: 'LeaderWorkerSet',
@@ -206,7 +205,7 @@ function statefulset(o: ManifestOptions): KindManifest {
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
-        spec: {
+        spec: addTokenVolume(o, {
           containers: [
             container(
               o,
@@ -214,7 +213,7 @@ function statefulset(o: ManifestOptions): KindManifest {
               o.command,
             ),
           ],
-        },
+        }),
       },
     },
   };
@@ -254,19 +253,21 @@ function mpijob(o: ManifestOptions): KindManifest {
       mpiReplicaSpecs: {
         Launcher: {
           replicas: 1,
-          template: { spec: { containers: [container(o, env(o, 'mpi-operator'), o.command)] } },
+          template: {
+            spec: addTokenVolume(o, { containers: [container(o, env(o, 'mpi-operator'), o.command)] }),
+          },
         },
         Worker: {
           replicas: workers,
           template: {
-            spec: {
+            spec: addTokenVolume(o, {
               containers: [
                 container(o, env(o, 'mpi-operator', { PEER_RENDEZVOUS_REPLICAS: String(workers) }), [
                   '/usr/sbin/sshd',
                   '-De',
                 ]),
               ],
-            },
+            }),
           },
         },
       },
@@ -287,6 +288,11 @@ function mpijob(o: ManifestOptions): KindManifest {
 }
 
 function trainjob(o: ManifestOptions, k: KindOptions): KindManifest {
+  if (o.tokenSecret !== undefined) {
+    throw new UsageError(
+      '--kind trainjob cannot take --token-secret: a TrainJob cannot mount volumes into the trainer pods (the runtime does); mount the Secret in the ClusterTrainingRuntime and set PEER_RENDEZVOUS_TOKEN_FILE there',
+    );
+  }
   const obj: KubeObject = {
     apiVersion: 'trainer.kubeflow.org/v1alpha1',
     kind: 'TrainJob',
@@ -328,7 +334,10 @@ function vcjob(o: ManifestOptions): KindManifest {
           name: 'worker',
           replicas: o.completions,
           template: {
-            spec: { restartPolicy: 'Never', containers: [container(o, env(o, 'volcano'), o.command)] },
+            spec: addTokenVolume(o, {
+              restartPolicy: 'Never',
+              containers: [container(o, env(o, 'volcano'), o.command)],
+            }),
           },
         },
       ],

@@ -200,6 +200,54 @@ describe('manifest --kind (FIELD.md §1-5)', () => {
     new PodTemplate({ metadata: { name: 'x' }, template: task.template } as never).validate();
   });
 
+  it('--token-secret mounts the Secret as a file in every agent container, still valid; trainjob refuses it', async () => {
+    const containersOf = (o: unknown): Obj[] => {
+      const out: Obj[] = [];
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === 'object') {
+          for (const [k, x] of Object.entries(v)) {
+            if (k === 'containers') out.push(...(x as Obj[]));
+            else walk(x);
+          }
+        }
+      };
+      walk(o);
+      return out;
+    };
+    const checks: [string, (o: Obj) => void][] = [
+      ['jobset', (o) => VALIDATORS.JobSet.check(o)],
+      ['lws', (o) => VALIDATORS.LeaderWorkerSet.check(o)],
+      ['mpijob', (o) => VALIDATORS.MPIJob.check(o)],
+      ['statefulset', (o) => (o.kind === 'StatefulSet' ? new StatefulSet(o as never).validate() : undefined)],
+      ['vcjob', () => {}],
+    ];
+    for (const [kind, validate] of checks) {
+      const objs = await manifest(kind, ['--token-secret', 'rdv-token']);
+      for (const o of objs) validate(o);
+      const containers = objs.flatMap(containersOf);
+      expect(containers.length, kind).toBeGreaterThan(0);
+      for (const c of containers) {
+        expect(c.env, kind).toContainEqual({
+          name: 'PEER_RENDEZVOUS_TOKEN_FILE',
+          value: '/var/run/secrets/peer-rendezvous/token',
+        });
+        expect(c.volumeMounts, kind).toContainEqual({
+          name: 'peer-rendezvous-token',
+          mountPath: '/var/run/secrets/peer-rendezvous',
+          readOnly: true,
+        });
+        expect(JSON.stringify(c.env), kind).not.toContain('secretKeyRef');
+      }
+    }
+    const tj = await runCli([
+      ...['manifest', '--kind', 'trainjob', '--name', 'a', '--completions', '2', '--image', 'i'],
+      ...['--token-secret', 's', '--', 'x'],
+    ]);
+    expect(tj.code).toBe(64);
+    expect(tj.stderr).toMatch(/--kind trainjob cannot take --token-secret/);
+  });
+
   it('--kind with another mode is a usage error (exit 64)', async () => {
     const r = await runCli([
       'manifest',
