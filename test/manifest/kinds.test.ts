@@ -1,7 +1,7 @@
 // `manifest --kind …` for each controller, validated against that controller's published CRD schema
 // (/work/shared/crds, copied to test/manifest/crds) with unknown fields rejected, or against the Kubernetes
 // schemas (kubernetes-models) for core kinds; and each sets publishNotReadyAddresses where it can.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
@@ -337,4 +337,57 @@ describe('what a generated manifest gives a pod is enough for its provider', () 
     expect(id.peers).toHaveLength(5);
     expect(id.index.value).toBe(3);
   });
+});
+
+// examples/controllers/: what `manifest --kind` prints for a small torchrun job under each controller, checked
+// against the generator (UPDATE_EXAMPLES=1 rewrites them) and against the schemas above.
+const CONTROLLER_EXAMPLES = fileURLToPath(new URL('../../examples/controllers/', import.meta.url));
+const TORCHRUN = ['torchrun', '--nproc-per-node=1', '/app/train.py'];
+const EXAMPLE_ARGV: Record<string, string[]> = {
+  'jobset.yaml': ['--kind', 'jobset', '--name', 'train', '--completions', '3', '--topology', 'node=1x3'],
+  'lws.yaml': ['--kind', 'lws', '--name', 'train', '--completions', '3'],
+  'statefulset.yaml': ['--kind', 'statefulset', '--name', 'train', '--completions', '3'],
+  'mpijob.yaml': ['--kind', 'mpijob', '--name', 'train', '--completions', '2'],
+  'trainjob.yaml': ['--kind', 'trainjob', '--name', 'train', '--completions', '3'],
+  'vcjob.yaml': ['--kind', 'vcjob', '--name', 'train', '--completions', '3'],
+};
+
+describe('examples/controllers/', () => {
+  it('has one example per controller kind', () => {
+    expect(
+      readdirSync(CONTROLLER_EXAMPLES)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    ).toEqual(Object.keys(EXAMPLE_ARGV).sort());
+  });
+  for (const [file, argv] of Object.entries(EXAMPLE_ARGV)) {
+    it(`${file} is what manifest writes, and valid`, async () => {
+      const command = file === 'mpijob.yaml' ? ['mpirun', '-np', '2', 'python', '/app/train.py'] : TORCHRUN;
+      const r = await runCli([
+        'manifest',
+        ...argv,
+        ...[
+          '--image',
+          'registry.example/train-with-peer-rendezvous:1',
+          '--export',
+          file === 'mpijob.yaml' ? 'mpi' : 'torchrun',
+        ],
+        '--',
+        ...command,
+      ]);
+      expect(r.stderr).toBe('');
+      const path = `${CONTROLLER_EXAMPLES}${file}`;
+      if (process.env.UPDATE_EXAMPLES === '1') writeFileSync(path, r.stdout);
+      const text = readFileSync(path, 'utf8');
+      expect(text).toBe(r.stdout);
+      for (const doc of parseAllDocuments(text)) {
+        const o = doc.toJS() as Obj;
+        const v = VALIDATORS[o.kind as keyof typeof VALIDATORS];
+        if (v !== undefined) v.check(o);
+        else if (o.kind === 'StatefulSet') new StatefulSet(o as never).validate();
+        else if (o.kind === 'Service') new Service(o as never).validate();
+        else expect(o.apiVersion).toBe('batch.volcano.sh/v1alpha1');
+      }
+    });
+  }
 });
