@@ -62,7 +62,8 @@ export const identityOptions = {
   peers: {
     type: 'string',
     group: IDENTITY_GROUP,
-    describe: 'explicit peer list host,host,... in index order (StatefulSet, JobSet, anything)',
+    describe:
+      'explicit peer list host,host,... in index order; this pod is at its position; relative names (web-0.nginx) are completed like the search list, host. is kept',
   },
   hostname: { type: 'string', group: IDENTITY_GROUP, describe: 'use this instead of the kernel hostname' },
   'hosts-file': {

@@ -127,7 +127,9 @@ export function discoverIdentity(options: IdentityOptions = {}, sources: SourceO
     const r = runProvider(provider.value, view, options, origin, mpiHostfile);
     built = fromProvider(r, options, view, origin);
   }
-  const warnings = [...dnsWarnings(view, built.mode), ...built.warnings];
+  // With IP literals only no name is resolved: resolv.conf does not matter.
+  const usesDns = built.peers.some((p) => ipFamily(p) === 0);
+  const warnings = [...(usesDns ? dnsWarnings(view) : []), ...built.warnings];
   return {
     ...built,
     provider,
@@ -470,7 +472,7 @@ function jobIdentity(
 }
 
 /** Warnings about the pod's DNS set-up a user needs before anything goes on the network. */
-function dnsWarnings(view: PodView, mode: 'job' | 'peers'): string[] {
+function dnsWarnings(view: PodView): string[] {
   const path = view.sources.paths.resolvConf;
   if (view.resolvConf === undefined)
     return [`${path} could not be read: pass --dns-server to name the cluster DNS`];
@@ -484,7 +486,6 @@ function dnsWarnings(view: PodView, mode: 'job' | 'peers'): string[] {
       `cluster domain ${quote(view.clusterDomain.value)} from ${view.clusterDomain.source} differs from ${quote(view.searchDomain)} in ${path}`,
     ];
   }
-  void mode;
   return [];
 }
 

@@ -446,6 +446,39 @@ describe('--peers traps', () => {
       { label: 'completed', value: 'web-2.nginx.default.svc + .cluster.local', source: expect.any(String) },
     ]);
   });
+  it('IP literals only: no DNS warning, since no name is resolved', async () => {
+    const r = await explain({ hostname: 'a', namespace: 'default' }, {}, [
+      '--peers',
+      '10.0.0.1,10.0.0.2',
+      '--index',
+      '1',
+    ]);
+    const bare = await runCli(
+      [
+        'explain',
+        '--log-format',
+        'json',
+        '--resolv-conf',
+        '/dev/null',
+        '--peers',
+        '10.0.0.1,10.0.0.2',
+        '--index',
+        '1',
+      ],
+      {},
+      { hostname: () => 'a' },
+    );
+    expect(r.doc.warnings).toEqual([]);
+    expect(JSON.parse(bare.stdout).warnings).toEqual([]);
+    const named = await runCli(
+      ['explain', '--log-format', 'json', '--resolv-conf', '/dev/null', '--peers', 'a.,b.'],
+      {},
+      {
+        hostname: () => 'a',
+      },
+    );
+    expect(JSON.parse(named.stdout).warnings.join('\n')).toMatch(/dnsPolicy is not ClusterFirst/);
+  });
   it('understands setHostnameAsFQDN: true (the hostname is the FQDN) with and without --peers', async () => {
     const spec: ControllerPodSpec = {
       hostname: 'example-job-2',
