@@ -153,6 +153,7 @@ class AgentCore {
           message: `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
         });
       },
+      this.cfg.now,
     );
     const server = createServer((socket) => {
       this.#track(socket);
@@ -196,9 +197,11 @@ class AgentCore {
           ),
         );
       });
-      // The backlog must hold every member connecting at once.
+      // The backlog must hold every member connecting at once, and a burst of idle connections besides: a full
+      // accept queue drops SYNs, and a member's dropped SYN is retried only after 1 s (the kernel caps it at
+      // net.core.somaxconn, 4096 by default).
       server.listen(
-        { port: this.cfg.port, host: this.cfg.listen, backlog: Math.max(511, this.cfg.completions + 64) },
+        { port: this.cfg.port, host: this.cfg.listen, backlog: Math.max(4096, this.cfg.completions + 64) },
         () => {
           server.removeAllListeners('error');
           server.on('error', () => {});
@@ -393,6 +396,8 @@ function failureState(error: unknown): { state: PeerStateKind; detail: string } 
         return { state: 'busy', detail: error.message };
       case 'closed':
         return { state: 'busy', detail: 'connection dropped during the handshake' };
+      case 'timeout':
+        return { state: 'busy', detail: 'connected, but no answer to the handshake in time' };
       default:
         return { state: 'protocol-error', detail: error.message };
     }

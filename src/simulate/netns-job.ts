@@ -15,6 +15,7 @@ import {
   processGroupCpu,
   readTimesFile,
 } from './netns.js';
+import { startUnbound, type UnboundServer, type UnboundStats } from './unbound.js';
 
 /** What a pod's command is built from. */
 export interface JobPodContext {
@@ -54,7 +55,11 @@ export interface NetnsJobOptions {
   readonly released: (line: string, pod: JobPodContext) => boolean | number;
   /** Pods that start late: index → delay after the others (ms). */
   readonly startDelays?: ReadonlyMap<number, number>;
-  /** Record published this long after a pod starts (default 200 ms). */
+  /**
+   * Record published this long after a pod starts (default 200 ms). Negative: the record is published first
+   * and the pod started once the update is committed (the record exists when the agent starts, as with
+   * `publishNotReadyAddresses: true`); the run's clock starts with the first publication then.
+   */
   readonly publishDelayMs?: number;
   /** Publish records at all (false: pods never become ready, as with an init container). Default true. */
   readonly publish?: boolean;
@@ -67,6 +72,12 @@ export interface NetnsJobOptions {
   readonly onLine?: (index: number, line: string) => void;
   /** Namespace name prefix (default `prdv`). */
   readonly prefix?: string;
+  /**
+   * A caching resolver between the pods and Knot, as in a cluster (CoreDNS' cache, NodeLocal DNSCache):
+   * unbound on the DNS address (port 53) capped at `seconds`, Knot behind it on port 5300 with `ttl` (default
+   * `seconds`) as record TTL, SOA TTL and SOA MINIMUM. Default: none (the pods ask Knot).
+   */
+  readonly dnsCache?: { readonly seconds: number; readonly ttl?: number };
   readonly signal?: AbortSignal;
 }
 
@@ -94,8 +105,10 @@ export interface NetnsJobResult {
   readonly pods: readonly NetnsJobPodResult[];
   /** When the last record was published (its update sent), ms after the start. */
   readonly lastPublishAtMs: number;
-  /** DNS queries the server answered while the pods ran. */
+  /** DNS queries the authoritative server (Knot) answered while the pods ran. */
   readonly queries: number;
+  /** With `dnsCache`: what the cache counted while the pods ran (queries the pods sent it, hits). */
+  readonly cache: UnboundStats | undefined;
   /** CPU seconds of all pods. */
   readonly podCpuSeconds: number;
   /** CPU seconds of the DNS server. */
@@ -105,6 +118,22 @@ export interface NetnsJobResult {
 }
 
 const MAX_LINES = 2_000;
+/** Knot's port when the cache takes port 53 of the DNS address. */
+const AUTHORITATIVE_BEHIND_CACHE_PORT = 5300;
+
+function statsSince(now: UnboundStats, before: UnboundStats): UnboundStats {
+  const byRcode: Record<string, number> = {};
+  for (const [rcode, n] of Object.entries(now.byRcode)) {
+    const d = n - (before.byRcode[rcode] ?? 0);
+    if (d > 0) byRcode[rcode] = d;
+  }
+  return {
+    queries: now.queries - before.queries,
+    cacheHits: now.cacheHits - before.cacheHits,
+    cacheMisses: now.cacheMisses - before.cacheMisses,
+    byRcode,
+  };
+}
 
 interface PodState {
   readonly ctx: JobPodContext;
@@ -139,19 +168,35 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
   const offExit = disposeOnProcessExit(() => cluster.dispose());
   const timers = new Set<NodeJS.Timeout>();
   let knot: KnotServer | undefined;
+  let cache: UnboundServer | undefined;
   try {
     const knotDir = join(cluster.dir, 'knot');
     mkdirSync(knotDir);
+    const cached = options.dnsCache;
     knot = await startKnot({
       dir: knotDir,
       address: cluster.dnsAddress,
-      port: 53,
+      port: cached === undefined ? 53 : AUTHORITATIVE_BEHIND_CACHE_PORT,
       zone,
+      ...(cached === undefined ? {} : { ttl: cached.ttl ?? cached.seconds }),
       placement: {
         spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }),
         spawnShort: (argv) => cluster.spawnInHub(argv),
       },
     });
+    if (cached !== undefined) {
+      const cacheDir = join(cluster.dir, 'unbound');
+      mkdirSync(cacheDir);
+      cache = await startUnbound({
+        dir: cacheDir,
+        address: cluster.dnsAddress,
+        port: 53,
+        upstream: { address: cluster.dnsAddress, port: AUTHORITATIVE_BEHIND_CACHE_PORT },
+        zone,
+        cacheSeconds: cached.seconds,
+        placement: { spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }) },
+      });
+    }
     const serviceOf = (i: number) =>
       `${options.podName?.(i).subdomain ?? subdomain}.${namespace}.svc.${zone}`;
     const specs = Array.from({ length: options.n }, (_, i) => {
@@ -179,6 +224,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       output: [],
     }));
     const baseline = knot.queries();
+    const cacheBaseline = cache?.stats();
     const server = knot;
     const t0 = performance.now();
     const now = () => performance.now() - t0;
@@ -266,12 +312,22 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       const delay = options.startDelays?.get(pod.ctx.index) ?? 0;
       groups.set(delay, [...(groups.get(delay) ?? []), pod]);
     }
+    const lead = publishDelayMs < 0 ? -publishDelayMs : 0;
     for (const [delay, group] of [...groups].sort((a, b) => a[0] - b[0])) {
-      at(delay, () => {
+      const startGroup = () => {
         if (delay > 0) event(`starting ${group.map((p) => p.ctx.hostname).join(', ')}`);
         for (const pod of group) start(pod);
-      });
-      at(delay + publishDelayMs, () => publishPods(group));
+      };
+      if (lead > 0) {
+        // The record first, the pod once it is committed.
+        at(delay, async () => {
+          await publishPods(group);
+          startGroup();
+        });
+      } else {
+        at(delay, startGroup);
+        at(delay + publishDelayMs, () => publishPods(group));
+      }
     }
     const restart = options.restart;
     if (restart !== undefined) {
@@ -287,7 +343,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         pod.netnsPod = fresh!;
         event(`restarted ${pod.ctx.hostname}: ${old.address} → ${fresh!.address}; old record still served`);
         start(pod);
-        at(now() + publishDelayMs, async () => {
+        at(now() + Math.max(0, publishDelayMs), async () => {
           await publishPods([pod]);
           at(
             now() + restart.staleMs,
@@ -325,6 +381,9 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       if (!pod.done && pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
     }
     const queries = knot.queries() - baseline;
+    const cacheNow = cache?.stats();
+    const cacheStats =
+      cacheNow === undefined || cacheBaseline === undefined ? undefined : statsSince(cacheNow, cacheBaseline);
     const dnsCpuSeconds = (knot.process.pid === undefined ? undefined : processCpu(knot.process.pid)) ?? 0;
     return {
       pods: pods.map((p) => ({
@@ -340,12 +399,14 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       })),
       lastPublishAtMs,
       queries,
+      cache: cacheStats,
       podCpuSeconds: pods.reduce((sum, p) => sum + p.cpu, 0),
       dnsCpuSeconds,
       capped,
     };
   } finally {
     for (const t of timers) clearTimeout(t);
+    await cache?.stop();
     await knot?.stop();
     cluster.dispose();
     offExit();
