@@ -163,7 +163,7 @@ export async function waitFromArgs(
       'the --token value is visible to every process of the pod in /proc/<pid>/cmdline while waiting: prefer --token-file (a mounted Secret) or PEER_RENDEZVOUS_TOKEN',
     );
   log.info(
-    `index ${identity.index.value} of ${identity.completions.value}, verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
+    `index ${identity.index.value} of ${identity.completions.value} (${identity.provider.value}), verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
   );
 
   const states = new Map<number, PeerReport>();

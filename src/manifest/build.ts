@@ -131,7 +131,7 @@ const TOKEN_VOLUME = 'peer-rendezvous-token';
  * With --token-secret: the Secret as a read-only volume (its key as the file `token`), mounted in every
  * container that runs the agent (those whose env names PEER_RENDEZVOUS_TOKEN_FILE), and in no other.
  */
-function addTokenVolume(o: ManifestOptions, spec: KubeObject): KubeObject {
+export function addTokenVolume(o: ManifestOptions, spec: KubeObject): KubeObject {
   if (o.tokenSecret === undefined) return spec;
   const mount = { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true };
   const withMount = (containers: YamlValue | undefined): YamlValue[] | undefined =>

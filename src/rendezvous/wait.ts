@@ -7,7 +7,7 @@ import type { Resolver } from '../dns/types.js';
 import { MAX_DURATION_MS } from '../duration.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
-import { DEFAULT_PATHS, type IdentitySources } from '../identity/sources.js';
+import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
 import { type AgentStats, type ProgressEvent, runAgent } from './agent.js';
 import type { Mesh } from './types.js';
 import { parseVerifyMode, type VerifyMode } from './verify.js';
@@ -33,6 +33,12 @@ export interface WaitForPeersOptions extends IdentityOptions {
   hostsFile?: string;
   resolvConf?: string;
   namespaceFile?: string;
+  /** Downward-API volume with `labels`/`annotations` (default /etc/podinfo). */
+  podinfoDir?: string;
+  /** MPI hostfile (default /etc/mpi/hostfile). */
+  mpiHostfile?: string;
+  /** Volcano's `<task>.host` directory (default /etc/volcano). */
+  volcanoDir?: string;
   /** Shared secret: HMAC-SHA256 challenge–response in both directions (the dialler first); never sent. Not ''. */
   token?: string;
   signal?: AbortSignal;
@@ -45,7 +51,7 @@ export interface WaitForPeersOptions extends IdentityOptions {
 
 /** Injected dependencies; every field has a real default. */
 export interface WaitDependencies {
-  sources?: Partial<IdentitySources>;
+  sources?: SourceOverrides;
   /** A resolver to use instead of one built from dnsServer / resolv.conf (not closed by waitForPeers). */
   resolver?: Resolver;
   now?: () => number;
@@ -61,6 +67,14 @@ export interface WaitResult extends Mesh {
 }
 
 const KNOWN = new Set([
+  'provider',
+  'jobsetTopology',
+  'replicas',
+  'ordinalsStart',
+  'volcanoTasks',
+  'podinfoDir',
+  'mpiHostfile',
+  'volcanoDir',
   'index',
   'completions',
   'jobName',
@@ -99,6 +113,9 @@ export async function waitForPeers(
         hosts: opts.hostsFile ?? deps.sources?.paths?.hosts ?? DEFAULT_PATHS.hosts,
         resolvConf: opts.resolvConf ?? deps.sources?.paths?.resolvConf ?? DEFAULT_PATHS.resolvConf,
         namespace: opts.namespaceFile ?? deps.sources?.paths?.namespace ?? DEFAULT_PATHS.namespace,
+        podinfo: opts.podinfoDir ?? deps.sources?.paths?.podinfo ?? DEFAULT_PATHS.podinfo,
+        mpiHostfile: opts.mpiHostfile ?? deps.sources?.paths?.mpiHostfile ?? DEFAULT_PATHS.mpiHostfile,
+        volcano: opts.volcanoDir ?? deps.sources?.paths?.volcano ?? DEFAULT_PATHS.volcano,
       },
     });
   const now = deps.now ?? Date.now;
@@ -110,7 +127,8 @@ export async function waitForPeers(
       completions: identity.completions.value,
       peers: identity.peers,
       jobKey: identity.jobKey,
-      jobName: identity.jobName?.value,
+      // The hint names the Job label only for an Indexed Job: other controllers label their pods otherwise.
+      jobName: identity.mode === 'job' ? identity.jobName?.value : undefined,
       serviceName:
         identity.mode === 'job'
           ? `${identity.subdomain!.value}.${identity.namespace!.value}.svc.${identity.clusterDomain.value}.`

@@ -37,7 +37,14 @@ export interface NetnsJobOptions {
   readonly zone?: string;
   /** argv each pod runs (its container command). */
   readonly command: (pod: JobPodContext) => readonly string[];
-  /** Extra env of each pod (PATH and JOB_COMPLETION_INDEX are always set). */
+  /**
+   * Pod i's hostname and subdomain as its controller makes them (default `<jobName>-<i>` in `subdomain`):
+   * JobSet, StatefulSet, LWS, Volcano and MPIJob pods are named otherwise.
+   */
+  readonly podName?: (index: number) => { readonly hostname: string; readonly subdomain?: string };
+  /** JOB_COMPLETION_INDEX of pod i, undefined for none (default: i, as an Indexed Job sets it). */
+  readonly completionIndex?: (index: number) => string | undefined;
+  /** Extra env of each pod (PATH and, unless completionIndex says otherwise, JOB_COMPLETION_INDEX are set). */
   readonly env?: (pod: JobPodContext) => Record<string, string>;
   /**
    * True for the output line that says the pod's workload starts (its release), or the wall-clock time
@@ -150,8 +157,12 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
   const zone = options.zone ?? 'cluster.local';
   const publishDelayMs = options.publishDelayMs ?? 200;
   const publish = options.publish ?? true;
-  const svc = `${subdomain}.${namespace}.svc.${zone}`;
   const search = [`${namespace}.svc.${zone}`, `svc.${zone}`, zone];
+
+  const completionIndexEnv = (i: number): Record<string, string> => {
+    const value = options.completionIndex === undefined ? String(i) : options.completionIndex(i);
+    return value === undefined ? {} : { JOB_COMPLETION_INDEX: value };
+  };
 
   const cluster: NetnsCluster = await createNetnsCluster({ prefix: options.prefix ?? 'prdv' });
   const offExit = disposeOnProcessExit(() => cluster.dispose());
@@ -186,11 +197,12 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         placement: { spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }) },
       });
     }
-    const specs = Array.from({ length: options.n }, (_, i) => ({
-      hostname: `${jobName}-${i}`,
-      fqdn: `${jobName}-${i}.${svc}`,
-      search,
-    }));
+    const serviceOf = (i: number) =>
+      `${options.podName?.(i).subdomain ?? subdomain}.${namespace}.svc.${zone}`;
+    const specs = Array.from({ length: options.n }, (_, i) => {
+      const hostname = options.podName?.(i).hostname ?? `${jobName}-${i}`;
+      return { hostname, fqdn: `${hostname}.${serviceOf(i)}`, search };
+    });
     const netnsPods = await cluster.addPods(specs);
     const pods: PodState[] = netnsPods.map((p, index) => ({
       ctx: {
@@ -245,7 +257,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     };
     const recordsOf = (pod: NetnsPod) => [
       { name: `${pod.fqdn}.`, type: 'A', value: pod.address },
-      { name: `${svc}.`, type: 'A', value: pod.address },
+      { name: `${pod.fqdn!.slice(pod.fqdn!.indexOf('.') + 1)}.`, type: 'A', value: pod.address },
     ];
     const publishPods = async (list: PodState[]) => {
       if (!publish || list.length === 0) return;
@@ -261,7 +273,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       const child = cluster.spawnInPod(pod.netnsPod, options.command(ctx), {
         env: {
           PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-          JOB_COMPLETION_INDEX: String(pod.ctx.index),
+          ...completionIndexEnv(pod.ctx.index),
           ...options.env?.(ctx),
         },
         cpuFile,
