@@ -70,6 +70,8 @@ export type DnsResult =
       /** The SOA's MINIMUM field, when an SOA came (the negative TTL the zone asks for; caches count down from it). */
       readonly soaMinimum?: number | undefined;
       readonly authoritative: boolean;
+      /** NODATA because the answer's CNAME chain loops (or is too long): the names, the repeated one last. */
+      readonly cnameLoop?: readonly string[];
       readonly server: ServerLabel;
       readonly transport: 'udp' | 'tcp';
       readonly elapsedMs: number;

@@ -129,7 +129,7 @@ const TOKEN_VOLUME = 'peer-rendezvous-token';
  * With --token-secret: the Secret as a read-only volume (its key as the file `token`), mounted in every
  * container that runs the agent (those whose env names PEER_RENDEZVOUS_TOKEN_FILE), and in no other.
  */
-function addTokenVolume(o: ManifestOptions, spec: KubeObject): KubeObject {
+export function addTokenVolume(o: ManifestOptions, spec: KubeObject): KubeObject {
   if (o.tokenSecret === undefined) return spec;
   const mount = { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true };
   const withMount = (containers: YamlValue | undefined): YamlValue[] | undefined =>
@@ -158,6 +158,13 @@ function agentPorts(o: ManifestOptions): YamlValue[] {
   return [{ name: PORT_NAME, containerPort: o.port, protocol: 'TCP' }];
 }
 
+/**
+ * On every container the agent runs in: the agent writes its failure summary to /dev/termination-log, and
+ * when something fails before it can (the image has no executable, Node aborts), the kubelet shows the last
+ * log lines instead of nothing.
+ */
+const AGENT_TERMINATION = { terminationMessagePolicy: 'FallbackToLogsOnError' } as const;
+
 function podSpec(o: ManifestOptions): KubeObject {
   const base: KubeObject = { subdomain: o.serviceName, restartPolicy: 'Never' };
   const volume = { name: EXECUTABLE, emptyDir: {} };
@@ -177,6 +184,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             command: [EXECUTABLE, ...agentFlags(o), '--', ...o.command],
             env: agentEnv(o),
             ports: agentPorts(o),
+            ...AGENT_TERMINATION,
           },
         ],
       };
@@ -199,6 +207,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             env: agentEnv(o),
             ports: agentPorts(o),
             volumeMounts: [mount(true)],
+            ...AGENT_TERMINATION,
           },
         ],
         volumes: [volume],
@@ -213,6 +222,7 @@ function podSpec(o: ManifestOptions): KubeObject {
               image: o.agentImage,
               command: [IMAGE_EXECUTABLE, 'wait', ...agentFlags(o)],
               env: agentEnv(o),
+              ...AGENT_TERMINATION,
             },
           ],
           containers: [{ name: o.containerName, image: o.image, command: [...o.command] }],
@@ -235,6 +245,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             ],
             env: agentEnv(o),
             volumeMounts: [mount(false)],
+            ...AGENT_TERMINATION,
           },
         ],
         containers: [

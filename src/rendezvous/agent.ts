@@ -284,6 +284,7 @@ class AgentCore {
           message: `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
         });
       },
+      this.cfg.now,
     );
     const server = createServer((socket) => {
       this.#track(socket);
@@ -327,9 +328,11 @@ class AgentCore {
           ),
         );
       });
-      // The backlog must hold every member connecting at once.
+      // The backlog must hold every member connecting at once, and a burst of idle connections besides: a full
+      // accept queue drops SYNs, and a member's dropped SYN is retried only after 1 s (the kernel caps it at
+      // net.core.somaxconn, 4096 by default).
       server.listen(
-        { port: this.cfg.port, host: this.cfg.listen, backlog: Math.max(511, this.cfg.completions + 64) },
+        { port: this.cfg.port, host: this.cfg.listen, backlog: Math.max(4096, this.cfg.completions + 64) },
         () => {
           server.removeAllListeners('error');
           server.on('error', () => {});
@@ -419,10 +422,26 @@ class AgentCore {
     return lookup.addresses.includes(this.selfAddress) ? 'ready' : 'nodata';
   }
 
+  /**
+   * A peer never seen whose name's DNS question is still unanswered after a second is shown as a DNS timeout:
+   * with `--timeout` shorter than the resolver's own timeout no answer (nor timeout) ever came back, and "not
+   * seen yet" would hide that the DNS is silent.
+   */
+  silentDns(p: PeerReport, now: number): PeerReport {
+    if (p.state !== 'unknown' || p.seenBy !== 'self') return p;
+    // A peer whose name waits for evidence waits on the Service name's question.
+    const service =
+      this.cfg.serviceName === undefined ? undefined : this.gate.askedSince(this.cfg.serviceName);
+    const own = this.gate.askedSince(p.fqdn);
+    const since = own === undefined ? service : service === undefined ? own : Math.min(own, service);
+    if (since === undefined || now - since < SILENT_DNS_MS) return p;
+    return { ...p, state: 'dns-timeout', detail: 'question unanswered', since };
+  }
+
   /** The timeout error: every unfinished peer's last state and the hints. */
   timeoutError(unfinished: () => PeerReport[], selfState: PeerStateKind | undefined): RendezvousTimeoutError {
-    const peers = unfinished();
     const now = this.cfg.now();
+    const peers = unfinished().map((p) => this.silentDns(p, now));
     return new RendezvousTimeoutError({
       peers,
       hints: hintsFor(peers, {
@@ -486,6 +505,8 @@ class AgentCore {
 
 /** How long before the deadline the agent asks about its own name, for the timeout hints. */
 const DIAGNOSTIC_MS = 1000;
+/** An unanswered question older than this, at the deadline, makes the report say "DNS timeout". */
+const SILENT_DNS_MS = 1000;
 
 /** A failed connection attempt and the state it means for the peer. */
 export class DialError extends Error {
@@ -528,6 +549,8 @@ function failureState(error: unknown): { state: PeerStateKind; detail: string } 
         return { state: 'busy', detail: error.message };
       case 'closed':
         return { state: 'busy', detail: 'connection dropped during the handshake' };
+      case 'timeout':
+        return { state: 'busy', detail: 'connected, but no answer to the handshake in time' };
       default:
         return { state: 'protocol-error', detail: error.message };
     }
@@ -1163,6 +1186,17 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     while (cfg.now() < core.startedAt + RECORD_GRACE_MS) {
       const lookup = await core.askService();
       if (lookup?.addresses.some((a) => a !== core.selfAddress)) return;
+      // The DNS failing (not denying) is what the user must see, not "not seen yet".
+      if (
+        lookup &&
+        lookup.addresses.length === 0 &&
+        !lookup.denial &&
+        lookup.state !== 'nxdomain' &&
+        lookup.state !== 'nodata'
+      ) {
+        core.setState(0, lookup.state, lookup.detail);
+        said = true;
+      }
       // The Service's denial comes from a cache that has held it since before this agent started: other pods
       // of the job were asking before us — we are the late one, and the coordinator has been up a while.
       const d = lookup?.denial;

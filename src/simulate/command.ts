@@ -57,9 +57,16 @@ export async function runSimulateCommand(
     const agentArgs: string[] = [];
     if (args.netns) {
       const { createNetnsPlacement } = await import('./netns-placement.js');
-      placement = await createNetnsPlacement({ zone: args.clusterDomain, self });
+      placement = await createNetnsPlacement({
+        zone: args.clusterDomain,
+        self,
+        cacheSeconds: faults.dnsCacheSeconds,
+      });
     } else {
-      placement = await createLoopbackPlacement({ zone: args.clusterDomain });
+      placement = await createLoopbackPlacement({
+        zone: args.clusterDomain,
+        cacheSeconds: faults.dnsCacheSeconds,
+      });
     }
     const port = args.port ?? placement.agentPort;
     if (port !== undefined) agentArgs.push('--port', String(port));
@@ -103,7 +110,7 @@ export async function runSimulateCommand(
     });
     const released = result.pods.filter((p) => p.releasedAtMs !== undefined).length;
     output.summary(result.pods, [
-      `${released}/${args.n} released, ${result.pods.filter((p) => p.exitCode === 0).length}/${args.n} exited 0, ${result.queries} DNS queries, ${(result.elapsedMs / 1000).toFixed(2)} s${result.interrupted ? ' (interrupted)' : ''}`,
+      `${released}/${args.n} released, ${result.pods.filter((p) => p.exitCode === 0).length}/${args.n} exited 0, ${result.queries} DNS queries${result.cacheHits === undefined ? '' : ` (${result.cacheHits} answered from the cache)`}, ${(result.elapsedMs / 1000).toFixed(2)} s${result.interrupted ? ' (interrupted)' : ''}`,
     ]);
     if (result.interrupted && typeof controller.signal.reason === 'string') {
       return exitCodeForSignal(controller.signal.reason as NodeJS.Signals);

@@ -1,7 +1,7 @@
 // Idle TCP clients for the admission tests: `node idle-clients.mjs <host> <port> <count> <sources> <reconnect> <ms>`.
 // Opens <count> connections spread over the comma-separated source addresses, sends nothing, and (with
 // reconnect=1) opens a new one whenever one closes. Prints `ready` once every connection was open at least
-// once, then `done <opened> <closedByPeer>` when <ms> have passed (and exits). Bounded: at most 100000 opens.
+// once, then `done <opened> <closedByPeer>` when <ms> have passed or on SIGTERM (and exits). Bounded: at most 100000 opens.
 import { connect } from 'node:net';
 
 const [host, portText, countText, sourcesText, reconnectText, msText] = process.argv.slice(2);
@@ -40,9 +40,11 @@ function open(slot) {
 }
 
 for (let i = 0; i < count; i++) open(i);
-setTimeout(() => {
+const stop = () => {
   stopping = true;
   process.stdout.write(`done ${opened} ${closedByPeer}\n`);
   for (const s of sockets) s.destroy();
   process.exit(0);
-}, Number(msText));
+};
+setTimeout(stop, Number(msText));
+process.on('SIGTERM', stop);

@@ -2,6 +2,7 @@
 // own file-descriptor budget), the project's DNS server. The members must be released while the attack goes on.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,10 +67,13 @@ async function startIdleClients(count: number, sources: string[], reconnect: boo
     );
   });
   await ready;
+  const exited = once(child, 'exit');
   return {
-    /** `opened` connections in all, `closedByPeer` of them cut off by the coordinator. */
+    /** Still attacking (the clients stop after `ms`, or when stopped). */
+    running: () => child.exitCode === null && child.signalCode === null,
+    /** Stop; resolves to `opened` connections in all, `closedByPeer` of them cut off by the coordinator. */
     finished: (async () => {
-      await once(child, 'exit');
+      await exited;
       const [, opened, closed] = (seen.find((l) => l.startsWith('done')) ?? 'done 0 0').split(' ');
       return { opened: Number(opened), closedByPeer: Number(closed) };
     })(),
@@ -123,10 +127,15 @@ describe('admission under idle connections', () => {
     expectAllReleased(baseline.results);
     await job!.close();
     job = undefined;
-    let finished: Promise<{ opened: number; closedByPeer: number }> | undefined;
+    let attack: Awaited<ReturnType<typeof startIdleClients>> | undefined;
     const run = await joinUnder(async () => {
-      finished = (await startIdleClients(64, ATTACK_SOURCES, true, 4000)).finished;
+      attack = await startIdleClients(64, ATTACK_SOURCES, true, 25_000);
+      // Past the 1 s hello deadline: the clients are cut and reconnecting when the members come.
+      await new Promise((r) => setTimeout(r, 1500));
     });
+    // Released while the attack goes on (it lasts 25 s, longer than the members wait), not after it stopped.
+    expect(attack!.running()).toBe(true);
+    attacker!.kill('SIGTERM');
     expectAllReleased(run.results);
     expectNoScaryStates(run.memberEvents);
     const warnings = run.coordinatorEvents.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
@@ -134,7 +143,7 @@ describe('admission under idle connections', () => {
     const warned = warnings.map((w) => /from (\S+) /.exec(w)?.[1]);
     expect(new Set(warned).size).toBe(warned.length);
     for (const w of warned) expect(ATTACK_SOURCES).toContain(w);
-    const { opened, closedByPeer } = await finished!;
+    const { opened, closedByPeer } = await attack!.finished;
     expect(closedByPeer).toBeGreaterThan(0); // the coordinator cut idle connections (shed or 1 s deadline)
     console.log(
       `admission: 64 reconnecting idle connections: members released ${run.delayMs.toFixed(0)} ms after they started (baseline ${baseline.delayMs.toFixed(0)} ms); ${opened} connections opened, ${closedByPeer} cut by the coordinator`,
@@ -142,18 +151,28 @@ describe('admission under idle connections', () => {
   }, 30_000);
 
   it('releases every member while 2,000 idle connections from 8 addresses are held', async () => {
-    let finished: Promise<{ opened: number; closedByPeer: number }> | undefined;
+    let attack: Awaited<ReturnType<typeof startIdleClients>> | undefined;
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, readdirSync('/proc/self/fd').length);
+    }, 5);
     const run = await joinUnder(async () => {
-      finished = (await startIdleClients(2000, ATTACK_SOURCES, false, 3000)).finished;
+      attack = await startIdleClients(2000, ATTACK_SOURCES, false, 25_000);
     });
+    clearInterval(sampler);
+    // Released while the 2,000 connections are still held (for 25 s).
+    expect(attack!.running()).toBe(true);
+    attacker!.kill('SIGTERM');
     expectAllReleased(run.results);
     expectNoScaryStates(run.memberEvents);
+    // The coordinator frees what it sheds at once: its open files stay far from a 1024 limit.
+    expect(peak).toBeLessThan(512);
     const warnings = run.coordinatorEvents.filter((e) => e.type === 'warning');
     expect(warnings.length).toBeGreaterThan(0);
     expect(warnings.length).toBeLessThanOrEqual(ATTACK_SOURCES.length);
-    const { closedByPeer } = await finished!;
+    await attack!.finished;
     console.log(
-      `admission: 2,000 held idle connections: members released ${run.delayMs.toFixed(0)} ms after they started; ${closedByPeer} cut by the coordinator`,
+      `admission: 2,000 held idle connections: members released ${run.delayMs.toFixed(0)} ms after they started; at most ${peak} open files in this process`,
     );
   }, 30_000);
 

@@ -1,14 +1,18 @@
 // Release frames every member accepts: addresses per pod capped (connecting address first) by the
 // coordinator, and a member that refuses a release says why and tells the coordinator, so that nobody starts
 // (no split release). Real sockets on 127.40.x.y, the project's DNS server.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel } from '../../src/rendezvous/channel.js';
 import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
 import { initiate } from '../../src/rendezvous/handshake.js';
 import { MAX_ADDRESSES_PER_POD, PROTOCOL_VERSION } from '../../src/rendezvous/messages.js';
 import { waitForPeers } from '../../src/rendezvous/wait.js';
-import { JOB, type LoopbackJob, loopbackJob, NS, podIp, SVC } from '../helpers/job.js';
+import { startBin } from '../helpers/cli.js';
+import { JOB, type LoopbackJob, loopbackJob, NS, podFlags, podIp, SVC } from '../helpers/job.js';
 
 const BLOCK = 40;
 let job: LoopbackJob | undefined;
@@ -44,6 +48,34 @@ describe('release frames', () => {
     }
     expect(results[0]!.peers[1]!.addresses).toHaveLength(MAX_ADDRESSES_PER_POD);
   }, 20_000);
+
+  it('the same with real wait processes: exit codes 0/0/0 (not 0/124/124), the ready files agree', async () => {
+    job = await loopbackJob(3, BLOCK);
+    job.publish(0);
+    publishSeventeen(job, 1);
+    job.publish(2);
+    const dir = mkdtempSync(join(tmpdir(), 'rdv-release-'));
+    try {
+      const runs = [0, 1, 2].map((i) =>
+        startBin(['wait', ...podFlags(job!, i), '--ready-file', join(dir, `ready-${i}.json`)]),
+      );
+      const ended = await Promise.all(runs.map((r) => r.done));
+      expect(ended.map((e) => e.code)).toEqual([0, 0, 0]);
+      const rosters = [0, 1, 2].map(
+        (i) =>
+          JSON.parse(readFileSync(join(dir, `ready-${i}.json`), 'utf8')) as {
+            peers: { addresses: string[] }[];
+          },
+      );
+      for (const r of rosters) {
+        expect(r.peers[1]!.addresses[0]).toBe(podIp(BLOCK, 1));
+        expect(r.peers[1]!.addresses).toHaveLength(MAX_ADDRESSES_PER_POD);
+        expect(r.peers).toEqual(rosters[0]!.peers);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('a member that gets a release it cannot use fails at once, says why, and sends the coordinator a reject', async () => {
     job = await loopbackJob(2, BLOCK);

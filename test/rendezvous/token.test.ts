@@ -122,7 +122,11 @@ describe('the token on the wire', () => {
 
   describe('a wrong token is named on both ends', () => {
     /** Run one handshake over a real socket pair; returns what each side ended with. */
-    async function handshake(dialler: string | undefined, acceptor: string | undefined) {
+    async function handshake(
+      dialler: string | undefined,
+      acceptor: string | undefined,
+      diallerIncarnation?: string,
+    ) {
       let resolveSocket!: (s: Socket) => void;
       const accepted = new Promise<Socket>((r) => {
         resolveSocket = r;
@@ -144,7 +148,7 @@ describe('the token on the wire', () => {
       const deadline = Date.now() + 2000;
       const [acc, ini] = await Promise.allSettled([
         accept(a, id(0, acceptor), () => undefined, { hello: deadline, end: deadline }),
-        initiate(d, id(1, dialler), 'join', 0, deadline),
+        initiate(d, { ...id(1, dialler), incarnation: diallerIncarnation ?? 'inc-1' }, 'join', 0, deadline),
       ]);
       a.close();
       d.close();
@@ -170,6 +174,11 @@ describe('the token on the wire', () => {
       const { acc, ini } = await handshake(undefined, 'alpha');
       expect(reason(acc)).toMatch(/^auth: .*token mismatch: it has no token\)$/);
       expect(reason(ini)).toMatch(/^auth: rejected by .*it has no token/);
+    });
+    it("a hello with the acceptor's own incarnation (a reflected proof) is refused before any challenge", async () => {
+      const { acc, ini } = await handshake('same', 'same', 'inc-0');
+      expect(reason(acc)).toBe("wrong-index: incarnation inc-0 is this agent's own");
+      expect(reason(ini)).toMatch(/^wrong-index: rejected by .*this agent's own/);
     });
     it('only the dialler has a token', async () => {
       const { acc, ini } = await handshake('alpha', undefined);

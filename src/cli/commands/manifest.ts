@@ -1,6 +1,7 @@
 // `manifest`: print a headless Service and an Indexed Job that run a command behind the agent.
 import type { CommandModule, Options } from 'yargs';
 import { buildManifest } from '../../manifest/build.js';
+import { buildKindManifest, MANIFEST_KINDS, type ManifestKind } from '../../manifest/kinds.js';
 import {
   DEFAULT_AGENT_IMAGE,
   DEFAULT_RENDEZVOUS_PORT,
@@ -21,6 +22,23 @@ export const manifestOptions = {
     describe:
       'wrapper: the image has peer-rendezvous; copy-in: an init container copies it into the pod; ' +
       'init-container: an init container waits, the workload starts unwrapped',
+  },
+  kind: {
+    choices: MANIFEST_KINDS,
+    default: 'job',
+    group: GROUP,
+    describe:
+      'what runs the pods: job (Indexed Job + Service), jobset, lws, statefulset, mpijob, trainjob, vcjob',
+  },
+  topology: {
+    type: 'string',
+    group: GROUP,
+    describe: '--kind jobset: replicated jobs rjob=<replicas>x<pods>,… [default: node=1x<completions>]',
+  },
+  runtime: {
+    type: 'string',
+    group: GROUP,
+    describe: '--kind trainjob: the ClusterTrainingRuntime [default: torch-distributed]',
   },
   name: { type: 'string', group: GROUP, describe: 'Job name (pods are <name>-<index>)' },
   'service-name': {
@@ -77,6 +95,9 @@ export const manifestOptions = {
 } satisfies Record<string, Options>;
 
 interface ManifestArgs {
+  kind?: ManifestKind;
+  topology?: string;
+  runtime?: string;
   mode?: string;
   name?: string;
   serviceName?: string;
@@ -127,6 +148,15 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
         containerName: args.containerName,
         command: commandAfterDashes(ctx.argv),
       });
+      if (args.kind !== undefined && args.kind !== 'job') {
+        const km = buildKindManifest(args.kind, options, { topology: args.topology, runtime: args.runtime });
+        ctx.io.stdout(
+          args.logFormat === 'json'
+            ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: km.objects }, null, 2)}\n`
+            : toYamlDocuments(km.documents),
+        );
+        return;
+      }
       const manifest = buildManifest(options);
       // --log-format json: one kubectl-applicable v1 List instead of YAML documents.
       ctx.io.stdout(
