@@ -152,10 +152,12 @@ export function flagGiven(argv: readonly string[], key: string, aliases: readonl
 /**
  * Yargs middleware: a repeated flag keeps its last value; every option not given as a flag takes
  * `PEER_RENDEZVOUS_<OPTION>` from the injected env.
- * Runs before validation, so choices and types are checked for env values too.
+ * Runs before validation, so choices and types are checked for env values too. `checkEnv` runs first
+ * (parser.ts: unknown PEER_RENDEZVOUS_* names).
  */
-export function envMiddleware(ctx: CliContext) {
+export function envMiddleware(ctx: CliContext, checkEnv?: (env: CliContext['io']['env']) => void) {
   return (argv: Record<string, unknown>, yargs: Argv): void => {
+    checkEnv?.(ctx.io.env);
     const opts = (yargs as unknown as { getOptions(): YargsOptionTable }).getOptions();
     for (const key of opts.key ? Object.keys(opts.key) : []) {
       if (key === 'help' || key === 'version' || key === '$0') continue;

@@ -4,7 +4,7 @@ import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFi
 import type { Options } from 'yargs';
 import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
-import { AbortedError, ConfigError, quote } from '../errors.js';
+import { AbortedError, ConfigError, quote, UsageError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import type { ProgressEvent } from '../rendezvous/agent.js';
 import { RendezvousTimeoutError } from '../rendezvous/errors.js';
@@ -117,12 +117,12 @@ export async function waitFromArgs(
   const verify = parseVerifyMode(args.verify, originOf(ctx, 'verify'));
   const token = tokenFromArgs(ctx, args);
   if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) {
-    throw new ConfigError(
-      `port ${quote(args.port)} from ${originOf(ctx, 'port')} is not valid: expected an integer from 1 to 65535`,
-      {
-        value: String(args.port),
-        source: originOf(ctx, 'port'),
-      },
+    // A usage error (64) from a flag or env alike, as for every port option (export-options.ts), naming what
+    // was written: yargs turns `--port abc` into NaN.
+    const origin = originOf(ctx, 'port');
+    const written = Number.isNaN(args.port) ? (lastFlagValue(ctx.argv, 'port') ?? 'NaN') : String(args.port);
+    throw new UsageError(
+      `port ${quote(written)} from ${origin} is not valid: expected an integer from 1 to 65535`,
     );
   }
   // Signals abort the wait (exit 128+n); listen before the first line a supervisor may react to.
@@ -140,11 +140,18 @@ export async function waitFromArgs(
     }
     controller.abort(new AbortedError(`interrupted by ${signal} while waiting for peers`, { signal }));
   };
-  const handlers = STOP_SIGNALS.map((s) => {
+  const handlers: (readonly [NodeJS.Signals, () => void])[] = STOP_SIGNALS.map((s) => {
     const h = (): void => onSignal(s);
     process.on(s, h);
     return [s, h] as const;
   });
+  // SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (and through it the token): a listener replaces
+  // that. While waiting it prints who is missing now, as the progress line does; after release it is ignored.
+  const onUsr1 = (): void => {
+    if (!released) report(true);
+  };
+  process.on('SIGUSR1', onUsr1);
+  handlers.push(['SIGUSR1', onUsr1]);
   let held = false;
   const releaseSignals = (): void => {
     for (const [s, h] of handlers) process.off(s, h);
@@ -170,20 +177,22 @@ export async function waitFromArgs(
     else if (e.type === 'listening' && args.verbose) log.info(`listening on ${e.address}:${e.port}`);
     else if (e.type === 'warning') log.warn(e.message);
   };
-  const ticker =
-    progressMs > 0
-      ? setInterval(() => {
-          const missing = [...states.values()].filter((p) => p.state !== 'ready');
-          if (missing.length === 0) return;
-          const shown = missing
-            .slice(0, 5)
-            .map((p) => `${p.index} ${describeState(p, Date.now())}`)
-            .join('; ');
-          log.info(
-            `waiting${status ? ` (${status})` : ''}: ${shown}${missing.length > 5 ? `; +${missing.length - 5} more` : ''}`,
-          );
-        }, progressMs)
-      : undefined;
+  /** The progress line; `asked` (SIGUSR1) prints it even when no peer is known to be missing yet. */
+  function report(asked: boolean): void {
+    const missing = [...states.values()].filter((p) => p.state !== 'ready');
+    if (missing.length === 0) {
+      if (asked) log.info(`waiting${status ? ` (${status})` : ''}`);
+      return;
+    }
+    const shown = missing
+      .slice(0, 5)
+      .map((p) => `${p.index} ${describeState(p, Date.now())}`)
+      .join('; ');
+    log.info(
+      `waiting${status ? ` (${status})` : ''}: ${shown}${missing.length > 5 ? `; +${missing.length - 5} more` : ''}`,
+    );
+  }
+  const ticker = progressMs > 0 ? setInterval(() => report(false), progressMs) : undefined;
   ticker?.unref();
   try {
     const { waitForPeers } = await import('../rendezvous/wait.js');
@@ -216,15 +225,26 @@ export async function waitFromArgs(
       const summary = timeoutSummary(error);
       // The headline comes last, from main(); here the table and the hints.
       log.error(summary.slice(summary.indexOf('\n') + 1));
-      writeTerminationLog(args.terminationLog, summary);
+      writeTerminationLog(args.terminationLog, summary, error);
     } else if (error instanceof AbortedError) {
-      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`);
+      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`, error);
     }
     throw error;
   } finally {
     if (ticker) clearInterval(ticker);
     if (!held) releaseSignals();
   }
+}
+
+/** What the last `--key value` / `--key=value` before `--` says, as written. */
+function lastFlagValue(argv: readonly string[], key: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i]!;
+    if (a === `--${key}`) value = argv[i + 1];
+    else if (a.startsWith(`--${key}=`)) value = a.slice(key.length + 3);
+  }
+  return value;
 }
 
 /**
@@ -326,16 +346,52 @@ export function timeoutSummary(error: RendezvousTimeoutError): string {
   return lines.join('\n');
 }
 
+/** The kubelet reads at most this much of the termination log. */
+export const TERMINATION_LOG_BYTES = 4096;
+
+/** Errors already in the termination log (with the table and hints): main() does not overwrite them. */
+export const terminationLogged = new WeakSet<object>();
+
+/**
+ * `text` cut to `max` UTF-8 bytes, keeping what matters most: the first line (the error) and the END (the
+ * hints, and the last rows of the table), whole lines, with a line saying how many were left out between.
+ * Cutting from the end, as before, lost the hints of a 100-pod job first.
+ */
+export function fitTerminationLog(text: string, max = TERMINATION_LOG_BYTES): string {
+  if (Buffer.byteLength(text, 'utf8') <= max) return text;
+  const lines = text.split('\n');
+  const head = lines[0]!;
+  const gap = (n: number): string => `... ${n} lines left out ...`;
+  // The marker's width with the largest count it can show.
+  let budget = max - Buffer.byteLength(`${head}\n${gap(lines.length)}\n`, 'utf8');
+  const tail: string[] = [];
+  for (let i = lines.length - 1; i > 0; i--) {
+    const cost = Buffer.byteLength(lines[i]!, 'utf8') + (tail.length > 0 ? 1 : 0);
+    if (cost > budget) break;
+    budget -= cost;
+    tail.unshift(lines[i]!);
+  }
+  if (budget < 0) {
+    // The first line alone is too long: as much of it as fits, whole characters only.
+    let out = '';
+    let bytes = 0;
+    for (const ch of head) {
+      bytes += Buffer.byteLength(ch, 'utf8');
+      if (bytes > max) break;
+      out += ch;
+    }
+    return out;
+  }
+  return [head, gap(lines.length - 1 - tail.length), ...tail].join('\n');
+}
+
 /** Write the failure summary where the kubelet reads it, if that file exists and is writable. */
-function writeTerminationLog(path: string, summary: string): void {
+export function writeTerminationLog(path: string, summary: string, error?: unknown): void {
   if (!path) return;
   try {
     accessSync(path, fsConstants.W_OK);
-    const bytes = Buffer.from(summary, 'utf8');
-    writeFileSync(
-      path,
-      bytes.length <= 4096 ? bytes : Buffer.concat([bytes.subarray(0, 4093), Buffer.from('...')]),
-    );
+    writeFileSync(path, fitTerminationLog(summary));
+    if (typeof error === 'object' && error !== null) terminationLogged.add(error);
   } catch {
     // Not in a pod, or not writable: the summary went to stderr already.
   }

@@ -160,6 +160,13 @@ function agentPorts(o: ManifestOptions): YamlValue[] {
   return [{ name: PORT_NAME, containerPort: o.port, protocol: 'TCP' }];
 }
 
+/**
+ * On every container the agent runs in: the agent writes its failure summary to /dev/termination-log, and
+ * when something fails before it can (the image has no executable, Node aborts), the kubelet shows the last
+ * log lines instead of nothing.
+ */
+const AGENT_TERMINATION = { terminationMessagePolicy: 'FallbackToLogsOnError' } as const;
+
 function podSpec(o: ManifestOptions): KubeObject {
   const base: KubeObject = { subdomain: o.serviceName, restartPolicy: 'Never' };
   const volume = { name: EXECUTABLE, emptyDir: {} };
@@ -179,6 +186,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             command: [EXECUTABLE, ...agentFlags(o), '--', ...o.command],
             env: agentEnv(o),
             ports: agentPorts(o),
+            ...AGENT_TERMINATION,
           },
         ],
       };
@@ -201,6 +209,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             env: agentEnv(o),
             ports: agentPorts(o),
             volumeMounts: [mount(true)],
+            ...AGENT_TERMINATION,
           },
         ],
         volumes: [volume],
@@ -215,6 +224,7 @@ function podSpec(o: ManifestOptions): KubeObject {
               image: o.agentImage,
               command: [IMAGE_EXECUTABLE, 'wait', ...agentFlags(o)],
               env: agentEnv(o),
+              ...AGENT_TERMINATION,
             },
           ],
           containers: [{ name: o.containerName, image: o.image, command: [...o.command] }],
@@ -237,6 +247,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             ],
             env: agentEnv(o),
             volumeMounts: [mount(false)],
+            ...AGENT_TERMINATION,
           },
         ],
         containers: [

@@ -292,10 +292,22 @@ class AgentCore {
     }
   }
 
+  /**
+   * A peer never seen whose name's DNS question is still unanswered after a second is shown as a DNS timeout:
+   * with `--timeout` shorter than the resolver's own timeout no answer (nor timeout) ever came back, and "not
+   * seen yet" would hide that the DNS is silent.
+   */
+  silentDns(p: PeerReport, now: number): PeerReport {
+    if (p.state !== 'unknown' || p.seenBy !== 'self') return p;
+    const since = this.gate.askedSince(p.fqdn);
+    if (since === undefined || now - since < SILENT_DNS_MS) return p;
+    return { ...p, state: 'dns-timeout', detail: 'question unanswered', since };
+  }
+
   /** The timeout error: every unfinished peer's last state and the hints. */
   timeoutError(unfinished: () => PeerReport[], selfState: PeerStateKind | undefined): RendezvousTimeoutError {
-    const peers = unfinished();
     const now = this.cfg.now();
+    const peers = unfinished().map((p) => this.silentDns(p, now));
     return new RendezvousTimeoutError({
       peers,
       hints: hintsFor(peers, {
@@ -358,6 +370,8 @@ class AgentCore {
 
 /** How long before the deadline the agent asks about its own name, for the timeout hints. */
 const DIAGNOSTIC_MS = 1000;
+/** An unanswered question older than this, at the deadline, makes the report say "DNS timeout". */
+const SILENT_DNS_MS = 1000;
 
 /** A failed connection attempt and the state it means for the peer. */
 export class DialError extends Error {

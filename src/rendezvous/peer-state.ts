@@ -5,6 +5,7 @@ export type PeerStateKind =
   | 'unknown'
   | 'nxdomain'
   | 'nodata'
+  | 'cname-loop'
   | 'servfail'
   | 'refused-dns'
   | 'dns-timeout'
@@ -40,6 +41,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   unknown: 'not seen yet',
   nxdomain: 'NXDOMAIN',
   nodata: 'no address record (NODATA)',
+  'cname-loop': 'CNAME loop',
   servfail: 'DNS SERVFAIL',
   'refused-dns': 'DNS REFUSED',
   'dns-timeout': 'DNS timeout',
@@ -100,9 +102,22 @@ export function hintsFor(
       "this pod's own name does not resolve: a pod's record exists only once it is Ready; if this runs as an init container (the pod cannot be Ready yet), set publishNotReadyAddresses: true on the Service",
     );
   }
+  if (reports.some((r) => r.state === 'cname-loop'))
+    hints.push(
+      "a peer's name is a CNAME chain that comes back to itself: fix the DNS records (an ExternalName Service, a CoreDNS rewrite or a stub zone pointing back)",
+    );
   if (reports.some((r) => r.state === 'servfail'))
     hints.push('the cluster DNS answers SERVFAIL: check the CoreDNS pods and their logs');
-  if (reports.some((r) => r.state === 'dns-timeout'))
+  const silent = reports.filter((r) => r.state === 'dns-timeout');
+  if (silent.some((r) => r.detail.startsWith('ECONNREFUSED')))
+    hints.push(
+      'nothing listens on the DNS server address (ECONNREFUSED, an ICMP port unreachable): is --dns-server / the nameserver in resolv.conf right?',
+    );
+  if (silent.some((r) => r.detail.startsWith('EMFILE') || r.detail.startsWith('ENFILE')))
+    hints.push(
+      "the agent ran out of file descriptors (EMFILE): raise the container's open-files limit (ulimit -n)",
+    );
+  if (silent.some((r) => !/^(ECONNREFUSED|EMFILE|ENFILE)\b/.test(r.detail)))
     hints.push(
       'the cluster DNS does not answer: check --dns-server / the nameserver in resolv.conf and NetworkPolicies for port 53',
     );

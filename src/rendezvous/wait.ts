@@ -4,6 +4,7 @@ import { DnsClient } from '../dns/client.js';
 import { dnsClientOptionsFromResolvConf, dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
+import { MAX_DURATION_MS } from '../duration.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
 import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
@@ -183,9 +184,9 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
     );
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_DURATION_MS) {
     throw new ConfigError(
-      `timeout ${quote(timeoutMs)} is not valid: expected a non-negative number of milliseconds`,
+      `timeout ${quote(timeoutMs)} is not valid: expected a number of milliseconds from 0 to ${MAX_DURATION_MS}`,
       { value: String(timeoutMs), source: 'option timeoutMs' },
     );
   }

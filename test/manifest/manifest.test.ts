@@ -123,6 +123,8 @@ describe('manifest modes', () => {
           (c.env ?? []).some((e: Obj) => e.name === 'PEER_RENDEZVOUS_COMPLETIONS'),
         );
         expect(agent, 'one container runs the agent with the world size').toBeDefined();
+        // The agent's /dev/termination-log summary, or the log's tail when it failed before writing it.
+        expect(agent!.terminationMessagePolicy).toBe('FallbackToLogsOnError');
         const env = Object.fromEntries(
           (agent!.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]),
         );
@@ -244,6 +246,11 @@ describe('manifest refuses what Kubernetes would reject', () => {
       'a timeout the agent would not parse',
       ['--name', 'a', '--completions', '1', '--image', 'i', '--timeout', '5 min', '--', 'x'],
       /duration "5 min" from flag --timeout is not valid/,
+    ],
+    [
+      'a timeout longer than a timer holds (the agent would refuse it)',
+      ['--name', 'a', '--completions', '1', '--image', 'i', '--timeout', '1000h', '--', 'x'],
+      /duration "1000h" from flag --timeout is too long: at most 2147483647 ms/,
     ],
     [
       'a token Secret name with a slash',

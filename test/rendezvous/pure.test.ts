@@ -1,7 +1,7 @@
 // Pure parts of the rendezvous: backoff arithmetic, frame codec, message validation, HMAC proofs, parsers.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatMs, parseDuration } from '../../src/duration.js';
+import { formatMs, MAX_DURATION_MS, parseDuration } from '../../src/duration.js';
 import { podAddresses } from '../../src/rendezvous/agent.js';
 import { newNonce, proofInput, prove, verifyProof } from '../../src/rendezvous/auth.js';
 import {
@@ -282,6 +282,15 @@ describe('durations and verify modes', () => {
   it.each(['', 'abc', '5x', '-1s', '1s x', 's'])('rejects %j naming it', (v) => {
     expect(() => parseDuration(v, 'flag --timeout')).toThrow(/from flag --timeout is not valid/);
   });
+  it('accepts up to what one timer holds (2^31-1 ms) and refuses longer, naming value and maximum', () => {
+    expect(parseDuration('596h31m23s', 'x')).toBe(2_147_483_000);
+    expect(parseDuration('2147483.647', 'x')).toBe(MAX_DURATION_MS);
+    for (const v of ['1000h', '596h31m24s', '2147483.648', 1e12]) {
+      expect(() => parseDuration(v, 'flag --timeout')).toThrow(
+        new RegExp(`duration "?${v}"? from flag --timeout is too long: at most 2147483647 ms`),
+      );
+    }
+  });
   it('formats ms', () => {
     expect(formatMs(45)).toBe('45 ms');
     expect(formatMs(1234)).toBe('1.23 s');
@@ -317,5 +326,21 @@ describe('peer reports', () => {
     expect(hintsFor([r(1, 'servfail')], { total: 2 }).join()).toMatch(/SERVFAIL/);
     expect(hintsFor([r(1, 'connection-refused')], { total: 2 }).join()).toMatch(/same --port/);
     expect(hintsFor([r(1, 'nxdomain')], { total: 2, selfState: 'ready' })).toEqual([]);
+    expect(hintsFor([r(1, 'cname-loop')], { total: 2 }).join()).toMatch(/CNAME chain that comes back/);
+  });
+  it('names the socket error behind a DNS timeout in the hint', () => {
+    const timeout = (detail: string): PeerReport => ({ ...r(1, 'dns-timeout'), detail });
+    const only = (detail: string) => hintsFor([timeout(detail)], { total: 2 });
+    expect(only('ECONNREFUSED from 127.0.0.1:53')).toEqual([
+      expect.stringMatching(/^nothing listens on the DNS/),
+    ]);
+    expect(only('EMFILE from 127.0.0.1:53')).toEqual([expect.stringMatching(/out of file descriptors/)]);
+    expect(only('no answer from 127.0.0.1:53')).toEqual([
+      expect.stringMatching(/^the cluster DNS does not answer/),
+    ]);
+    expect(only('question unanswered')).toEqual([expect.stringMatching(/^the cluster DNS does not answer/)]);
+    expect(
+      hintsFor([timeout('ECONNREFUSED from a'), timeout('no answer from b')], { total: 3 }),
+    ).toHaveLength(2);
   });
 });
