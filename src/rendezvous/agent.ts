@@ -1197,10 +1197,6 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         core.setState(0, lookup.state, lookup.detail);
         said = true;
       }
-      // The Service's denial comes from a cache that has held it since before this agent started: other pods
-      // of the job were asking before us — we are the late one, and the coordinator has been up a while.
-      const d = lookup?.denial;
-      if (d?.minimum !== undefined && (d.minimum - d.ttl) * 1000 > cfg.now() - core.startedAt + 1000) return;
       if (!said) {
         said = true;
         core.setState(
