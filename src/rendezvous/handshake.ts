@@ -2,7 +2,14 @@
 import { newNonce, proofInput, prove, verifyProof } from './auth.js';
 import type { Channel } from './channel.js';
 import { ProtocolError } from './frames.js';
-import { type Hello, PROTOCOL_VERSION, type Purpose, type RejectCode, type Welcome } from './messages.js';
+import {
+  type Hello,
+  PROTOCOL_VERSION,
+  type Purpose,
+  type Reject,
+  type RejectCode,
+  type Welcome,
+} from './messages.js';
 
 /** Who this agent is on the wire. */
 export interface WireIdentity {
@@ -12,13 +19,41 @@ export interface WireIdentity {
   readonly token: string | undefined;
 }
 
+/** What `admit` answers to refuse a hello; `released` refusals say which barrier and when. */
+export interface Refusal {
+  code: RejectCode;
+  reason: string;
+  generation?: string;
+  releasedAt?: number;
+}
+
 /** The handshake failed for a reason worth showing to the user ("wrong identity", "token mismatch"). */
 export class HandshakeError extends ProtocolError {
   readonly reason: RejectCode | 'closed' | 'timeout';
-  constructor(reason: RejectCode | 'closed' | 'timeout', message: string) {
+  /** A `released` reject: the generation and release time (epoch ms) the acceptor sent, when it sent them. */
+  readonly released: { generation?: string; releasedAt?: number } | undefined;
+  constructor(
+    reason: RejectCode | 'closed' | 'timeout',
+    message: string,
+    released?: { generation?: string; releasedAt?: number },
+  ) {
     super(message);
     this.reason = reason;
+    this.released = released;
   }
+}
+
+function rejected(channel: Channel, reply: Reject): HandshakeError {
+  return new HandshakeError(
+    reply.code,
+    `rejected by ${channel.remoteAddress}: ${reply.reason}`,
+    reply.code === 'released'
+      ? {
+          ...(reply.generation === undefined ? {} : { generation: reply.generation }),
+          ...(reply.releasedAt === undefined ? {} : { releasedAt: reply.releasedAt }),
+        }
+      : undefined,
+  );
 }
 
 /** Open a connection as initiator; `expectIndex` is the index we dialled. Returns the peer's welcome. */
@@ -40,8 +75,7 @@ export async function initiate(
     nonce,
   });
   const reply = await receive(channel, deadline);
-  if (reply.type === 'reject')
-    throw new HandshakeError(reply.code, `rejected by ${channel.remoteAddress}: ${reply.reason}`);
+  if (reply.type === 'reject') throw rejected(channel, reply);
   if (reply.type !== 'welcome') return fail(channel, 'protocol', `expected welcome, got ${reply.type}`);
   if (reply.job !== self.job)
     return fail(
@@ -75,8 +109,7 @@ export async function initiate(
     ),
   });
   const done = await receive(channel, deadline);
-  if (done.type === 'reject')
-    throw new HandshakeError(done.code, `rejected by ${channel.remoteAddress}: ${done.reason}`);
+  if (done.type === 'reject') throw rejected(channel, done);
   if (done.type !== 'accepted') return fail(channel, 'protocol', `expected accepted, got ${done.type}`);
   return reply;
 }
@@ -88,7 +121,7 @@ export async function initiate(
 export async function accept(
   channel: Channel,
   self: WireIdentity,
-  admit: (hello: Hello) => { code: RejectCode; reason: string } | undefined,
+  admit: (hello: Hello) => Refusal | undefined,
   deadline: number,
 ): Promise<Hello> {
   const hello = await receive(channel, deadline);
@@ -96,7 +129,7 @@ export async function accept(
   if (hello.job !== self.job)
     return fail(channel, 'wrong-job', `job ${JSON.stringify(hello.job)} is not ${JSON.stringify(self.job)}`);
   const refusal = admit(hello);
-  if (refusal) return fail(channel, refusal.code, refusal.reason);
+  if (refusal) return fail(channel, refusal.code, refusal.reason, refusal);
   const nonce = newNonce();
   channel.send({
     v: PROTOCOL_VERSION,
@@ -133,8 +166,15 @@ async function receive(channel: Channel, deadline: number) {
   }
 }
 
-function fail(channel: Channel, code: RejectCode, reason: string): never {
-  channel.send({ v: PROTOCOL_VERSION, type: 'reject', code, reason });
+function fail(channel: Channel, code: RejectCode, reason: string, extra?: Refusal): never {
+  const released =
+    extra?.code === 'released'
+      ? {
+          ...(extra.generation === undefined ? {} : { generation: extra.generation }),
+          ...(extra.releasedAt === undefined ? {} : { releasedAt: extra.releasedAt }),
+        }
+      : undefined;
+  channel.send({ v: PROTOCOL_VERSION, type: 'reject', code, reason, ...released });
   channel.close({ kind: 'local', message: reason });
-  throw new HandshakeError(code, reason);
+  throw new HandshakeError(code, reason, released);
 }
