@@ -9,6 +9,7 @@ import { installCommand } from './commands/install.js';
 import { manifestCommand } from './commands/manifest.js';
 import { resolveCommand } from './commands/resolve.js';
 import { runCommand } from './commands/run.js';
+import { sidecarCommand } from './commands/sidecar.js';
 import { simulateCommand } from './commands/simulate.js';
 import { waitCommand } from './commands/wait.js';
 import type { CliContext } from './context.js';
@@ -45,6 +46,7 @@ export function buildParser(ctx: CliContext, capture?: ParsedHandler) {
     .command(capturing(manifestCommand(ctx), capture) as never)
     .command(capturing(resolveCommand(ctx), capture) as never)
     .command(capturing(runCommand(ctx), capture) as never)
+    .command(capturing(sidecarCommand(ctx), capture) as never)
     .command(capturing(simulateCommand(ctx), capture) as never)
     .command(capturing(waitCommand(ctx), capture) as never)
     .demandCommand(1, 'name a command (see --help)')
