@@ -7,6 +7,7 @@ import {
   MANIFEST_MODES,
   normalizeManifestOptions,
 } from '../../manifest/options.js';
+import { applySidecar, checkSidecarOptions } from '../../manifest/sidecar.js';
 import { toYamlDocuments } from '../../manifest/yaml.js';
 import type { CliContext } from '../context.js';
 
@@ -74,6 +75,13 @@ export const manifestOptions = {
     describe: 'Job spec.backoffLimit [default: Kubernetes, 6]',
   },
   'container-name': { type: 'string', group: GROUP, describe: 'workload container name [default: workload]' },
+  sidecar: {
+    type: 'boolean',
+    default: false,
+    group: GROUP,
+    describe:
+      'run the agent as a native sidecar (K8s >= 1.29): startupProbe on /readyz, exports in a shared emptyDir, the workload unchanged',
+  },
 } satisfies Record<string, Options>;
 
 interface ManifestArgs {
@@ -92,6 +100,7 @@ interface ManifestArgs {
   failFastOnConfigError?: boolean;
   backoffLimit?: string;
   containerName?: string;
+  sidecar?: boolean;
   logFormat?: 'text' | 'json';
 }
 
@@ -127,7 +136,8 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
         containerName: args.containerName,
         command: commandAfterDashes(ctx.argv),
       });
-      const manifest = buildManifest(options);
+      if (args.sidecar) checkSidecarOptions(options, { publishNotReadyAddresses: publishNotReady(args) });
+      const manifest = args.sidecar ? applySidecar(buildManifest(options), options) : buildManifest(options);
       // --log-format json: one kubectl-applicable v1 List instead of YAML documents.
       ctx.io.stdout(
         args.logFormat === 'json'
@@ -136,6 +146,12 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
       );
     },
   };
+}
+
+/** An explicit publishNotReadyAddresses choice, when the command has such an option. */
+function publishNotReady(args: ManifestArgs): boolean | undefined {
+  const value = (args as Record<string, unknown>).publishNotReadyAddresses;
+  return typeof value === 'boolean' ? value : undefined;
 }
 
 /** Everything after the first `--`, exactly as given. */
