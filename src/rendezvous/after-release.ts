@@ -14,7 +14,7 @@ export const DEFAULT_RELEASED_AFTER_MS = 30_000;
 
 /** What the fix is, the same in every verdict. */
 export const RELEASED_FIX =
-  'a one-shot barrier cannot take a replacement pod: let a pod failure fail the whole Job instead of replacing the pod ' +
+  'let a pod failure fail the whole Job instead of replacing the pod ' +
   '(podFailurePolicy with action FailJob, or backoffLimitPerIndex: 0), use JobSet with failurePolicy restarting all Jobs, ' +
   'or run peer-rendezvous as a native sidecar (`peer-rendezvous sidecar`, `manifest --sidecar`), which lets replacements rejoin';
 

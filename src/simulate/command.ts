@@ -30,6 +30,12 @@ export async function runSimulateCommand(
     const { runInProcess } = await import('./in-process.js');
     return runInProcess(ctx, args, faults);
   }
+  if (args.sidecar && (args.inProcess || args.initContainer)) {
+    throw new UsageError('--sidecar is a pod shape of its own: drop --in-process or --init-container');
+  }
+  if (args.sidecar && command.length === 0) {
+    throw new UsageError('--sidecar needs a command after -- (the main container, started at the release)');
+  }
   if (args.initContainer && command.length === 0) {
     throw new UsageError('--init-container needs a command after -- (the main container)');
   }
@@ -64,6 +70,7 @@ export async function runSimulateCommand(
     const port = args.port ?? placement.agentPort;
     if (port !== undefined) agentArgs.push('--port', String(port));
     agentArgs.push('--timeout', args.timeout ?? '2m');
+    if (args.releasedAfter !== undefined) agentArgs.push('--released-after', args.releasedAfter);
     if (args.verify !== undefined) agentArgs.push('--verify', args.verify);
     if (args.token !== undefined) agentArgs.push('--token', args.token);
     if (args.export !== undefined && command.length > 0 && !args.initContainer)
@@ -85,6 +92,7 @@ export async function runSimulateCommand(
       zone: args.clusterDomain,
       command: command.length > 0 ? command : undefined,
       initContainer: args.initContainer,
+      sidecar: args.sidecar,
       agentArgs,
       faults,
       self,

@@ -70,14 +70,15 @@ export function sidecarCommand(ctx: CliContext): CommandModule<object, SidecarAr
 async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
   const log = logger(ctx, args);
   const options = exportOptionsFromArgs(ctx, args);
+  // 0: any free port (simulate, tests); the log line says which.
   if (
     !Number.isInteger(args.probePort) ||
-    args.probePort < 1 ||
+    args.probePort < 0 ||
     args.probePort > 65535 ||
     args.probePort === args.port
   ) {
     throw new ConfigError(
-      `probe port ${quote(args.probePort)} from ${originOf(ctx, 'probe-port')} is not valid: expected an integer from 1 to 65535, not the rendezvous --port`,
+      `probe port ${quote(args.probePort)} from ${originOf(ctx, 'probe-port')} is not valid: expected an integer from 1 to 65535 (0: any free port), not the rendezvous --port`,
       { value: String(args.probePort), source: originOf(ctx, 'probe-port') },
     );
   }
@@ -115,7 +116,7 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
   const gate = new LookupGate(resolver, 10);
   let server: AfterReleaseServer | undefined;
   try {
-    await probe.start(args.probePort, args.listen);
+    const probePort = await probe.start(args.probePort, args.listen);
 
     // A replacement pod 0 asks the members' sidecars whether the job was released already, while its own
     // barrier runs; whichever finishes first wins.
@@ -199,7 +200,7 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
     probe.markReady(roster);
     phase = 'ready';
     log.info(
-      `ready after ${formatMs(Date.now() - startedAt)}: exports in ${args.exportDir} (${join(args.exportDir, 'env')}), /readyz on port ${args.probePort} answers 200; staying up for replacements`,
+      `ready after ${formatMs(Date.now() - startedAt)}: exports in ${args.exportDir} (${join(args.exportDir, 'env')}), /readyz on port ${probePort} answers 200; staying up for replacements`,
     );
 
     const signal = await stopped;
