@@ -16,6 +16,7 @@ export { type ExportOptions, normalizeExportOptions, PRESETS, type Preset } from
 export { buildExports, type ExportContext, type Exports } from './exec/exports.js';
 export { discoverIdentity, type Identity, type IdentityOptions, type Sourced } from './identity/identity.js';
 export type { IdentitySources } from './identity/sources.js';
+export { DEFAULT_RELEASED_AFTER_MS, ReleasedWithoutThisPodError } from './rendezvous/after-release.js';
 export type { AgentStats, ProgressEvent } from './rendezvous/agent.js';
 export { RendezvousTimeoutError } from './rendezvous/errors.js';
 export type { PeerReport, PeerStateKind } from './rendezvous/peer-state.js';
