@@ -149,8 +149,16 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
     let mesh: Mesh;
     try {
       // The ready file is written here, after the exports, not by the barrier.
-      mesh = (await waitFromArgs(ctx, { ...args, readyFile: undefined }, { signal: barrierAbort.signal }))
-        .mesh;
+      // Released sidecars keep answering, so refused ports never mean "released" here: the late-pod verdict
+      // of exec mode would only misread a slow start. Off unless asked for.
+      const releasedAfter = originOf(ctx, 'released-after').startsWith('default') ? '0' : args.releasedAfter;
+      mesh = (
+        await waitFromArgs(
+          ctx,
+          { ...args, readyFile: undefined, releasedAfter },
+          { signal: barrierAbort.signal },
+        )
+      ).mesh;
     } catch (error) {
       if (!recovered) throw error;
       mesh = recoveredMesh(identity.peers, index, recovered, args.port, startedAt);
