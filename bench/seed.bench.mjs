@@ -10,7 +10,17 @@
 // release ($EPOCHREALTIME printed by bash): reading 64 pipes at once must not delay the figure.
 // Env: BENCH_SEED_N=3,16,32,64  BENCH_CAP_S=60  BENCH_VARIANTS=seed,star,mesh,late-coordinator
 //      BENCH_SEED_REPEAT=3
+// Second section, through a caching resolver (issue 11): unbound capped at BENCH_CACHE_S in front of Knot
+// (record TTL, SOA TTL and SOA MINIMUM = the cap, as kubeadm's `ttl 30` + `cache 30`), two record timings:
+// `present` (the record exists when the agent starts: publishNotReadyAddresses) and `late` (1 s after).
+// Env: BENCH_CACHE_S=30 (0: skip)  BENCH_CACHE_N=4,16,64  BENCH_CACHE_VARIANTS=seed,star,mesh
+//      BENCH_CACHE_TIMINGS=present,late  BENCH_CACHE_REPEAT=1
+//      BENCH_CACHE_EXTRA='star-ip=--verify star --peer-address ip;mesh-ip=--verify mesh --peer-address ip'
+//        (more agent variants: name=agent arguments, `;` between them; default: star-ip when the agent
+//        has --peer-address)
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertNetnsAvailable } from '../dist/simulate/netns.js';
@@ -55,14 +65,18 @@ const variants = [
 
 /** peer-rendezvous as the container entrypoint, its workload (bash) printing the release marker and time. */
 function agent(verify) {
+  return agentWith(['--verify', verify]);
+}
+
+/** The same with any agent arguments (`--verify mesh --peer-address ip` …). */
+function agentWith(args) {
   return (n) => () => [
     process.execPath,
     BIN,
     'run',
     '--completions',
     String(n),
-    '--verify',
-    verify,
+    ...args,
     '--timeout',
     `${Math.ceil(capMs / 1000)}s`,
     '--progress-interval',
@@ -97,16 +111,17 @@ function median(values) {
 const fmt = (ms) =>
   Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : `> ${(capMs / 1000).toFixed(0)} s`;
 
-async function runOnce(variant, n, lateMs) {
+async function runOnce(variant, n, lateMs, world = {}) {
   const late = variant.late(n);
   const result = await runNetnsJob({
     n,
     command: variant.command(n),
     released: variant.released(n),
     startDelays: new Map([[late, lateMs]]),
-    publishDelayMs: PUBLISH_MS,
+    publishDelayMs: world.publishDelayMs ?? PUBLISH_MS,
     capMs,
     prefix: 'prdvbench',
+    ...(world.cacheSeconds === undefined ? {} : { dnsCache: { seconds: world.cacheSeconds } }),
   });
   // Unreleased pods count as never released (+∞): the median says "> cap" when more than half never were.
   const latencies = result.pods.map((p) =>
@@ -115,6 +130,11 @@ async function runOnce(variant, n, lateMs) {
       : Math.max(0, p.releasedAtMs - result.lastPublishAtMs),
   );
   const done = result.pods.filter((p) => p.releasedAtMs !== undefined).length;
+  // From the last pod's start instead (with the record present before it starts, the wait is Node start-up).
+  const lastStart = Math.max(...result.pods.map((p) => p.startedAtMs));
+  const afterStart = result.pods.map((p) =>
+    p.releasedAtMs === undefined ? Number.POSITIVE_INFINITY : Math.max(0, p.releasedAtMs - lastStart),
+  );
   // The agent's first line ("index i of N …") comes once Node has started and the identity is known.
   const latePod = result.pods[late];
   const startup =
@@ -122,10 +142,15 @@ async function runOnce(variant, n, lateMs) {
       ? undefined
       : latePod.firstLineAtMs - latePod.startedAtMs;
   const failed = result.pods.filter((p) => p.exitCode !== null && p.exitCode !== 0).length;
+  // Pods whose output says a denial is cached (the agent naming the cache, issue 11 point 2).
+  const namingCache = result.pods.filter((p) => p.output.some((l) => /cached|SOA MINIMUM/i.test(l))).length;
   return {
     latencies,
+    afterStart,
     done,
     failed,
+    namingCache,
+    cacheQueries: result.cache?.queries ?? 0,
     queries: result.queries,
     startup,
     cpu: result.podCpuSeconds,
@@ -135,10 +160,10 @@ async function runOnce(variant, n, lateMs) {
 }
 
 /** REPEATS runs of one cell, the late start spread over one second; latencies pooled, the rest averaged. */
-async function runVariant(variant, n) {
+async function runVariant(variant, n, world = {}, repeats = REPEATS) {
   const runs = [];
-  for (let r = 0; r < REPEATS; r++) {
-    runs.push(await runOnce(variant, n, LATE_MS + Math.round((r * 1000) / REPEATS)));
+  for (let r = 0; r < repeats; r++) {
+    runs.push(await runOnce(variant, n, LATE_MS + Math.round((r * 1000) / repeats), world));
   }
   const latencies = runs.flatMap((r) => r.latencies);
   const mean = (key) => runs.reduce((sum, r) => sum + r[key], 0) / runs.length;
@@ -149,8 +174,12 @@ async function runVariant(variant, n) {
     done: runs.reduce((sum, r) => sum + r.done, 0),
     failed: runs.reduce((sum, r) => sum + r.failed, 0),
     median: median(latencies),
+    medianAfterStart: median(runs.flatMap((r) => r.afterStart)),
     max: Math.max(...latencies),
     queries: Math.round(mean('queries')),
+    cacheQueries: Math.round(mean('cacheQueries')),
+    namingCache: runs.reduce((sum, r) => sum + r.namingCache, 0),
+    runs: repeats,
     startup: startups.length > 0 ? median(startups) : undefined,
     cpu: mean('cpu'),
     dnsCpu: mean('dnsCpu'),
@@ -172,8 +201,10 @@ try {
   process.exit(1);
 }
 
+const load0 = os.loadavg()[0];
+const started = new Date().toISOString();
 const rows = [];
-for (const n of sizes) {
+for (const n of sizes.filter((x) => x > 0)) {
   for (const variant of variants) {
     if (variant.name !== 'seed' && !agentAvailable) continue;
     process.stderr.write(`seed.bench: N=${n} ${variant.name} … `);
@@ -198,6 +229,12 @@ out.push(
   '| N | variant | released within cap | median | max | DNS queries | CPU s (pods) | CPU s (DNS) | late pod start-up | median vs seed | queries vs seed |',
 );
 out.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+out.splice(
+  out.length - 2,
+  0,
+  `Started ${started}, load average ${load0.toFixed(2)} on ${os.cpus().length} cores (the machine is shared: other work inflates the times).`,
+  '',
+);
 for (const row of rows) {
   const seed = rows.find((r) => r.n === row.n && r.variant.name === 'seed');
   const isSeed = row.variant.name === 'seed';
@@ -226,6 +263,129 @@ if (agentRows.length > 0) {
     out.push(
       `- N=${row.n} ${row.variant.name}: median ${medianOk ? 'met' : 'NOT met'}, queries ${queriesOk ? 'met' : 'NOT met'}${row.n === 64 ? `, all 64 within 5 s ${within5 ? 'met' : 'NOT met'}` : ''}`,
     );
+  }
+}
+
+// BENCH_SEED_N=0: the cache section alone.
+if (rows.length === 0) out.length = 0;
+
+// Through a caching resolver (issue 11).
+const cacheS = Number(process.env.BENCH_CACHE_S ?? 30);
+if (cacheS > 0) {
+  const cacheLoad = os.loadavg()[0];
+  const cacheStarted = new Date().toISOString();
+  const cacheSizes = (process.env.BENCH_CACHE_N ?? '4,16,64').split(',').map(Number);
+  const cacheRepeats = Math.max(1, Number(process.env.BENCH_CACHE_REPEAT ?? 1));
+  const wanted = (process.env.BENCH_CACHE_VARIANTS ?? 'seed,star,mesh').split(',');
+  // Once the agent has `--peer-address` (issue 11 point 3), its `ip` variant runs by default.
+  const help = agentAvailable
+    ? spawnSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8', timeout: 20_000 }).stdout
+    : '';
+  const defaultExtra = /--peer-address/.test(help ?? '') ? 'star-ip=--verify star --peer-address ip' : '';
+  const extra = (process.env.BENCH_CACHE_EXTRA ?? defaultExtra)
+    .split(';')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')
+    .map((x) => {
+      const eq = x.indexOf('=');
+      const name = x.slice(0, eq).trim();
+      const args = x
+        .slice(eq + 1)
+        .trim()
+        .split(/\s+/);
+      return {
+        name,
+        label: `peer-rendezvous ${args.join(' ')}`,
+        late: (n) => n - 1,
+        command: agentWith(args),
+        released: () => releasedAt,
+      };
+    });
+  const cacheVariants = [
+    ...variants.filter((v) => wanted.includes(v.name) && v.name !== 'late-coordinator'),
+    ...extra,
+  ];
+  const timings = {
+    present: { publishDelayMs: -1, label: 'record present when the agent starts (publishNotReadyAddresses)' },
+    late: { publishDelayMs: 1_000, label: 'record 1 s after the agent starts' },
+  };
+  const timingNames = (process.env.BENCH_CACHE_TIMINGS ?? 'present,late')
+    .split(',')
+    .filter((t) => t in timings);
+  const cacheRows = [];
+  for (const timing of timingNames) {
+    for (const n of cacheSizes) {
+      for (const variant of cacheVariants) {
+        if (variant.name !== 'seed' && !agentAvailable) continue;
+        process.stderr.write(`seed.bench: cache ${cacheS} s, ${timing}, N=${n} ${variant.name} … `);
+        const row = await runVariant(
+          variant,
+          n,
+          { cacheSeconds: cacheS, publishDelayMs: timings[timing].publishDelayMs },
+          cacheRepeats,
+        );
+        row.timing = timing;
+        process.stderr.write(
+          `${row.done}/${n * cacheRepeats} released, median ${fmt(row.median)}, max ${fmt(row.max)}, ${row.cacheQueries} queries to the cache, ${row.queries} to Knot\n`,
+        );
+        if (row.failed > 0)
+          process.stderr.write(`  ${row.failed} pods failed; last lines: ${row.sample.join(' | ')}\n`);
+        cacheRows.push(row);
+      }
+    }
+  }
+  out.push('');
+  out.push(`## Release latency through a caching resolver (unbound, ${cacheS} s) vs the seed loop`);
+  out.push('');
+  out.push(
+    `The same pods and late start (${LATE_MS / 1000} s), but the pods ask unbound (on the DNS address, port 53, in the hub namespace), which asks Knot: \`cache-max-ttl\` and \`cache-max-negative-ttl\` ${cacheS}, no prefetch, no serve-expired, Knot's record TTL, SOA TTL and SOA MINIMUM ${cacheS} (kubeadm's CoreDNS: \`ttl 30\`, \`cache 30\`). A name asked before its record exists stays NXDOMAIN in the cache for up to ${cacheS} s. Two record timings: *present* = each record is committed before its pod starts (what \`publishNotReadyAddresses: true\` gives); *late* = each record 1 s after its pod starts (a Service that publishes Ready pods only). ${cacheRepeats} run(s) per cell. Latency = from the last record's publication to a pod's release, dated by the pod. Queries: what the pods sent to the cache, and what reached Knot (cache misses). "naming the cache" = pods whose output mentions a cached denial.`,
+  );
+  out.push('');
+  out.push(
+    `Started ${cacheStarted}, load average ${cacheLoad.toFixed(2)} on ${os.cpus().length} cores (the machine is shared: other work inflates the times).`,
+  );
+  out.push('');
+  out.push(
+    '| records | N | variant | released within cap | median | max | median after the last start | queries to the cache | queries to Knot | CPU s (pods) | naming the cache | median vs seed | cache queries vs seed |',
+  );
+  out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of cacheRows) {
+    const seed = cacheRows.find((r) => r.n === row.n && r.timing === row.timing && r.variant.name === 'seed');
+    const isSeed = row.variant.name === 'seed';
+    out.push(
+      `| ${row.timing} | ${row.n} | ${row.variant.label} | ${row.done} of ${row.n * row.runs} | ${fmt(row.median)} | ${fmt(row.max)} | ${fmt(row.medianAfterStart)} | ${row.cacheQueries.toLocaleString('en-US')} | ${row.queries.toLocaleString('en-US')} | ${row.cpu.toFixed(2)} | ${isSeed ? '—' : `${row.namingCache} of ${row.n * row.runs}`} | ${isSeed || !seed ? '—' : ratio(row.median, seed.median)} | ${isSeed || !seed ? '—' : ratio(row.cacheQueries, seed.cacheQueries)} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    "Goals (issue 11): *present*: star median ≤ 0.5 s and ≤ 0.05 × the seed; *late*: `--peer-address ip` median ≤ 0.5 s after the record, `fqdn` median ≤ 0.6 × the seed and the pods' output names the cache.",
+  );
+  out.push('');
+  for (const row of cacheRows) {
+    if (row.variant.name === 'seed') continue;
+    const seed = cacheRows.find((r) => r.n === row.n && r.timing === row.timing && r.variant.name === 'seed');
+    if (!seed) continue;
+    const all = row.done === row.n * row.runs;
+    const ip = /--peer-address ip/.test(row.variant.label);
+    let goal;
+    if (row.timing === 'present') {
+      if (row.variant.name !== 'star') continue;
+      goal = all && row.median <= 500 && row.median <= 0.05 * seed.median;
+      out.push(
+        `- present, N=${row.n} ${row.variant.name}: ≤ 0.5 s and ≤ 0.05 × seed ${goal ? 'met' : 'NOT met'}`,
+      );
+    } else if (ip) {
+      goal = all && row.median <= 500;
+      out.push(
+        `- late, N=${row.n} ${row.variant.name}: ≤ 0.5 s after the record ${goal ? 'met' : 'NOT met'}`,
+      );
+    } else {
+      goal = all && row.median <= 0.6 * seed.median;
+      const named = row.namingCache === row.n * row.runs;
+      out.push(
+        `- late, N=${row.n} ${row.variant.name}: ≤ 0.6 × seed ${goal ? 'met' : 'NOT met'}; output names the cache ${named ? 'met' : 'NOT met'}`,
+      );
+    }
   }
 }
 console.log(out.join('\n'));

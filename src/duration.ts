@@ -3,16 +3,37 @@ import { ConfigError, quote } from './errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Parse a duration into milliseconds; a bare number is seconds. Throws ConfigError naming value and source. */
+/**
+ * The longest duration accepted: what one Node timer holds (2^31 − 1 ms, about 24.8 days). A longer delay
+ * makes setTimeout fire after 1 ms (with a TimeoutOverflowWarning), so `--timeout 1000h` would give up at
+ * once; such values are refused instead of being silently shortened.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** `duration "1000h" from flag --timeout is too long: at most …` when `ms` is above MAX_DURATION_MS. */
+export function checkDurationLimit(ms: number, value: string | number, source: string): number {
+  if (ms <= MAX_DURATION_MS) return ms;
+  throw new ConfigError(
+    `duration ${quote(value)} from ${source} is too long: at most ${MAX_DURATION_MS} ms (596h31m23s, the longest a timer holds)`,
+    { value: String(value), source },
+  );
+}
+
+/**
+ * Parse a duration into milliseconds; a bare number is seconds. Throws ConfigError naming value and source,
+ * also for durations above MAX_DURATION_MS.
+ */
 export function parseDuration(value: string | number, source: string): number {
   if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return Math.round(value * 1000);
+    if (Number.isFinite(value) && value >= 0)
+      return checkDurationLimit(Math.round(value * 1000), value, source);
   } else {
     const v = value.trim();
-    if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+    if (/^\d+(\.\d+)?$/.test(v)) return checkDurationLimit(Math.round(Number(v) * 1000), value, source);
     const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
     if (parts.length > 0 && parts.map((p) => p[0]).join('') === v) {
-      return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0));
+      const ms = Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0));
+      return checkDurationLimit(ms, value, source);
     }
   }
   throw new ConfigError(

@@ -15,7 +15,9 @@ export {
 export { type ExportOptions, normalizeExportOptions, PRESETS, type Preset } from './exec/export-options.js';
 export { buildExports, type ExportContext, type Exports } from './exec/exports.js';
 export { discoverIdentity, type Identity, type IdentityOptions, type Sourced } from './identity/identity.js';
-export type { IdentitySources } from './identity/sources.js';
+export { parseDownwardApiMap, parseMpiHostfile } from './identity/podinfo.js';
+export { type Detail, PROVIDERS, type ProviderName } from './identity/providers.js';
+export type { IdentitySources, SourceOverrides } from './identity/sources.js';
 export { DEFAULT_RELEASED_AFTER_MS, ReleasedWithoutThisPodError } from './rendezvous/after-release.js';
 export type { AgentStats, ProgressEvent } from './rendezvous/agent.js';
 export { RendezvousTimeoutError } from './rendezvous/errors.js';

@@ -38,7 +38,14 @@ export const exportOptions = {
   'rdzv-port': {
     type: 'string',
     group: GROUP,
-    describe: 'torchrun c10d port in PET_RDZV_ENDPOINT [default: 29400]',
+    describe: 'torchrun c10d port in PET_RDZV_ENDPOINT, with --elastic [default: 29400]',
+  },
+  elastic: {
+    type: 'boolean',
+    default: false,
+    group: GROUP,
+    describe:
+      'torchrun: let torchrun run its own elastic c10d rendezvous instead of the static world peer-rendezvous agreed on',
   },
   'jax-port': { type: 'string', group: GROUP, describe: 'JAX coordinator port [default: 55527]' },
   'tf-port': { type: 'string', group: GROUP, describe: 'worker port in TF_CONFIG [default: 2222]' },
@@ -54,6 +61,7 @@ export interface ExportArgs {
   rdzvPort?: string | undefined;
   jaxPort?: string | undefined;
   tfPort?: string | undefined;
+  elastic?: boolean | undefined;
 }
 
 /** Validate the export options, each message naming where the value came from (flag or env var). */
@@ -67,6 +75,7 @@ export function exportOptionsFromArgs(ctx: CliContext, args: ExportArgs): Export
     rdzvPort: args.rdzvPort,
     jaxPort: args.jaxPort,
     tfPort: args.tfPort,
+    elastic: args.elastic,
     origins: {
       export: originOf(ctx, 'export'),
       hostfile: originOf(ctx, 'hostfile'),

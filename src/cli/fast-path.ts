@@ -9,7 +9,7 @@ import type { Options } from 'yargs';
 import { envOptions } from './commands/env.js';
 import { runOptions } from './commands/run.js';
 import { sidecarOptions } from './commands/sidecar.js';
-import { camel, envNameFor, envValue, outputOptions } from './options.js';
+import { camel, ENV_PREFIX, envNameFor, envValue, outputOptions } from './options.js';
 import { rendezvousOptions } from './rendezvous-options.js';
 
 /** The commands the fast path takes, each with every option it has (the global ones included). */
@@ -22,6 +22,18 @@ const TABLES = {
 } satisfies Record<string, Record<string, Options>>;
 
 export type FastCommand = keyof typeof TABLES;
+
+const ENV_NAMES = new Map<FastCommand, ReadonlySet<string>>();
+
+/** The PEER_RENDEZVOUS_* names `command` reads. */
+function envNamesOf(command: FastCommand): ReadonlySet<string> {
+  let names = ENV_NAMES.get(command);
+  if (names === undefined) {
+    names = new Set(Object.keys(TABLES[command]).map(envNameFor));
+    ENV_NAMES.set(command, names);
+  }
+  return names;
+}
 
 /** A parsed invocation: the command and its arguments, keyed both `job-name` and `jobName` as yargs does. */
 export interface FastInvocation {
@@ -58,6 +70,12 @@ export function fastParse(
   // Only `run` takes words after `--`; what the others do with them is the full parser's business.
   if (command !== 'run' && dashes >= 0) return undefined;
   const table: Record<string, Options> = TABLES[command];
+  // A PEER_RENDEZVOUS_* name this command does not read: yargs knows every command's options and decides
+  // (another command's setting is fine, a misspelt one is an error with a "did you mean").
+  for (const name of Object.keys(env)) {
+    if (name.startsWith(ENV_PREFIX) && env[name] !== undefined && !envNamesOf(command).has(name))
+      return undefined;
+  }
   const given = new Map<string, unknown>();
   for (; i < head.length; i++) {
     const token = head[i]!;

@@ -2,6 +2,7 @@
 import type { Argv, Options } from 'yargs';
 import { quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptionName } from '../identity/identity.js';
+import { PROVIDER_CHOICES } from '../identity/providers.js';
 import { DEFAULT_PATHS } from '../identity/sources.js';
 import type { CliContext } from './context.js';
 
@@ -22,6 +23,12 @@ const OUTPUT_GROUP = 'Output:';
 
 /** Options that say who this pod is; all of them are discovered when absent. */
 export const identityOptions = {
+  provider: {
+    choices: PROVIDER_CHOICES,
+    default: 'auto',
+    group: IDENTITY_GROUP,
+    describe: 'which controller made the pod; auto: detected from env, hostname and mounted files',
+  },
   index: {
     type: 'string',
     group: IDENTITY_GROUP,
@@ -55,7 +62,8 @@ export const identityOptions = {
   peers: {
     type: 'string',
     group: IDENTITY_GROUP,
-    describe: 'explicit peer list host,host,... in index order (StatefulSet, JobSet, anything)',
+    describe:
+      'explicit peer list host,host,... in index order; this pod is at its position; relative names (web-0.nginx) are completed like the search list, host. is kept',
   },
   hostname: { type: 'string', group: IDENTITY_GROUP, describe: 'use this instead of the kernel hostname' },
   'hosts-file': {
@@ -72,6 +80,41 @@ export const identityOptions = {
     type: 'string',
     group: IDENTITY_GROUP,
     describe: `service-account namespace file [default: ${DEFAULT_PATHS.namespace}]`,
+  },
+  'podinfo-dir': {
+    type: 'string',
+    group: IDENTITY_GROUP,
+    describe: `downward-API volume with labels and annotations files [default: ${DEFAULT_PATHS.podinfo}]`,
+  },
+  'jobset-topology': {
+    type: 'string',
+    group: IDENTITY_GROUP,
+    describe: 'JobSet replicated jobs in order, replicas x pods per Job: driver=1x1,workers=2x4',
+  },
+  replicas: {
+    type: 'string',
+    group: IDENTITY_GROUP,
+    describe: "StatefulSet spec.replicas, or an MPIJob's Worker replicas (the pod cannot see them)",
+  },
+  'ordinals-start': {
+    type: 'string',
+    group: IDENTITY_GROUP,
+    describe: 'StatefulSet spec.ordinals.start [default: 0]',
+  },
+  'volcano-tasks': {
+    type: 'string',
+    group: IDENTITY_GROUP,
+    describe: 'Volcano task names in rank order [default: alphabetical]',
+  },
+  'mpi-hostfile': {
+    type: 'string',
+    group: IDENTITY_GROUP,
+    describe: `MPI hostfile [default: $OMPI_MCA_orte_default_hostfile, else ${DEFAULT_PATHS.mpiHostfile}]`,
+  },
+  'volcano-dir': {
+    type: 'string',
+    group: IDENTITY_GROUP,
+    describe: `where Volcano mounts <task>.host files [default: ${DEFAULT_PATHS.volcano}]`,
   },
 } satisfies Record<string, Options>;
 
@@ -109,10 +152,12 @@ export function flagGiven(argv: readonly string[], key: string, aliases: readonl
 /**
  * Yargs middleware: a repeated flag keeps its last value; every option not given as a flag takes
  * `PEER_RENDEZVOUS_<OPTION>` from the injected env.
- * Runs before validation, so choices and types are checked for env values too.
+ * Runs before validation, so choices and types are checked for env values too. `checkEnv` runs first
+ * (parser.ts: unknown PEER_RENDEZVOUS_* names).
  */
-export function envMiddleware(ctx: CliContext) {
+export function envMiddleware(ctx: CliContext, checkEnv?: (env: CliContext['io']['env']) => void) {
   return (argv: Record<string, unknown>, yargs: Argv): void => {
+    checkEnv?.(ctx.io.env);
     const opts = (yargs as unknown as { getOptions(): YargsOptionTable }).getOptions();
     for (const key of opts.key ? Object.keys(opts.key) : []) {
       if (key === 'help' || key === 'version' || key === '$0') continue;
@@ -177,6 +222,14 @@ function parseBooleanEnv(name: string, raw: string): boolean {
 
 /** Parsed identity options, as yargs gives them. */
 export interface IdentityArgs {
+  provider?: string | undefined;
+  podinfoDir?: string | undefined;
+  jobsetTopology?: string | undefined;
+  replicas?: string | undefined;
+  ordinalsStart?: string | undefined;
+  volcanoTasks?: string | undefined;
+  mpiHostfile?: string | undefined;
+  volcanoDir?: string | undefined;
   index?: string | undefined;
   completions?: string | undefined;
   jobName?: string | undefined;
@@ -191,6 +244,11 @@ export interface IdentityArgs {
 }
 
 const IDENTITY_KEYS: Record<IdentityOptionName, string> = {
+  provider: 'provider',
+  jobsetTopology: 'jobset-topology',
+  replicas: 'replicas',
+  ordinalsStart: 'ordinals-start',
+  volcanoTasks: 'volcano-tasks',
   index: 'index',
   completions: 'completions',
   jobName: 'job-name',
@@ -209,6 +267,11 @@ export function identityFromArgs(ctx: CliContext, args: IdentityArgs): Identity 
   }
   return discoverIdentity(
     {
+      provider: args.provider,
+      jobsetTopology: args.jobsetTopology,
+      replicas: args.replicas,
+      ordinalsStart: args.ordinalsStart,
+      volcanoTasks: args.volcanoTasks,
       index: args.index,
       completions: args.completions,
       jobName: args.jobName,
@@ -226,6 +289,9 @@ export function identityFromArgs(ctx: CliContext, args: IdentityArgs): Identity 
         hosts: args.hostsFile ?? DEFAULT_PATHS.hosts,
         resolvConf: args.resolvConf ?? DEFAULT_PATHS.resolvConf,
         namespace: args.namespaceFile ?? DEFAULT_PATHS.namespace,
+        podinfo: args.podinfoDir ?? DEFAULT_PATHS.podinfo,
+        mpiHostfile: args.mpiHostfile ?? DEFAULT_PATHS.mpiHostfile,
+        volcano: args.volcanoDir ?? DEFAULT_PATHS.volcano,
       },
     },
   );

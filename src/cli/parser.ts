@@ -1,19 +1,67 @@
 // The full yargs parser: every command, help, --version, strict validation. Loaded only when the fast path
 // (fast-path.ts) does not take an invocation: yargs costs more start-up time than all the rest of the agent.
+
+import type { Argv, Options } from 'yargs';
 import yargs from 'yargs';
 import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { envCommand } from './commands/env.js';
+import { envCommand, envOptions } from './commands/env.js';
 import { explainCommand } from './commands/explain.js';
-import { installCommand } from './commands/install.js';
-import { manifestCommand } from './commands/manifest.js';
-import { resolveCommand } from './commands/resolve.js';
-import { runCommand } from './commands/run.js';
-import { sidecarCommand } from './commands/sidecar.js';
-import { simulateCommand } from './commands/simulate.js';
+import { installCommand, installOptions } from './commands/install.js';
+import { manifestCommand, manifestOptions } from './commands/manifest.js';
+import { resolveCommand, resolveOptions } from './commands/resolve.js';
+import { runCommand, runOptions } from './commands/run.js';
+import { sidecarCommand, sidecarOptions } from './commands/sidecar.js';
+import { simulateCommand, simulateOptions } from './commands/simulate.js';
 import { waitCommand } from './commands/wait.js';
 import type { CliContext } from './context.js';
-import { envMiddleware, outputOptions } from './options.js';
+import { didYouMean, unknownEnvError, unknownEnvNames } from './did-you-mean.js';
+import { envMiddleware, envNameFor, identityOptions, outputOptions } from './options.js';
+import { rendezvousOptions } from './rendezvous-options.js';
+
+/** Every option of every command (explain's are the identity options). */
+const ALL_OPTIONS: readonly Record<string, Options>[] = [
+  outputOptions,
+  identityOptions,
+  rendezvousOptions,
+  runOptions,
+  envOptions,
+  manifestOptions,
+  simulateOptions,
+  sidecarOptions,
+  resolveOptions,
+  installOptions,
+];
+
+/** Every `PEER_RENDEZVOUS_<NAME>` some command reads. */
+export const KNOWN_ENV_NAMES: ReadonlySet<string> = new Set(
+  ALL_OPTIONS.flatMap((table) => Object.keys(table).map(envNameFor)),
+);
+
+/** Unknown PEER_RENDEZVOUS_* names are a configuration error (did-you-mean.ts says why). */
+function checkEnvNames(env: CliContext['io']['env']): void {
+  const unknown = unknownEnvNames(env, KNOWN_ENV_NAMES);
+  if (unknown.length > 0) throw unknownEnvError(unknown, KNOWN_ENV_NAMES);
+}
+
+/**
+ * yargs' "Unknown argument(s): a, b" with the closest option of the command for each flag given
+ * (`Unknown argument: --tmeout (did you mean --timeout?)`).
+ */
+function withSuggestions(message: string, argv: readonly string[], y: Argv | undefined): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!m || y === undefined) return message;
+  const table = (y as unknown as { getOptions(): { key?: Record<string, unknown> } }).getOptions().key ?? {};
+  const options = Object.keys(table).filter((k) => /^[a-z][a-z0-9-]*$/.test(k));
+  const head = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const flags = new Set(
+    head.filter((a) => a.startsWith('-')).map((a) => a.replace(/^--?(no-)?/, '').split('=')[0]),
+  );
+  const named = m[1]!
+    .split(', ')
+    .map((name) => (flags.has(name) ? `--${name}${didYouMean(name, options, '--')}` : name));
+  return `${message.slice(0, message.indexOf(':'))}: ${named.join(', ')}`;
+}
 
 /** What a command's handler received; tests capture it instead of running the command. */
 export type ParsedHandler = (command: string, args: Record<string, unknown>) => void;
@@ -33,13 +81,14 @@ function capturing<T extends { command?: string | readonly string[]; handler: un
  * running (test/cli/fast-path.test.ts compares them with the fast path's).
  */
 export function buildParser(ctx: CliContext, capture?: ParsedHandler) {
-  return yargs([...ctx.argv])
+  const parser = yargs([...ctx.argv]);
+  return parser
     .scriptName('peer-rendezvous')
     .usage(
       '$0 <command> [options]\n\nWait until every pod of a Kubernetes Indexed Job is resolvable and reachable.',
     )
     .options(outputOptions)
-    .middleware(envMiddleware(ctx) as never, true)
+    .middleware(envMiddleware(ctx, checkEnvNames) as never, true)
     .command(capturing(envCommand(ctx), capture) as never)
     .command(capturing(explainCommand(ctx), capture) as never)
     .command(capturing(installCommand(ctx), capture) as never)
@@ -58,6 +107,7 @@ export function buildParser(ctx: CliContext, capture?: ParsedHandler) {
     .exitProcess(false)
     .fail((message, error) => {
       if (error) throw error;
-      throw new UsageError(message);
+      // `parser` holds the options of the command being parsed by the time validation fails.
+      throw new UsageError(withSuggestions(message, ctx.argv, parser as unknown as Argv));
     });
 }

@@ -1,10 +1,10 @@
 // Options of the commands that wait for the mesh (wait, run, env), and the shared waiting logic:
 // signals → exit 128+n, progress lines, the timeout table and hints, /dev/termination-log, --ready-file.
-import { accessSync, constants as fsConstants, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
-import { AbortedError, ConfigError, quote, RendezvousError } from '../errors.js';
+import { AbortedError, ConfigError, quote, RendezvousError, UsageError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import type { ProgressEvent } from '../rendezvous/agent.js';
 import { RendezvousTimeoutError } from '../rendezvous/errors.js';
@@ -13,7 +13,14 @@ import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
 import { DEFAULT_PORT, type WaitResult } from '../rendezvous/wait.js';
 import type { CliContext } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
-import { type IdentityArgs, identityFromArgs, identityOptions, originOf } from './options.js';
+import {
+  envNameFor,
+  flagGiven,
+  type IdentityArgs,
+  identityFromArgs,
+  identityOptions,
+  originOf,
+} from './options.js';
 
 const GROUP = 'Rendezvous:';
 
@@ -52,7 +59,13 @@ export const rendezvousOptions = {
   token: {
     type: 'string',
     group: GROUP,
-    describe: 'shared secret; peers prove they know it (HMAC-SHA256), it never crosses the wire',
+    describe:
+      'shared secret; peers prove they know it (HMAC-SHA256), it never crosses the wire (prefer --token-file: argv is visible in /proc)',
+  },
+  'token-file': {
+    type: 'string',
+    group: GROUP,
+    describe: 'read the shared secret from this file (a mounted Secret; one trailing newline dropped)',
   },
   'ready-file': { type: 'string', group: GROUP, describe: 'write the roster (JSON) here once released' },
   'released-after': {
@@ -84,6 +97,7 @@ export interface RendezvousArgs extends IdentityArgs {
   timeout: string;
   dnsServer?: string | undefined;
   token?: string | undefined;
+  tokenFile?: string | undefined;
   readyFile?: string | undefined;
   releasedAfter?: string | undefined;
   progressInterval: string;
@@ -110,13 +124,14 @@ export async function waitFromArgs(
   const progressMs = parseDuration(args.progressInterval, originOf(ctx, 'progress-interval'));
   const releasedAfterMs = parseDuration(args.releasedAfter ?? '30s', originOf(ctx, 'released-after'));
   const verify = parseVerifyMode(args.verify, originOf(ctx, 'verify'));
+  const token = tokenFromArgs(ctx, args);
   if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) {
-    throw new ConfigError(
-      `port ${quote(args.port)} from ${originOf(ctx, 'port')} is not valid: expected an integer from 1 to 65535`,
-      {
-        value: String(args.port),
-        source: originOf(ctx, 'port'),
-      },
+    // A usage error (64) from a flag or env alike, as for every port option (export-options.ts), naming what
+    // was written: yargs turns `--port abc` into NaN.
+    const origin = originOf(ctx, 'port');
+    const written = Number.isNaN(args.port) ? (lastFlagValue(ctx.argv, 'port') ?? 'NaN') : String(args.port);
+    throw new UsageError(
+      `port ${quote(written)} from ${origin} is not valid: expected an integer from 1 to 65535`,
     );
   }
   // Signals abort the wait (exit 128+n); listen before the first line a supervisor may react to.
@@ -134,19 +149,30 @@ export async function waitFromArgs(
     }
     controller.abort(new AbortedError(`interrupted by ${signal} while waiting for peers`, { signal }));
   };
-  const handlers = STOP_SIGNALS.map((s) => {
+  const handlers: (readonly [NodeJS.Signals, () => void])[] = STOP_SIGNALS.map((s) => {
     const h = (): void => onSignal(s);
     process.on(s, h);
     return [s, h] as const;
   });
+  // SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (and through it the token): a listener replaces
+  // that. While waiting it prints who is missing now, as the progress line does; after release it is ignored.
+  const onUsr1 = (): void => {
+    if (!released) report(true);
+  };
+  process.on('SIGUSR1', onUsr1);
+  handlers.push(['SIGUSR1', onUsr1]);
   let held = false;
   const releaseSignals = (): void => {
     for (const [s, h] of handlers) process.off(s, h);
   };
   const log = logger(ctx, args);
   for (const w of identity.warnings) log.warn(w);
+  if (flagGiven(ctx.argv, 'token'))
+    log.warn(
+      'the --token value is visible to every process of the pod in /proc/<pid>/cmdline while waiting: prefer --token-file (a mounted Secret) or PEER_RENDEZVOUS_TOKEN',
+    );
   log.info(
-    `index ${identity.index.value} of ${identity.completions.value}, verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
+    `index ${identity.index.value} of ${identity.completions.value} (${identity.provider.value}), verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
   );
 
   const states = new Map<number, PeerReport>();
@@ -160,20 +186,22 @@ export async function waitFromArgs(
     else if (e.type === 'listening' && args.verbose) log.info(`listening on ${e.address}:${e.port}`);
     else if (e.type === 'warning') log.warn(e.message);
   };
-  const ticker =
-    progressMs > 0
-      ? setInterval(() => {
-          const missing = [...states.values()].filter((p) => p.state !== 'ready');
-          if (missing.length === 0) return;
-          const shown = missing
-            .slice(0, 5)
-            .map((p) => `${p.index} ${describeState(p, Date.now())}`)
-            .join('; ');
-          log.info(
-            `waiting${status ? ` (${status})` : ''}: ${shown}${missing.length > 5 ? `; +${missing.length - 5} more` : ''}`,
-          );
-        }, progressMs)
-      : undefined;
+  /** The progress line; `asked` (SIGUSR1) prints it even when no peer is known to be missing yet. */
+  function report(asked: boolean): void {
+    const missing = [...states.values()].filter((p) => p.state !== 'ready');
+    if (missing.length === 0) {
+      if (asked) log.info(`waiting${status ? ` (${status})` : ''}`);
+      return;
+    }
+    const shown = missing
+      .slice(0, 5)
+      .map((p) => `${p.index} ${describeState(p, Date.now())}`)
+      .join('; ');
+    log.info(
+      `waiting${status ? ` (${status})` : ''}: ${shown}${missing.length > 5 ? `; +${missing.length - 5} more` : ''}`,
+    );
+  }
+  const ticker = progressMs > 0 ? setInterval(() => report(false), progressMs) : undefined;
   ticker?.unref();
   try {
     const { waitForPeers } = await import('../rendezvous/wait.js');
@@ -185,7 +213,7 @@ export async function waitFromArgs(
         timeoutMs,
         dnsServer: args.dnsServer,
         resolvConf: args.resolvConf,
-        token: args.token,
+        token,
         releasedAfterMs,
         signal: hooks.signal ? AbortSignal.any([hooks.signal, controller.signal]) : controller.signal,
         onProgress,
@@ -207,13 +235,13 @@ export async function waitFromArgs(
       const summary = timeoutSummary(error);
       // The headline comes last, from main(); here the table and the hints.
       log.error(summary.slice(summary.indexOf('\n') + 1));
-      writeTerminationLog(args.terminationLog, summary);
+      writeTerminationLog(args.terminationLog, summary, error);
     } else if (error instanceof AbortedError) {
       // An abort by the caller's own signal (the sidecar stops a barrier it no longer needs) is no failure.
       if (!hooks.signal?.aborted)
-        writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`);
+        writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`, error);
     } else if (error instanceof RendezvousError && error.code === 'RDV_ERR_RELEASED') {
-      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message} [${error.code}]`);
+      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message} [${error.code}]`, error);
     }
     throw error;
   } finally {
@@ -222,6 +250,109 @@ export async function waitFromArgs(
   }
 }
 
+/** What the last `--key value` / `--key=value` before `--` says, as written. */
+function lastFlagValue(argv: readonly string[], key: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i]!;
+    if (a === `--${key}`) value = argv[i + 1];
+    else if (a.startsWith(`--${key}=`)) value = a.slice(key.length + 3);
+  }
+  return value;
+}
+
+/**
+ * The shared token from --token / PEER_RENDEZVOUS_TOKEN or --token-file / PEER_RENDEZVOUS_TOKEN_FILE (one
+ * trailing newline dropped, as `kubectl create secret --from-file` and editors leave one). An empty token,
+ * an empty or unreadable file, or both sources at once are configuration errors: no silent "no token".
+ */
+export function tokenFromArgs(
+  ctx: CliContext,
+  args: { token?: string | undefined; tokenFile?: string | undefined },
+): string | undefined {
+  const fromToken = args.token !== undefined ? originOf(ctx, 'token') : undefined;
+  if (args.tokenFile !== undefined) {
+    const origin = originOf(ctx, 'token-file');
+    if (fromToken !== undefined) {
+      throw new ConfigError(
+        `both ${fromToken} and ${origin} give the token: keep one (--token-file is the one to keep)`,
+        { value: args.tokenFile, source: origin },
+      );
+    }
+    const path = args.tokenFile;
+    if (path === '')
+      throw new ConfigError(`${origin} is empty: expected the path of the token file`, {
+        value: '',
+        source: origin,
+      });
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new ConfigError(`cannot read the token file ${quote(path)} from ${origin}: ${code}`, {
+        value: path,
+        source: origin,
+        cause: error,
+      });
+    }
+    const token = text.replace(/\r?\n$/, '');
+    if (token === '') {
+      throw new ConfigError(
+        `the token file ${quote(path)} from ${origin} is empty: expected the shared secret (e.g. openssl rand -hex 16)`,
+        { value: path, source: origin },
+      );
+    }
+    return token;
+  }
+  if (args.token === '') {
+    throw new ConfigError(
+      `the token from ${fromToken} is empty: expected the shared secret (leave it unset for no token)`,
+      { value: '', source: fromToken! },
+    );
+  }
+  return args.token;
+}
+
+/**
+ * The environment for the workload: `env` without the PEER_RENDEZVOUS_* variables of the options in `options`
+ * (what the agent consumed: its token among them), unless `keep`.
+ */
+export function workloadEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  options: Readonly<Record<string, unknown>>,
+  keep: boolean,
+): Record<string, string> {
+  const consumed = keep ? new Set<string>() : agentEnvNames(env, options);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !consumed.has(k)) out[k] = v;
+  return out;
+}
+
+/** The PEER_RENDEZVOUS_* variables set in `env` that name one of `options` (the ones the agent read). */
+export function agentEnvNames(
+  env: Readonly<Record<string, string | undefined>>,
+  options: Readonly<Record<string, unknown>>,
+): Set<string> {
+  const names = new Set<string>();
+  for (const key of Object.keys(options)) {
+    const name = envNameFor(key);
+    if (env[name] !== undefined) names.add(name);
+  }
+  return names;
+}
+
+/** `--keep-agent-env`, of the commands that hand over to a workload (run, env). */
+export const keepAgentEnvOption = {
+  'keep-agent-env': {
+    type: 'boolean',
+    default: false,
+    group: 'Hand-over:',
+    describe:
+      "pass the agent's own PEER_RENDEZVOUS_* variables (the token among them) on to the workload [default: removed]",
+  },
+} satisfies Record<string, Options>;
+
 /** The table and hints printed when the deadline passes. */
 export function timeoutSummary(error: RendezvousTimeoutError): string {
   const lines = [`${error.message} [${error.code}]`, 'unfinished peers:', error.report];
@@ -229,16 +360,52 @@ export function timeoutSummary(error: RendezvousTimeoutError): string {
   return lines.join('\n');
 }
 
+/** The kubelet reads at most this much of the termination log. */
+export const TERMINATION_LOG_BYTES = 4096;
+
+/** Errors already in the termination log (with the table and hints): main() does not overwrite them. */
+export const terminationLogged = new WeakSet<object>();
+
+/**
+ * `text` cut to `max` UTF-8 bytes, keeping what matters most: the first line (the error) and the END (the
+ * hints, and the last rows of the table), whole lines, with a line saying how many were left out between.
+ * Cutting from the end, as before, lost the hints of a 100-pod job first.
+ */
+export function fitTerminationLog(text: string, max = TERMINATION_LOG_BYTES): string {
+  if (Buffer.byteLength(text, 'utf8') <= max) return text;
+  const lines = text.split('\n');
+  const head = lines[0]!;
+  const gap = (n: number): string => `... ${n} lines left out ...`;
+  // The marker's width with the largest count it can show.
+  let budget = max - Buffer.byteLength(`${head}\n${gap(lines.length)}\n`, 'utf8');
+  const tail: string[] = [];
+  for (let i = lines.length - 1; i > 0; i--) {
+    const cost = Buffer.byteLength(lines[i]!, 'utf8') + (tail.length > 0 ? 1 : 0);
+    if (cost > budget) break;
+    budget -= cost;
+    tail.unshift(lines[i]!);
+  }
+  if (budget < 0) {
+    // The first line alone is too long: as much of it as fits, whole characters only.
+    let out = '';
+    let bytes = 0;
+    for (const ch of head) {
+      bytes += Buffer.byteLength(ch, 'utf8');
+      if (bytes > max) break;
+      out += ch;
+    }
+    return out;
+  }
+  return [head, gap(lines.length - 1 - tail.length), ...tail].join('\n');
+}
+
 /** Write the failure summary where the kubelet reads it, if that file exists and is writable. */
-function writeTerminationLog(path: string, summary: string): void {
+export function writeTerminationLog(path: string, summary: string, error?: unknown): void {
   if (!path) return;
   try {
     accessSync(path, fsConstants.W_OK);
-    const bytes = Buffer.from(summary, 'utf8');
-    writeFileSync(
-      path,
-      bytes.length <= 4096 ? bytes : Buffer.concat([bytes.subarray(0, 4093), Buffer.from('...')]),
-    );
+    writeFileSync(path, fitTerminationLog(summary));
+    if (typeof error === 'object' && error !== null) terminationLogged.add(error);
   } catch {
     // Not in a pod, or not writable: the summary went to stderr already.
   }

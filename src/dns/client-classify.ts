@@ -39,7 +39,7 @@ export function classifyResponse(
   const { server, transport, elapsedMs } = meta;
   switch (packet.rcode) {
     case 'NOERROR': {
-      const records = recordsFor(packet.answers, name, type);
+      const { records, cnameLoop } = followChain(packet.answers, name, type);
       if (records.length === 0) {
         const negative = negativeTtl(packet);
         return {
@@ -51,6 +51,7 @@ export function classifyResponse(
           elapsedMs,
           negativeTtl: negative,
           authoritative: packet.flag_aa,
+          ...(cnameLoop === undefined ? {} : { cnameLoop }),
         };
       }
       return {
@@ -90,11 +91,26 @@ export function classifyResponse(
 
 /** Records of `type` owned by `name` or by the end of a CNAME chain starting at it, within `answers`. */
 export function recordsFor(answers: readonly WireRecord[], name: string, type: QueryType): DnsRecord[] {
+  return followChain(answers, name, type).records;
+}
+
+/**
+ * Follow `name`'s CNAME chain inside `answers` to the records of `type`. `cnameLoop` is set (the names in
+ * order, the repeated one last: `a. → b. → a.`) when the chain comes back to a name it passed, or is longer
+ * than MAX_CNAME_HOPS: no record can ever be found, which is not the same as a name without records (NODATA).
+ */
+export function followChain(
+  answers: readonly WireRecord[],
+  name: string,
+  type: QueryType,
+): { records: DnsRecord[]; cnameLoop?: string[] } {
   let owner = canonicalName(name);
+  const chain = [absoluteName(name)];
   const seen = new Set<string>([owner]);
   for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
     const found: DnsRecord[] = [];
     let cname: string | undefined;
+    let target: string | undefined;
     for (const answer of answers) {
       if (typeof answer.name !== 'string' || canonicalName(answer.name) !== owner) continue;
       if (answer.type === type) {
@@ -102,13 +118,16 @@ export function recordsFor(answers: readonly WireRecord[], name: string, type: Q
         if (record) found.push(record);
       } else if (answer.type === 'CNAME' && cname === undefined && typeof answer.data === 'string') {
         cname = canonicalName(answer.data);
+        target = absoluteName(answer.data);
       }
     }
-    if (found.length > 0 || cname === undefined || seen.has(cname)) return found;
+    if (found.length > 0 || cname === undefined) return { records: found };
+    chain.push(target!);
+    if (seen.has(cname)) return { records: [], cnameLoop: chain };
     seen.add(cname);
     owner = cname;
   }
-  return [];
+  return { records: [], cnameLoop: chain };
 }
 
 /** A/AAAA records of a section (the Additional section's SRV target addresses). */

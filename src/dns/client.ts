@@ -200,8 +200,8 @@ export class DnsClient implements Resolver {
             }
             return result;
           }
+          // A socket error (ECONNREFUSED, EMFILE) says more than a later silence: a timeout does not hide it.
           if (outcome.kind === 'error') lastReason = outcome.reason;
-          else if (outcome.kind === 'timeout') lastReason = 'timeout';
         }
         if (failure !== undefined) return { ...failure, elapsedMs: elapsedSince(started) };
       }
@@ -211,7 +211,7 @@ export class DnsClient implements Resolver {
         type,
         servers: tried,
         elapsedMs: elapsedSince(started),
-        ...(lastReason === undefined || lastReason === 'timeout' ? {} : { reason: lastReason }),
+        ...(lastReason === undefined ? {} : { reason: lastReason }),
       };
     } finally {
       this.#ids.delete(id);

@@ -65,13 +65,9 @@ export function ednsOpt(udpPayloadSize: number = DEFAULT_UDP_PAYLOAD_SIZE): dnsP
   };
 }
 
-/** Numeric codes of the query types (RFC 1035, RFC 3596, RFC 2782). */
-const QTYPE: Record<QueryType, number> = { A: 1, AAAA: 28, SRV: 33 };
-
 /**
- * Encode a recursion-desired query for one question, with EDNS0 unless `udpPayloadSize` is 0. Hand-written
- * for the hot path; byte-for-byte what dns-packet encodes for the same packet (a test checks it).
- * `name` must have been validated (labels of 1-63 bytes, see checkQuestion).
+ * Encode a recursion-desired query for one question, with EDNS0 unless `udpPayloadSize` is 0.
+ * `name` must have been validated (labels of 1-63 bytes, see checkQuestion): dns-packet does not check names.
  */
 export function encodeQuery(
   id: number,
@@ -79,37 +75,13 @@ export function encodeQuery(
   type: QueryType,
   udpPayloadSize: number = DEFAULT_UDP_PAYLOAD_SIZE,
 ): Buffer {
-  const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
-  const nameBytes = trimmed === '' ? 1 : Buffer.byteLength(trimmed) + 2;
-  const edns = udpPayloadSize > 0;
-  // allocUnsafe takes from Node's pool; every byte is written below.
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + nameBytes + 4 + (edns ? 11 : 0));
-  buf.writeUInt16BE(id, 0);
-  buf.writeUInt16BE(dnsPacket.RECURSION_DESIRED, 2);
-  buf.writeUInt16BE(1, 4); // QDCOUNT
-  buf.writeUInt32BE(0, 6); // ANCOUNT, NSCOUNT
-  buf.writeUInt16BE(edns ? 1 : 0, 10); // ARCOUNT
-  let at = HEADER_BYTES;
-  if (trimmed !== '') {
-    for (const label of trimmed.split('.')) {
-      const written = buf.write(label, at + 1);
-      buf[at] = written;
-      at += written + 1;
-    }
-  }
-  buf[at++] = 0;
-  buf.writeUInt16BE(QTYPE[type], at);
-  buf.writeUInt16BE(1, at + 2); // class IN
-  at += 4;
-  if (edns) {
-    // OPT: root name, type 41, class = payload size, TTL = extended rcode/version/flags 0, no options.
-    buf[at] = 0;
-    buf.writeUInt16BE(41, at + 1);
-    buf.writeUInt16BE(udpPayloadSize, at + 3);
-    buf.writeUInt32BE(0, at + 5); // extended rcode, version, flags
-    buf.writeUInt16BE(0, at + 9); // RDLENGTH
-  }
-  return buf;
+  return dnsPacket.encode({
+    id,
+    type: 'query',
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ name: name.endsWith('.') && name !== '.' ? name.slice(0, -1) : name, type, class: 'IN' }],
+    additionals: udpPayloadSize > 0 ? [ednsOpt(udpPayloadSize)] : [],
+  });
 }
 
 /** Encode any packet (server side and tests); `rcode` is put in the low 4 bits of the flags. */

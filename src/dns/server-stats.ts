@@ -32,6 +32,9 @@ export interface DnsServerStats {
   /** TCP connections accepted, and refused because `maxTcpConnections` were open. */
   readonly tcpConnections: number;
   readonly tcpRejected: number;
+  /** Cache mode only: queries answered from the cache, and those that went to the zone. */
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -57,6 +60,8 @@ export class StatsCounter {
       malformed: 0,
       tcpConnections: 0,
       tcpRejected: 0,
+      cacheHits: 0,
+      cacheMisses: 0,
     };
   }
 
@@ -91,7 +96,9 @@ export class StatsCounter {
       | 'truncated'
       | 'malformed'
       | 'tcpConnections'
-      | 'tcpRejected',
+      | 'tcpRejected'
+      | 'cacheHits'
+      | 'cacheMisses',
   ): void {
     this.#s[kind]++;
   }

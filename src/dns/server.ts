@@ -4,14 +4,16 @@
 //   const dns = await ClusterDnsServer.start({ host: '127.0.0.1', port: 0, zone: 'cluster.local', ttl: 5,
 //     faults: { delayMs, delays: [{ match, ms }], dropRatio, servfailRatio, staleForMs, restartOverlapMs },
 //     random: () => number, now: () => number, onQuery: (event) => void,
-//     tcpIdleTimeoutMs: 10_000, maxTcpConnections: 1024, maxUdpPayload: 4096 });
+//     tcpIdleTimeoutMs: 10_000, maxTcpConnections: 1024, maxUdpPayload: 4096,
+//     cacheSeconds: 30, negativeCacheSeconds: 30 });   cache mode (CoreDNS `cache 30`), default off
 //   dns.address                       { host, port }: UDP and TCP listen on the same port
 //   dns.addService({ name, namespace, publishNotReadyAddresses?, ports?: [{ name, port, protocol? }] })
 //   dns.removeService({ name, namespace })
 //   dns.setPod({ hostname, subdomain, namespace, addresses: ['10.0.0.1', 'fd00::1'], ready })   upsert
 //   dns.removePod({ hostname, subdomain, namespace })
 //   dns.setFaults(partial)  dns.faults     fault knobs, at any time
-//   dns.stats()  dns.resetStats()          counters by name and type, rcode, faults
+//   dns.stats()  dns.resetStats()          counters by name and type, rcode, faults, cache hits/misses
+//   dns.flushCache()                       cache mode: forget every cached answer (a restarted cache)
 //   dns.model                              the record model (ClusterZone): resolve(name, type) without sockets
 //   await dns.close()                      closes both sockets, every TCP connection and every timer
 //
@@ -21,10 +23,15 @@
 // answers are cut to 512 bytes, or to the EDNS size the client advertised (capped at `maxUdpPayload`), with
 // TC=1; TCP uses 2-byte length framing, pipelined queries, an idle timeout and a connection cap. Packets that
 // cannot be parsed are ignored (UDP) or close the connection (TCP).
+//
+// Cache mode (`cacheSeconds`): the server answers as CoreDNS' `cache` plugin in front of the `kubernetes`
+// plugin does (src/dns/server-cache.ts): an answer once given is served again for min(record TTL, cap), a
+// denial for min(SOA TTL, SOA MINIMUM, negative cap), whatever the zone does meanwhile, TTLs counting down.
 import dgram from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { quote, UsageError } from '../errors.js';
 import { ipFamily } from './ip-bytes.js';
+import { AnswerCache } from './server-cache.js';
 import { type DnsFaults, delayFor, mergeFaults, NO_FAULTS } from './server-faults.js';
 import { type DnsServerStats, StatsCounter } from './server-stats.js';
 import {
@@ -80,6 +87,14 @@ export interface ClusterDnsServerOptions {
   readonly maxTcpConnections?: number;
   /** Largest UDP answer whatever the client's EDNS size says (≥ 512). Default 4096. */
   readonly maxUdpPayload?: number;
+  /**
+   * Cache mode, like CoreDNS' `cache <seconds>` in front of the zone: an answer is served from the cache for
+   * min(its smallest record TTL, this) seconds after it was first given, even when the zone changed since.
+   * 0 or absent: no cache (every answer from the zone as it is now). 0–86400.
+   */
+  readonly cacheSeconds?: number;
+  /** Cap for denials (NXDOMAIN, NODATA): kept min(SOA TTL, SOA MINIMUM, this) seconds. Default cacheSeconds. */
+  readonly negativeCacheSeconds?: number;
 }
 
 /** What the server did with one query (for `onQuery`). */
@@ -95,6 +110,8 @@ export interface DnsQueryEvent {
   readonly truncated: boolean;
   /** Delay applied before sending (0 when none). */
   readonly delayMs: number;
+  /** Cache mode: the answer came from the cache (false otherwise, and always without cache mode). */
+  readonly cached: boolean;
 }
 
 const OPTION_KEYS = [
@@ -109,6 +126,8 @@ const OPTION_KEYS = [
   'tcpIdleTimeoutMs',
   'maxTcpConnections',
   'maxUdpPayload',
+  'cacheSeconds',
+  'negativeCacheSeconds',
 ] as const;
 
 interface Settings {
@@ -123,6 +142,8 @@ interface Settings {
   readonly tcpIdleTimeoutMs: number;
   readonly maxTcpConnections: number;
   readonly maxUdpPayload: number;
+  readonly cacheSeconds: number;
+  readonly negativeCacheSeconds: number;
 }
 
 interface CachedAnswer extends EncodedAnswer {
@@ -136,6 +157,8 @@ const RCODE_NAMES: Record<number, RcodeName> = Object.fromEntries(
   Object.entries(RCODE).map(([name, code]) => [code, name as RcodeName]),
 );
 const BIND_ATTEMPTS = 20;
+/** Longest cache cap (one day; CoreDNS' own default caps are 3600 and 1800). */
+const MAX_CACHE_SECONDS = 86_400;
 /** Unsent TCP answer bytes after which a connection that does not read is closed. */
 const MAX_TCP_BACKLOG = 1024 * 1024;
 
@@ -153,6 +176,8 @@ export class ClusterDnsServer {
   readonly #connections = new Set<Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #cache = new Map<string, Map<number, CachedAnswer>>();
+  /** Cache mode: what a caching resolver in front of the zone would hold. */
+  readonly #resolverCache: AnswerCache | undefined;
   #soa: { version: number; record: Buffer } | undefined;
   #closing: Promise<void> | undefined;
 
@@ -163,6 +188,13 @@ export class ClusterDnsServer {
     this.#udp = udp;
     this.#tcp = tcp;
     this.address = Object.freeze({ host: settings.host, port });
+    this.#resolverCache =
+      settings.cacheSeconds > 0
+        ? new AnswerCache({
+            positiveSeconds: settings.cacheSeconds,
+            negativeSeconds: settings.negativeCacheSeconds,
+          })
+        : undefined;
     udp.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
     udp.on('error', () => {
       // A failed send (e.g. ICMP unreachable surfacing as ECONNREFUSED) must not take the server down.
@@ -240,6 +272,16 @@ export class ClusterDnsServer {
   /** Zero every counter. */
   resetStats(): void {
     this.#stats.reset();
+  }
+
+  /** The cache caps in seconds, or undefined without cache mode. */
+  get cache(): { readonly positiveSeconds: number; readonly negativeSeconds: number } | undefined {
+    return this.#resolverCache?.caps;
+  }
+
+  /** Cache mode: forget every cached answer, as a restarted cache would. No-op without cache mode. */
+  flushCache(): void {
+    this.#resolverCache?.clear();
   }
 
   /** Close both sockets, every TCP connection and every pending delayed answer. Idempotent. */
@@ -323,6 +365,7 @@ export class ClusterDnsServer {
     }
     const faults = this.#faults;
     let answer: EncodedAnswer;
+    let cached = false;
     if (query.qdcount !== 1) {
       answer = emptyAnswer(RCODE.FORMERR);
     } else {
@@ -333,13 +376,28 @@ export class ClusterDnsServer {
         answer = emptyAnswer(RCODE.BADVERS);
       } else if (faults.dropRatio > 0 && this.#settings.random() < faults.dropRatio) {
         stats.bump('dropped');
-        this.#report(query, tcp, undefined, 0, false, 0);
+        this.#report(query, tcp, undefined, 0, false, 0, false);
         return true;
       } else if (faults.servfailRatio > 0 && this.#settings.random() < faults.servfailRatio) {
         stats.bump('servfailInjected');
         answer = emptyAnswer(RCODE.SERVFAIL);
-      } else {
+      } else if (this.#resolverCache === undefined || query.ambiguous) {
         answer = this.#answer(query, msg);
+      } else {
+        const now = this.#settings.now();
+        const hit = this.#resolverCache.get(query.name, query.qtype, now);
+        if (hit !== undefined) {
+          stats.bump('cacheHits');
+          answer = hit;
+          cached = true;
+        } else {
+          stats.bump('cacheMisses');
+          answer = this.#answer(query, msg);
+          // As CoreDNS, the first answer already carries the capped TTL (no 1800 → 30 jump on the next).
+          if (this.#resolverCache.put(query.name, query.qtype, answer, now) > 0) {
+            answer = this.#resolverCache.get(query.name, query.qtype, now) ?? answer;
+          }
+        }
       }
     }
     let limit = MAX_TCP_MESSAGE;
@@ -352,7 +410,7 @@ export class ClusterDnsServer {
     const rcodeName = RCODE_NAMES[answer.rcode] ?? 'NOERROR';
     stats.response(rcodeName);
     const delay = faults.delayMs > 0 || faults.delays.length > 0 ? delayFor(faults, query.name) : 0;
-    this.#report(query, tcp, rcodeName, written.answerCount, written.truncated, delay);
+    this.#report(query, tcp, rcodeName, written.answerCount, written.truncated, delay, cached);
     if (delay <= 0) {
       send(written.message);
       return true;
@@ -373,6 +431,7 @@ export class ClusterDnsServer {
     answers: number,
     truncated: boolean,
     delayMs: number,
+    cached: boolean,
   ): void {
     const onQuery = this.#settings.onQuery;
     if (onQuery === undefined || query.qdcount !== 1) return;
@@ -385,6 +444,7 @@ export class ClusterDnsServer {
       answers,
       truncated,
       delayMs,
+      cached,
     });
   }
 
@@ -490,6 +550,13 @@ function normalizeOptions(options: ClusterDnsServerOptions): Settings {
     tcpIdleTimeoutMs: integer('tcpIdleTimeoutMs', options.tcpIdleTimeoutMs ?? 10_000, 1, 2_147_483_647),
     maxTcpConnections: integer('maxTcpConnections', options.maxTcpConnections ?? 1024, 1, 1_000_000),
     maxUdpPayload: integer('maxUdpPayload', options.maxUdpPayload ?? 4096, CLASSIC_UDP_LIMIT, 65_507),
+    cacheSeconds: integer('cacheSeconds', options.cacheSeconds ?? 0, 0, MAX_CACHE_SECONDS),
+    negativeCacheSeconds: integer(
+      'negativeCacheSeconds',
+      options.negativeCacheSeconds ?? options.cacheSeconds ?? 0,
+      0,
+      MAX_CACHE_SECONDS,
+    ),
   };
 }
 

@@ -68,6 +68,8 @@ export type DnsResult =
       readonly type: QueryType;
       readonly negativeTtl: number | undefined;
       readonly authoritative: boolean;
+      /** NODATA because the answer's CNAME chain loops (or is too long): the names, the repeated one last. */
+      readonly cnameLoop?: readonly string[];
       readonly server: ServerLabel;
       readonly transport: 'udp' | 'tcp';
       readonly elapsedMs: number;

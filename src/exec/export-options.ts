@@ -26,6 +26,11 @@ export interface ExportOptions {
   readonly hostfile: string | undefined;
   /** Path of the JSON roster; default `<dir>/roster.json`. */
   readonly rosterFile: string | undefined;
+  /**
+   * torchrun: hand over the agreed world as a static rendezvous (false, the default) or let torchrun run its
+   * own elastic c10d round at `rdzvPort` (true: membership may change, restarts re-rendezvous).
+   */
+  readonly elastic: boolean;
 }
 
 /** Raw option values as a parser or a caller gives them, each with where it came from for messages. */
@@ -38,6 +43,7 @@ export interface RawExportOptions {
   slots?: unknown;
   hostfile?: string | undefined;
   rosterFile?: string | undefined;
+  elastic?: boolean | undefined;
   /** Option name → where its value came from, e.g. `flag --slots` (default `option <name>`). */
   origins?: Partial<Record<keyof Omit<RawExportOptions, 'origins'>, string>> | undefined;
 }
@@ -78,6 +84,7 @@ export function normalizeExportOptions(raw: RawExportOptions = {}): ExportOption
     slots: parseInteger(raw.slots, 1, 1, MAX_SLOTS, origin('slots', '--slots'), 'a slot count'),
     hostfile: parsePath(raw.hostfile, origin('hostfile', '--hostfile')),
     rosterFile: parsePath(raw.rosterFile, origin('rosterFile', '--roster-file')),
+    elastic: raw.elastic ?? false,
   };
 }
 

@@ -42,7 +42,12 @@ export function buildExports(mesh: Mesh, context: ExportContext, options: Export
     coordinator,
     generation: mesh.generation,
     options,
-    hostfiles: { slots: slotsPath, mpich: `${slotsPath}.mpich`, intel: `${slotsPath}.intel` },
+    hostfiles: {
+      slots: slotsPath,
+      mpich: `${slotsPath}.mpich`,
+      intel: `${slotsPath}.intel`,
+      hydraConfig: `${slotsPath}.hydra.conf`,
+    },
   };
 
   const pairs: (readonly [string, string])[] = [

@@ -13,8 +13,13 @@ export interface PresetInput {
   readonly coordinator: string;
   readonly generation: string;
   readonly options: ExportOptions;
-  /** Where the hostfiles go: `host slots=N`, MPICH `host:N`, Intel one per line. */
-  readonly hostfiles: { readonly slots: string; readonly mpich: string; readonly intel: string };
+  /** Where the hostfiles go: `host slots=N`, MPICH `host:N`, Intel one per line; Hydra's option file. */
+  readonly hostfiles: {
+    readonly slots: string;
+    readonly mpich: string;
+    readonly intel: string;
+    readonly hydraConfig: string;
+  };
 }
 
 /** A file an export points at. */
@@ -46,17 +51,32 @@ function torch(p: PresetInput): PresetOutput {
 }
 
 /**
- * torchrun reads its flags from PET_<FLAG>. c10d would guess `is_host` by matching the endpoint against the
- * machine's own names, which fails for `<pod>.<svc>` names: it is set explicitly, true on pod 0 only.
+ * torchrun reads its flags from PET_<FLAG>. By default the world the barrier agreed on is handed over as a
+ * **static** rendezvous (torchrun's own `static` backend: node rank, node count, a TCPStore on the
+ * coordinator at the master port), so torchrun starts its workers without a second rendezvous round. With
+ * `elastic` torchrun runs its c10d rendezvous instead (membership may change; restarts re-rendezvous);
+ * c10d's `is_host` guess matches the endpoint against the machine's names, which holds for the full FQDN
+ * but not for `<pod>.<svc>` or an IP from `--peers` on every setup, so it is set explicitly, true on pod 0.
  * RANK/WORLD_SIZE are not set: torchrun sets them per worker.
+ * (torch/distributed/run.py: `get_rdzv_endpoint` uses master_addr:master_port for `static`, and
+ * `config_from_args` passes `--node_rank` as the static rank; rendezvous/static_tcp_rendezvous.py.)
  */
 function torchrun(p: PresetInput): PresetOutput {
+  const common: [string, string][] = [
+    ['PET_NNODES', String(p.count)],
+    ['PET_NODE_RANK', String(p.index)],
+    ['PET_MASTER_ADDR', p.coordinator],
+    ['PET_MASTER_PORT', String(p.options.masterPort)],
+  ];
+  if (!p.options.elastic) {
+    return {
+      env: [...common, ['PET_RDZV_BACKEND', 'static'], ['PET_RDZV_ID', p.generation]],
+      files: [],
+    };
+  }
   return {
     env: [
-      ['PET_NNODES', String(p.count)],
-      ['PET_NODE_RANK', String(p.index)],
-      ['PET_MASTER_ADDR', p.coordinator],
-      ['PET_MASTER_PORT', String(p.options.masterPort)],
+      ...common,
       ['PET_RDZV_BACKEND', 'c10d'],
       ['PET_RDZV_ENDPOINT', hostPort(p.coordinator, p.options.rdzvPort)],
       ['PET_RDZV_ID', p.generation],
@@ -91,9 +111,17 @@ function tf(p: PresetInput): PresetOutput {
   return { env: [['TF_CONFIG', JSON.stringify(config)]], files: [] };
 }
 
-/** Hostfiles for Open MPI (ORTE and PRRTE), MPICH Hydra and Intel MPI, and the variables that point at them. */
+/**
+ * Hostfiles for Open MPI (ORTE and PRRTE), MPICH Hydra and Intel MPI, and the variables that point at them.
+ * MPICH Hydra tells its proxies to call back `--control-port <gethostname()>:<port>`, the launching pod's
+ * short name, which no other pod resolves; Hydra has no variable for the name, but reads its options from
+ * the file `HYDRA_CONFIG_FILE` names (mpiexec/get_parameters.c; command-line options win), so that file
+ * carries `-localhost <this pod's host>`. `PEER_HYDRA_ARGS` is the same for a command line (Intel MPI, or
+ * when the environment already sets HYDRA_CONFIG_FILE).
+ */
 function mpi(p: PresetInput): PresetOutput {
-  const { slots, mpich, intel } = p.hostfiles;
+  const { slots, mpich, intel, hydraConfig } = p.hostfiles;
+  const self = p.hosts[p.index]!;
   return {
     env: [
       ['PEER_HOSTFILE', slots],
@@ -104,12 +132,15 @@ function mpi(p: PresetInput): PresetOutput {
       ['PRTE_MCA_prte_default_hostfile', slots],
       ['PRTE_MCA_prte_keep_fqdn_hostnames', '1'],
       ['HYDRA_HOST_FILE', mpich],
+      ['HYDRA_CONFIG_FILE', hydraConfig],
+      ['PEER_HYDRA_ARGS', `-localhost ${self}`],
       ['I_MPI_HYDRA_HOST_FILE', intel],
     ],
     files: [
       { path: slots, content: slotsHostfile(p.hosts, p.options.slots) },
       { path: mpich, content: mpichHostfile(p.hosts, p.options.slots) },
       { path: intel, content: intelHostfile(p.hosts) },
+      { path: hydraConfig, content: `-localhost ${self}\n` },
     ],
   };
 }

@@ -15,14 +15,23 @@ export interface IdentitySources {
     readonly hosts: string;
     readonly resolvConf: string;
     readonly namespace: string;
+    /** Directory of a downward-API volume with `labels` and `annotations` files. */
+    readonly podinfo: string;
+    /** The MPI hostfile mpi-operator and Trainer mount. */
+    readonly mpiHostfile: string;
+    /** Where Volcano's svc plugin mounts `<task>.host` files. */
+    readonly volcano: string;
   };
 }
 
-/** The files a kubelet writes into every pod. */
+/** The files a kubelet writes into every pod, and where controllers mount theirs. */
 export const DEFAULT_PATHS = {
   hosts: '/etc/hosts',
   resolvConf: '/etc/resolv.conf',
   namespace: '/var/run/secrets/kubernetes.io/serviceaccount/namespace',
+  podinfo: '/etc/podinfo',
+  mpiHostfile: '/etc/mpi/hostfile',
+  volcano: '/etc/volcano',
 } as const;
 
 /** Read a text file, or undefined when it is missing or unreadable. */
@@ -34,8 +43,13 @@ export function readTextFile(path: string): string | undefined {
   }
 }
 
+/** Fields of {@link IdentitySources} to override; paths one by one. */
+export type SourceOverrides = Partial<Omit<IdentitySources, 'paths'>> & {
+  readonly paths?: Partial<IdentitySources['paths']> | undefined;
+};
+
 /** The real pod's sources, with any field overridden. */
-export function defaultSources(overrides: Partial<IdentitySources> = {}): IdentitySources {
+export function defaultSources(overrides: SourceOverrides = {}): IdentitySources {
   return {
     env: overrides.env ?? process.env,
     readFile: overrides.readFile ?? readTextFile,

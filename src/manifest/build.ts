@@ -93,7 +93,7 @@ function buildJob(o: ManifestOptions): KubeObject {
       rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [...FAIL_FAST_EXIT_CODES] } }],
     };
   }
-  spec.template = { spec: podSpec(o) };
+  spec.template = { spec: addTokenVolume(o, podSpec(o)) };
   return { apiVersion: 'batch/v1', kind: 'Job', metadata: metadata(o, o.name), spec };
 }
 
@@ -117,15 +117,55 @@ export function agentEnv(o: ManifestOptions): YamlValue[] {
       valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } },
     },
     { name: 'PEER_RENDEZVOUS_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    ...(o.tokenSecret === undefined
-      ? []
-      : [{ name: 'PEER_RENDEZVOUS_TOKEN', valueFrom: { secretKeyRef: { ...o.tokenSecret } } }]),
+    // The token as a file of the mounted Secret, not an env var (see addTokenVolume).
+    ...(o.tokenSecret === undefined ? [] : [{ name: 'PEER_RENDEZVOUS_TOKEN_FILE', value: TOKEN_FILE }]),
   ];
+}
+
+/** Where the token Secret is mounted in the agent's container, and the file its key becomes. */
+export const TOKEN_DIR = '/var/run/secrets/peer-rendezvous';
+export const TOKEN_FILE = `${TOKEN_DIR}/token`;
+const TOKEN_VOLUME = 'peer-rendezvous-token';
+
+/**
+ * With --token-secret: the Secret as a read-only volume (its key as the file `token`), mounted in every
+ * container that runs the agent (those whose env names PEER_RENDEZVOUS_TOKEN_FILE), and in no other.
+ */
+export function addTokenVolume(o: ManifestOptions, spec: KubeObject): KubeObject {
+  if (o.tokenSecret === undefined) return spec;
+  const mount = { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true };
+  const withMount = (containers: YamlValue | undefined): YamlValue[] | undefined =>
+    (containers as KubeObject[] | undefined)?.map((c) =>
+      (c.env as KubeObject[] | undefined)?.some((e) => e.name === 'PEER_RENDEZVOUS_TOKEN_FILE')
+        ? { ...c, volumeMounts: [...((c.volumeMounts as YamlValue[] | undefined) ?? []), mount] }
+        : c,
+    );
+  const containers = withMount(spec.containers);
+  const initContainers = withMount(spec.initContainers);
+  return {
+    ...spec,
+    ...(initContainers ? { initContainers } : {}),
+    ...(containers ? { containers } : {}),
+    volumes: [
+      ...((spec.volumes as YamlValue[] | undefined) ?? []),
+      {
+        name: TOKEN_VOLUME,
+        secret: { secretName: o.tokenSecret.name, items: [{ key: o.tokenSecret.key, path: 'token' }] },
+      },
+    ],
+  };
 }
 
 export function agentPorts(o: ManifestOptions): YamlValue[] {
   return [{ name: PORT_NAME, containerPort: o.port, protocol: 'TCP' }];
 }
+
+/**
+ * On every container the agent runs in: the agent writes its failure summary to /dev/termination-log, and
+ * when something fails before it can (the image has no executable, Node aborts), the kubelet shows the last
+ * log lines instead of nothing.
+ */
+const AGENT_TERMINATION = { terminationMessagePolicy: 'FallbackToLogsOnError' } as const;
 
 function podSpec(o: ManifestOptions): KubeObject {
   const base: KubeObject = { subdomain: o.serviceName, restartPolicy: 'Never' };
@@ -146,6 +186,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             command: [EXECUTABLE, ...agentFlags(o), '--', ...o.command],
             env: agentEnv(o),
             ports: agentPorts(o),
+            ...AGENT_TERMINATION,
           },
         ],
       };
@@ -168,6 +209,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             env: agentEnv(o),
             ports: agentPorts(o),
             volumeMounts: [mount(true)],
+            ...AGENT_TERMINATION,
           },
         ],
         volumes: [volume],
@@ -182,6 +224,7 @@ function podSpec(o: ManifestOptions): KubeObject {
               image: o.agentImage,
               command: [IMAGE_EXECUTABLE, 'wait', ...agentFlags(o)],
               env: agentEnv(o),
+              ...AGENT_TERMINATION,
             },
           ],
           containers: [{ name: o.containerName, image: o.image, command: [...o.command] }],
@@ -204,6 +247,7 @@ function podSpec(o: ManifestOptions): KubeObject {
             ],
             env: agentEnv(o),
             volumeMounts: [mount(false)],
+            ...AGENT_TERMINATION,
           },
         ],
         containers: [

@@ -4,7 +4,16 @@
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_TIMEOUT_MS } from '../rendezvous/wait.js';
-import { agentEnv, agentFlags, agentPorts, EXECUTABLE, IMAGE_EXECUTABLE, type Manifest } from './build.js';
+import {
+  addTokenVolume,
+  agentEnv,
+  agentFlags,
+  agentPorts,
+  EXECUTABLE,
+  IMAGE_EXECUTABLE,
+  type Manifest,
+} from './build.js';
+import type { ManifestKind } from './kinds.js';
 import type { ManifestOptions } from './options.js';
 import type { YamlValue } from './yaml.js';
 
@@ -21,12 +30,24 @@ const VOLUME = `${EXECUTABLE}-exports`;
 type KubeObject = { [key: string]: YamlValue };
 
 /**
- * Refuse what cannot work with a sidecar barrier: another --mode, or a Service that publishes only Ready
- * pods (a pod whose sidecar has not started is not Ready, so no peer name would ever resolve: a deadlock).
+ * Whether the headless Service of a `manifest --kind` publishes pods before they are Ready. mpi-operator's
+ * Service has publishNotReadyAddresses false (true only with runLauncherAsWorker) and cannot be told
+ * otherwise from the MPIJob; the others set it true (kinds.ts), or leave it to the runtime (trainjob).
+ */
+export function kindPublishesNotReady(kind: ManifestKind): boolean | undefined {
+  if (kind === 'mpijob') return false;
+  if (kind === 'trainjob') return undefined;
+  return true;
+}
+
+/**
+ * Refuse what cannot work with a sidecar barrier: another --mode, another --kind than the Indexed Job, or a
+ * Service that publishes only Ready pods (a pod whose sidecar has not started is not Ready, so no peer name
+ * would ever resolve: a deadlock).
  */
 export function checkSidecarOptions(
   o: ManifestOptions,
-  extra: { publishNotReadyAddresses?: boolean | undefined },
+  extra: { kind?: ManifestKind | undefined; publishNotReadyAddresses?: boolean | undefined },
 ): void {
   if (o.mode !== 'wrapper') {
     throw new UsageError(
@@ -35,8 +56,13 @@ export function checkSidecarOptions(
   }
   if (extra.publishNotReadyAddresses === false) {
     throw new UsageError(
-      '--sidecar needs publishNotReadyAddresses: true on the headless Service: while the sidecar waits, its pod is not Ready, ' +
+      `--sidecar needs publishNotReadyAddresses: true on the headless Service${extra.kind === undefined ? '' : ` (--kind ${extra.kind}'s Service has it false)`}: while the sidecar waits, its pod is not Ready, ` +
         'and without it no pod would be in DNS, so every barrier would wait for the others forever (a deadlock)',
+    );
+  }
+  if (extra.kind !== undefined && extra.kind !== 'job') {
+    throw new UsageError(
+      `--sidecar builds an Indexed Job (--kind job); --kind ${extra.kind} is not supported with it: use --kind ${extra.kind} without --sidecar (the agent wraps the command)`,
     );
   }
 }
@@ -55,7 +81,8 @@ export function applySidecar(m: Manifest, o: ManifestOptions): Manifest {
   const template = (job.spec as KubeObject).template as KubeObject;
   const pod = template.spec as KubeObject;
   const threshold = probeFailureThreshold(o.timeout);
-  template.spec = {
+  // With --token-secret: the Secret mounted in the sidecar only (the container whose env names the file).
+  template.spec = addTokenVolume(o, {
     subdomain: pod.subdomain as string,
     restartPolicy: pod.restartPolicy as string,
     initContainers: [
@@ -83,6 +110,8 @@ export function applySidecar(m: Manifest, o: ManifestOptions): Manifest {
           failureThreshold: threshold,
         },
         volumeMounts: [{ name: VOLUME, mountPath: SIDECAR_EXPORT_DIR }],
+        // The agent's failure summary, or its last log lines, in `kubectl describe pod`.
+        terminationMessagePolicy: 'FallbackToLogsOnError',
       },
     ],
     containers: [
@@ -94,7 +123,7 @@ export function applySidecar(m: Manifest, o: ManifestOptions): Manifest {
       },
     ],
     volumes: [{ name: VOLUME, emptyDir: {} }],
-  };
+  });
   const [svcDoc, jobDoc] = m.documents as [Manifest['documents'][0], Manifest['documents'][0]];
   const timeoutText = o.timeout ?? '10m';
   return {

@@ -1,5 +1,9 @@
 // A small YAML emitter for manifests: block style, safe quoting, literal blocks for scripts, comments.
 // It writes only what JSON can hold (objects, arrays, strings, finite numbers, booleans, null).
+// Why not the `yaml` package's stringify (checked 2026-12-02, yaml 2.9): a manifest is read by YAML 1.1
+// decoders (kubectl's go-yaml: `yes`/`on` are booleans) and 1.2 ones (`0o17` is an integer); yaml writes
+// `0o17` plain with version 1.1 and `yes`/`on` plain with 1.2, so one of the two readers gets another value.
+// This emitter quotes for both (test/manifest/yaml.test.ts reads everything back with both schemas).
 
 /** A JSON-like value the emitter can write. */
 export type YamlValue =

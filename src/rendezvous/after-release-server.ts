@@ -6,17 +6,19 @@
 //  - A replacement coordinator (pod 0) dials the members' sidecars with `hello purpose rejoin`
 //    (recoverReleased below). A released member answers with its `release` (pod 0's slot = the address the
 //    coordinator dialled from) after checking pod 0's name resolves there; the coordinator acks.
-// Admission is the barrier's: the same handshake and token, at most max(64, 2N) handshakes pending, 64 KiB
-// frames, the handshake deadline; one rejoin at a time per index.
+// Admission is the barrier's (admission.ts): the same protocol-2 handshake and token, pending handshakes
+// capped per address and in all with the oldest shed, 64 KiB frames, the handshake deadline; one rejoin at a
+// time per index.
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ipFamily } from '../dns/ip-bytes.js';
 import { ConfigError } from '../errors.js';
+import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
 import { livePoll } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { accept, initiate, type WireIdentity } from './handshake.js';
 import { type LookupGate, resolveUntil } from './lookup.js';
-import { type Hello, PROTOCOL_VERSION, type Release } from './messages.js';
+import { type Hello, PROTOCOL_VERSION, type Release, releaseProblem } from './messages.js';
 
 /** What a released pod keeps to answer replacements. */
 export interface ReleasedState {
@@ -77,26 +79,40 @@ export class AfterReleaseServer {
 
   async start(): Promise<void> {
     const { completions: n } = this.#cfg;
-    const maxPending = Math.max(64, 2 * n);
-    let pending = 0;
+    const now = this.#cfg.now ?? Date.now;
+    // The barrier's admission (admission.ts): pending handshakes capped per source and in all, the oldest
+    // idle or stalled one shed with `busy`, a hello within FIRST_FRAME_MS.
+    const shedWarned = new Set<string>();
+    const admission = new Admission(
+      maxPending(n),
+      MAX_PENDING_PER_SOURCE,
+      (source, why) => {
+        if (shedWarned.has(source)) return;
+        shedWarned.add(source);
+        this.#cfg.log(
+          `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
+        );
+      },
+      now,
+    );
     const server = createServer((socket) => {
-      if (pending >= maxPending) {
-        socket.destroy();
-        return;
-      }
-      pending++;
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
       const channel = new Channel(socket, MAX_MEMBER_FRAME);
-      const now = this.#cfg.now ?? Date.now;
-      accept(channel, this.#wire, (hello) => this.#admit(hello), now() + this.#cfg.handshakeTimeoutMs)
+      const pending = admission.admit(channel);
+      const t = now();
+      const deadlines = {
+        hello: t + Math.min(FIRST_FRAME_MS, this.#cfg.handshakeTimeoutMs),
+        end: t + this.#cfg.handshakeTimeoutMs,
+      };
+      accept(channel, this.#wire, (hello) => this.#admit(hello), deadlines, pending.spoke)
         .then(
           (hello) => {
-            pending--;
+            pending.done();
             return this.#serve(channel, hello);
           },
           () => {
-            pending--;
+            pending.done();
             channel.close();
           },
         )
@@ -336,13 +352,14 @@ async function askOne(
     const channel = new Channel(socket, maxReleaseFrame(n));
     try {
       const deadline = Date.now() + options.handshakeTimeoutMs;
-      const welcome = await initiate(channel, wire, 'rejoin', undefined, deadline);
+      const challenge = await initiate(channel, wire, 'rejoin', undefined, deadline);
       const m = await channel.receive(deadline + options.handshakeTimeoutMs);
-      if (m.type !== 'release' || m.addresses.length !== n) return undefined;
+      // The same check a member applies to a release (addresses per pod capped, IP literals only).
+      if (m.type !== 'release' || releaseProblem(m, n) !== undefined) return undefined;
       channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
       const addresses = m.addresses.map((a) => [...a]);
       addresses[0] = [channel.localAddress];
-      return { generation: m.generation, addresses, from: { index: welcome.index, address } };
+      return { generation: m.generation, addresses, from: { index: challenge.index, address } };
     } catch {
       return undefined;
     } finally {

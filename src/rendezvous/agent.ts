@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
 import { AbortedError, ConfigError } from '../errors.js';
+import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
 import { RefusalWatch, ReleasedWithoutThisPodError } from './after-release.js';
 import {
   type BackoffPolicy,
@@ -17,11 +18,18 @@ import {
 } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
-import { encodeFrame } from './frames.js';
+import { encodeFrame, ProtocolError } from './frames.js';
 import { accept, HandshakeError, initiate, type Refusal, type WireIdentity } from './handshake.js';
 import { Limiter } from './limiter.js';
 import { LookupGate, resolveUntil } from './lookup.js';
-import { type Hello, PROTOCOL_VERSION, type Release, type RosterEntry } from './messages.js';
+import {
+  type Hello,
+  MAX_ADDRESSES_PER_POD,
+  PROTOCOL_VERSION,
+  type Release,
+  type RosterEntry,
+  releaseProblem,
+} from './messages.js';
 import { hintsFor, type PeerReport, type PeerStateKind } from './peer-state.js';
 import { sleep, Waker } from './sleep.js';
 import type { Mesh, PeerInfo } from './types.js';
@@ -89,6 +97,8 @@ class AgentCore {
   readonly #sockets = new Set<Socket>();
   /** Addresses already reported as speaking another protocol version. */
   readonly #versionWarned = new Set<string>();
+  /** Addresses already warned about for shed connections. */
+  readonly #shedWarned = new Set<string>();
   readonly #abort = new AbortController();
   readonly signal: AbortSignal;
   server: Server | undefined;
@@ -133,23 +143,36 @@ class AgentCore {
     admit: (hello: Hello) => Refusal | undefined,
     onAccepted: (channel: Channel, hello: Hello) => void,
   ): Promise<void> {
-    const maxPending = Math.max(64, 2 * this.cfg.completions);
-    let pending = 0;
+    // Pending handshakes are capped per source and in all; over a cap the oldest is shed (admission.ts).
+    const admission = new Admission(
+      maxPending(this.cfg.completions),
+      MAX_PENDING_PER_SOURCE,
+      (source, why) => {
+        if (this.#shedWarned.has(source)) return;
+        this.#shedWarned.add(source);
+        this.cfg.onProgress?.({
+          type: 'warning',
+          message: `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
+        });
+      },
+      this.cfg.now,
+    );
     const server = createServer((socket) => {
-      if (pending >= maxPending) {
-        socket.destroy();
-        return;
-      }
-      pending++;
       this.#track(socket);
       const channel = this.track(new Channel(socket, MAX_MEMBER_FRAME));
-      accept(channel, this.wire, admit, this.cfg.now() + this.cfg.handshakeTimeoutMs).then(
+      const pending = admission.admit(channel);
+      const now = this.cfg.now();
+      const deadlines = {
+        hello: now + Math.min(FIRST_FRAME_MS, this.cfg.handshakeTimeoutMs),
+        end: now + this.cfg.handshakeTimeoutMs,
+      };
+      accept(channel, this.wire, admit, deadlines, pending.spoke).then(
         (hello) => {
-          pending--;
+          pending.done();
           onAccepted(channel, hello);
         },
         () => {
-          pending--;
+          pending.done();
           const closed = channel.closed;
           // Unparsed, the dialler's index is unknown: say it once per address, as a warning.
           if (closed?.kind === 'version' && !this.#versionWarned.has(channel.remoteAddress)) {
@@ -176,9 +199,11 @@ class AgentCore {
           ),
         );
       });
-      // The backlog must hold every member connecting at once.
+      // The backlog must hold every member connecting at once, and a burst of idle connections besides: a full
+      // accept queue drops SYNs, and a member's dropped SYN is retried only after 1 s (the kernel caps it at
+      // net.core.somaxconn, 4096 by default).
       server.listen(
-        { port: this.cfg.port, host: this.cfg.listen, backlog: Math.max(511, this.cfg.completions + 64) },
+        { port: this.cfg.port, host: this.cfg.listen, backlog: Math.max(4096, this.cfg.completions + 64) },
         () => {
           server.removeAllListeners('error');
           server.on('error', () => {});
@@ -269,10 +294,22 @@ class AgentCore {
     }
   }
 
+  /**
+   * A peer never seen whose name's DNS question is still unanswered after a second is shown as a DNS timeout:
+   * with `--timeout` shorter than the resolver's own timeout no answer (nor timeout) ever came back, and "not
+   * seen yet" would hide that the DNS is silent.
+   */
+  silentDns(p: PeerReport, now: number): PeerReport {
+    if (p.state !== 'unknown' || p.seenBy !== 'self') return p;
+    const since = this.gate.askedSince(p.fqdn);
+    if (since === undefined || now - since < SILENT_DNS_MS) return p;
+    return { ...p, state: 'dns-timeout', detail: 'question unanswered', since };
+  }
+
   /** The timeout error: every unfinished peer's last state and the hints. */
   timeoutError(unfinished: () => PeerReport[], selfState: PeerStateKind | undefined): RendezvousTimeoutError {
-    const peers = unfinished();
     const now = this.cfg.now();
+    const peers = unfinished().map((p) => this.silentDns(p, now));
     return new RendezvousTimeoutError({
       peers,
       hints: hintsFor(peers, {
@@ -335,6 +372,8 @@ class AgentCore {
 
 /** How long before the deadline the agent asks about its own name, for the timeout hints. */
 const DIAGNOSTIC_MS = 1000;
+/** An unanswered question older than this, at the deadline, makes the report say "DNS timeout". */
+const SILENT_DNS_MS = 1000;
 
 /** A failed connection attempt and the state it means for the peer. */
 export class DialError extends Error {
@@ -367,6 +406,14 @@ function failureState(error: unknown): { state: PeerStateKind; detail: string } 
       case 'wrong-index':
       case 'not-coordinator':
         return { state: 'wrong-identity', detail: error.message };
+      // Shed by the peer's admission, or the connection dropped mid-handshake (a reset under load, a
+      // restart): nothing is wrong with this pod or its configuration, it just tries again.
+      case 'busy':
+        return { state: 'busy', detail: error.message };
+      case 'closed':
+        return { state: 'busy', detail: 'connection dropped during the handshake' };
+      case 'timeout':
+        return { state: 'busy', detail: 'connected, but no answer to the handshake in time' };
       default:
         return { state: 'protocol-error', detail: error.message };
     }
@@ -411,6 +458,11 @@ interface MemberSession {
   onDone: () => void;
 }
 
+/** A member's addresses in a release: the one it connected from first, then its DNS ones, capped. */
+export function podAddresses(s: { address: string; dnsAddresses: readonly string[] }): string[] {
+  return [s.address, ...s.dnsAddresses.filter((a) => a !== s.address)].slice(0, MAX_ADDRESSES_PER_POD);
+}
+
 async function runCoordinator(core: AgentCore): Promise<Mesh> {
   const { cfg } = core;
   const n = cfg.completions;
@@ -424,8 +476,10 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   let released = false;
   let changed = true;
   let resolveDone!: (m: Mesh) => void;
-  const done = new Promise<Mesh>((resolve) => {
+  let rejectDone!: (e: Error) => void;
+  const done = new Promise<Mesh>((resolve, reject) => {
     resolveDone = resolve;
+    rejectDone = reject;
   });
   // A restarted coordinator whose members' agents all refuse: they were released and run the workload.
   const refusals = new RefusalWatch(cfg.releasedAfterMs, cfg.now);
@@ -434,6 +488,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     rejectVerdict = reject;
   });
   let releaseInfo: { generation: string; at: number } | undefined;
+  let refuseRelease: (index: number, reason: string) => void = () => {};
   for (let i = 1; i < n; i++) core.setState(i, 'unknown');
 
   const readyCount = (): number => [...sessions.values()].filter((s) => isReady(s)).length;
@@ -454,17 +509,16 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     const first = sessions.values().next().value as MemberSession | undefined;
     const own = ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
     const addresses: string[][] = [own ? [own] : []];
-    for (let i = 1; i < n; i++) {
-      const s = sessions.get(i)!;
-      addresses.push([s.address, ...s.dnsAddresses.filter((a) => a !== s.address)]);
+    for (let i = 1; i < n; i++) addresses.push(podAddresses(sessions.get(i)!));
+    const release: Release = { v: PROTOCOL_VERSION, type: 'release', generation, addresses };
+    // Members check the release with the same function: never send one they would refuse.
+    const problem = releaseProblem(release, n);
+    if (problem) {
+      rejectDone(new ProtocolError(`cannot release: ${problem}`));
+      return;
     }
     // One encoding for every member: the frame grows with N.
-    const frame = encodeFrame({
-      v: PROTOCOL_VERSION,
-      type: 'release',
-      generation,
-      addresses,
-    } satisfies Release);
+    const frame = encodeFrame(release);
     for (const s of sessions.values()) s.channel.sendFrame(frame);
     const roster = core.roster(addresses);
     // Return after every member acked (or closed), or after the grace period.
@@ -476,6 +530,13 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       resolveDone(core.mesh(roster, generation));
     };
     const grace = setTimeout(finish, cfg.releaseGraceMs);
+    // A member that refuses the release says why (a `reject`): then nobody may start, this agent included.
+    refuseRelease = (index, reason) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(grace);
+      rejectDone(new ProtocolError(`member ${index} rejected the release: ${reason}`));
+    };
     let waiting = sessions.size;
     const check = (): void => {
       if (--waiting <= 0) finish();
@@ -533,6 +594,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       } else if (m.type === 'ack') {
         s.acked = true;
         s.onDone();
+      } else if (m.type === 'reject' && released) {
+        refuseRelease(i, m.reason);
       }
     });
     channel.onClose(() => {
@@ -790,6 +853,11 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   };
   const deadline = core.deadlineReached(unfinished);
 
+  // A release this member cannot use ends the wait at once, with the reason.
+  let refused!: (e: Error) => void;
+  const refusal = new Promise<never>((_, reject) => {
+    refused = reject;
+  });
   const loop = async (): Promise<Mesh> => {
     for (;;) {
       const session = await findCoordinator();
@@ -965,16 +1033,18 @@ async function runMember(core: AgentCore): Promise<Mesh> {
             cfg.onProgress?.({ type: 'status', ready: m.ready, total: m.total });
             return;
           case 'release': {
-            channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
-            core.setState(0, 'ready', `at ${channel.remoteAddress}`);
             stop.abort(SESSION_ENDED);
-            if (m.addresses.length !== n) {
-              channel.close({
-                kind: 'protocol',
-                message: `release lists ${m.addresses.length} pods, expected ${n}`,
-              });
+            const problem = releaseProblem(m, n);
+            if (problem) {
+              // Not retried (the coordinator has released): say why here and to the coordinator, which
+              // then starts nobody either.
+              channel.send({ v: PROTOCOL_VERSION, type: 'reject', code: 'protocol', reason: problem });
+              channel.close({ kind: 'local', message: 'released' });
+              refused(new ProtocolError(`rejected the release from ${channel.remoteAddress}: ${problem}`));
               return;
             }
+            channel.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
+            core.setState(0, 'ready', `at ${channel.remoteAddress}`);
             const result = core.mesh(core.roster(m.addresses), m.generation);
             channel.close({ kind: 'local', message: 'released' });
             resolve(result);
@@ -1062,7 +1132,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   };
 
   try {
-    return await Promise.race([loop(), deadline.promise, core.aborted()]);
+    return await Promise.race([loop(), refusal, deadline.promise, core.aborted()]);
   } finally {
     deadline.cancel();
   }

@@ -1,4 +1,5 @@
-// HMAC-SHA256 challenge–response: each side proves it knows the token without sending it.
+// HMAC-SHA256 challenge–response: each side proves it knows the token without sending it. The dialler proves
+// first; the acceptor sends nothing derived from the token before that proof checked out (see handshake.ts).
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /** Random bytes drawn from the CSPRNG 4 KiB at a time; each byte is handed out once. */
@@ -16,16 +17,37 @@ export function newNonce(): string {
   return nonce;
 }
 
-/** What one side signs: its role, both nonces (own first) and its identity. */
+/** One side of a handshake, as named in the proofs. */
+export interface Party {
+  readonly index: number;
+  readonly incarnation: string;
+  readonly nonce: string;
+}
+
+/**
+ * What one side signs: its role, then the whole exchange (dialler's and acceptor's nonce and identity, the
+ * job, the purpose). Both identities are in it, so a proof made on one connection is worth nothing on another
+ * (an agent's proof as dialler cannot be reflected back to it as an acceptor's, or the other way).
+ */
 export function proofInput(
   role: 'acceptor' | 'initiator',
-  own: string,
-  other: string,
   job: string,
-  index: number,
-  incarnation: string,
+  purpose: string,
+  initiator: Party,
+  acceptor: Party,
 ): string {
-  return ['peer-rendezvous/1', role, own, other, job, String(index), incarnation].join('\n');
+  return [
+    'peer-rendezvous/2',
+    role,
+    job,
+    purpose,
+    initiator.nonce,
+    String(initiator.index),
+    initiator.incarnation,
+    acceptor.nonce,
+    String(acceptor.index),
+    acceptor.incarnation,
+  ].join('\n');
 }
 
 /** The proof for `input` under `token`; empty when there is no token. */

@@ -96,8 +96,15 @@ export class Channel {
     return true;
   }
 
-  /** The next message, or a rejection when the channel closes or `deadline` (epoch ms) passes. */
-  receive(deadline: number, now: () => number = Date.now): Promise<Message> {
+  /**
+   * The next message, or a rejection when the channel closes or `deadline` (epoch ms) passes (then the
+   * channel closes with `late` as the reason).
+   */
+  receive(
+    deadline: number,
+    now: () => number = Date.now,
+    late = 'handshake deadline passed',
+  ): Promise<Message> {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
     if (this.#closed) return Promise.reject(closedError(this.#closed));
@@ -115,8 +122,8 @@ export class Channel {
       const timer = setTimeout(
         () => {
           this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(new ProtocolError('handshake deadline passed'));
-          this.close({ kind: 'local', message: 'handshake deadline passed' });
+          reject(new ProtocolError(late));
+          this.close({ kind: 'local', message: late }, true);
         },
         Math.max(0, deadline - now()),
       );
@@ -124,12 +131,20 @@ export class Channel {
     });
   }
 
-  /** End the channel: flush what was sent, then close; settle waiters. */
-  close(reason: CloseReason = { kind: 'local', message: 'closed' }): void {
+  /**
+   * End the channel: flush what was sent, then close; settle waiters. `abandon`: do not wait for the peer at
+   * all, free the socket as soon as our last bytes are with the kernel (a shed or silent connection: an idle
+   * client that never reads must not hold a file descriptor for the second a graceful close waits).
+   */
+  close(reason: CloseReason = { kind: 'local', message: 'closed' }, abandon = false): void {
     if (this.#closed) return;
     this.#closed = reason;
     if (!this.socket.destroyed) {
       this.socket.end();
+      if (abandon) {
+        if (this.socket.writableFinished) this.socket.destroy();
+        else this.socket.once('finish', () => this.socket.destroy());
+      }
       // A peer that never reads must not keep the socket: destroy soon after.
       setTimeout(() => this.socket.destroy(), 1000).unref();
     }

@@ -1,14 +1,22 @@
-// The hello / welcome / auth / accepted exchange that opens every agent-to-agent connection.
-import { newNonce, proofInput, prove, verifyProof } from './auth.js';
+// The hello / challenge / auth / accepted exchange that opens every agent-to-agent connection.
+//
+//   dialler  → hello     {identity, nonce}
+//   acceptor → challenge {identity, nonce}             nothing derived from the token
+//   dialler  → auth      {proof}                       HMAC(token, initiator role + whole exchange)
+//   acceptor → accepted  {proof}                       only once the dialler's proof checked out
+//
+// A client without the token gets a challenge and then a reject: no byte it receives depends on the token,
+// so there is nothing to guess the token against offline. Each guess costs a connection (see admission.ts).
+import { newNonce, type Party, proofInput, prove, verifyProof } from './auth.js';
 import type { Channel } from './channel.js';
 import { ProtocolError } from './frames.js';
 import {
+  type Challenge,
   type Hello,
   PROTOCOL_VERSION,
   type Purpose,
   type Reject,
   type RejectCode,
-  type Welcome,
 } from './messages.js';
 
 /** Who this agent is on the wire. */
@@ -43,27 +51,14 @@ export class HandshakeError extends ProtocolError {
   }
 }
 
-function rejected(channel: Channel, reply: Reject): HandshakeError {
-  return new HandshakeError(
-    reply.code,
-    `rejected by ${channel.remoteAddress}: ${reply.reason}`,
-    reply.code === 'released'
-      ? {
-          ...(reply.generation === undefined ? {} : { generation: reply.generation }),
-          ...(reply.releasedAt === undefined ? {} : { releasedAt: reply.releasedAt }),
-        }
-      : undefined,
-  );
-}
-
-/** Open a connection as initiator; `expectIndex` is the index we dialled. Returns the peer's welcome. */
+/** Open a connection as initiator; `expectIndex` is the index we dialled. Returns the peer's challenge. */
 export async function initiate(
   channel: Channel,
   self: WireIdentity,
   purpose: Purpose,
   expectIndex: number | undefined,
   deadline: number,
-): Promise<Welcome> {
+): Promise<Challenge> {
   const nonce = newNonce();
   channel.send({
     v: PROTOCOL_VERSION,
@@ -76,7 +71,7 @@ export async function initiate(
   });
   const reply = await receive(channel, deadline);
   if (reply.type === 'reject') throw rejected(channel, reply);
-  if (reply.type !== 'welcome') return fail(channel, 'protocol', `expected welcome, got ${reply.type}`);
+  if (reply.type !== 'challenge') return fail(channel, 'protocol', `expected challenge, got ${reply.type}`);
   if (reply.job !== self.job)
     return fail(
       channel,
@@ -90,79 +85,103 @@ export async function initiate(
       `${channel.remoteAddress} is index ${reply.index}, expected ${expectIndex}`,
     );
   }
-  const theirs = proofInput('acceptor', reply.nonce, nonce, reply.job, reply.index, reply.incarnation);
-  if (!verifyProof(self.token, theirs, reply.proof)) {
+  const me: Party = { index: self.index, incarnation: self.incarnation, nonce };
+  const them: Party = { index: reply.index, incarnation: reply.incarnation, nonce: reply.nonce };
+  channel.send({
+    v: PROTOCOL_VERSION,
+    type: 'auth',
+    proof: prove(self.token, proofInput('initiator', self.job, purpose, me, them)),
+  });
+  const done = await receive(channel, deadline);
+  if (done.type === 'reject') throw rejected(channel, done);
+  if (done.type !== 'accepted') return fail(channel, 'protocol', `expected accepted, got ${done.type}`);
+  if (!verifyProof(self.token, proofInput('acceptor', self.job, purpose, me, them), done.proof)) {
     return fail(
       channel,
       'auth',
       `${channel.remoteAddress} failed the token check (token mismatch${self.token ? '' : ', or only the peer has a token'})`,
     );
   }
-  // A probe only checks who answers at an address (mesh): the acceptor's proof is all it needs.
-  if (purpose === 'probe') return reply;
-  channel.send({
-    v: PROTOCOL_VERSION,
-    type: 'auth',
-    proof: prove(
-      self.token,
-      proofInput('initiator', nonce, reply.nonce, self.job, self.index, self.incarnation),
-    ),
-  });
-  const done = await receive(channel, deadline);
-  if (done.type === 'reject') throw rejected(channel, done);
-  if (done.type !== 'accepted') return fail(channel, 'protocol', `expected accepted, got ${done.type}`);
   return reply;
 }
 
+/** Deadlines of an inbound handshake (epoch ms): for the dialler's hello, and for the whole exchange. */
+export interface AcceptDeadlines {
+  readonly hello: number;
+  readonly end: number;
+}
+
 /**
- * Answer a connection as acceptor. `admit` may refuse a hello (e.g. a member dialling a non-coordinator).
- * Returns the peer's hello once it proved the token.
+ * Answer a connection as acceptor. `admit` may refuse a hello (e.g. a member dialling a non-coordinator);
+ * `onHello` is told when a well-formed hello arrived. Returns the peer's hello once it proved the token.
  */
 export async function accept(
   channel: Channel,
   self: WireIdentity,
   admit: (hello: Hello) => Refusal | undefined,
-  deadline: number,
+  deadlines: AcceptDeadlines,
+  onHello?: () => void,
 ): Promise<Hello> {
-  const hello = await receive(channel, deadline);
+  const hello = await receive(channel, deadlines.hello, 'sent no hello');
   if (hello.type !== 'hello') return fail(channel, 'protocol', `expected hello, got ${hello.type}`);
+  onHello?.();
   if (hello.job !== self.job)
     return fail(channel, 'wrong-job', `job ${JSON.stringify(hello.job)} is not ${JSON.stringify(self.job)}`);
+  // Our own incarnation can only come back reflected: a proof of ours replayed at us.
+  if (hello.incarnation === self.incarnation)
+    return fail(channel, 'wrong-index', `incarnation ${hello.incarnation} is this agent's own`);
   const refusal = admit(hello);
   if (refusal) return fail(channel, refusal.code, refusal.reason, refusal);
   const nonce = newNonce();
   channel.send({
     v: PROTOCOL_VERSION,
-    type: 'welcome',
+    type: 'challenge',
     job: self.job,
     index: self.index,
     incarnation: self.incarnation,
     nonce,
-    proof: prove(
-      self.token,
-      proofInput('acceptor', nonce, hello.nonce, self.job, self.index, self.incarnation),
-    ),
   });
-  // A probe grants nothing: the prober checks our proof and hangs up.
-  if (hello.purpose === 'probe') return hello;
-  const auth = await receive(channel, deadline);
-  if (auth.type === 'reject')
-    throw new HandshakeError(auth.code, `rejected by ${channel.remoteAddress}: ${auth.reason}`);
+  const auth = await receive(channel, deadlines.end);
+  if (auth.type === 'reject') throw rejected(channel, auth);
   if (auth.type !== 'auth') return fail(channel, 'protocol', `expected auth, got ${auth.type}`);
-  const theirs = proofInput('initiator', hello.nonce, nonce, hello.job, hello.index, hello.incarnation);
-  if (!verifyProof(self.token, theirs, auth.proof))
-    return fail(channel, 'auth', `${channel.remoteAddress} failed the token check (token mismatch)`);
-  channel.send({ v: PROTOCOL_VERSION, type: 'accepted' });
+  const them: Party = { index: hello.index, incarnation: hello.incarnation, nonce: hello.nonce };
+  const me: Party = { index: self.index, incarnation: self.incarnation, nonce };
+  if (!verifyProof(self.token, proofInput('initiator', self.job, hello.purpose, them, me), auth.proof)) {
+    return fail(
+      channel,
+      'auth',
+      `index ${hello.index} at ${channel.remoteAddress} failed the token check (token mismatch${self.token ? (auth.proof === '' ? ': it has no token' : '') : ': only the peer has a token'})`,
+    );
+  }
+  channel.send({
+    v: PROTOCOL_VERSION,
+    type: 'accepted',
+    proof: prove(self.token, proofInput('acceptor', self.job, hello.purpose, them, me)),
+  });
   return hello;
 }
 
-async function receive(channel: Channel, deadline: number) {
+function rejected(channel: Channel, reply: Reject): HandshakeError {
+  channel.close({ kind: 'local', message: `rejected: ${reply.reason}` });
+  return new HandshakeError(
+    reply.code,
+    `rejected by ${channel.remoteAddress}: ${reply.reason}`,
+    reply.code === 'released'
+      ? {
+          ...(reply.generation === undefined ? {} : { generation: reply.generation }),
+          ...(reply.releasedAt === undefined ? {} : { releasedAt: reply.releasedAt }),
+        }
+      : undefined,
+  );
+}
+
+async function receive(channel: Channel, deadline: number, late = 'handshake deadline passed') {
   try {
-    return await channel.receive(deadline);
+    return await channel.receive(deadline, undefined, late);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (channel.closed?.kind === 'version') throw new HandshakeError('version', message);
-    throw new HandshakeError(message.includes('deadline') ? 'timeout' : 'closed', message);
+    throw new HandshakeError(message === late ? 'timeout' : 'closed', message);
   }
 }
 

@@ -26,6 +26,8 @@ export class LookupGate {
   readonly #now: () => number;
   readonly #inflight = new Map<string, Promise<DnsResult>>();
   readonly #last = new Map<string, number>();
+  /** Questions sent and not answered yet: when each went out. */
+  readonly #asked = new Map<string, number>();
   /** Queries sent through this gate. */
   queries = 0;
   /** Prefer AAAA after a name had only AAAA records (IPv6-only clusters). */
@@ -47,6 +49,7 @@ export class LookupGate {
     const run = (async () => {
       if (wait > 0) await sleep(wait, signal);
       this.#last.set(key, this.#now());
+      this.#asked.set(key, this.#now());
       this.queries++;
       return this.#resolver.query(name, type, signal ? { signal } : {});
     })();
@@ -55,7 +58,20 @@ export class LookupGate {
       return await run;
     } finally {
       this.#inflight.delete(key);
+      this.#asked.delete(key);
     }
+  }
+
+  /**
+   * When the oldest unanswered question about `name` went out, or undefined when none is in flight: a timeout
+   * report shorter than the resolver's own timeout (2 s × attempts) can still say the DNS is silent.
+   */
+  askedSince(name: string): number | undefined {
+    const lower = name.toLowerCase();
+    const times = [this.#asked.get(`A ${lower}`), this.#asked.get(`AAAA ${lower}`)].filter(
+      (t): t is number => t !== undefined,
+    );
+    return times.length === 0 ? undefined : Math.min(...times);
   }
 
   /** The addresses of `name`: IP literals as they are, else A (and AAAA when A has none). */
@@ -91,6 +107,8 @@ function classify(result: DnsResult): { state: PeerStateKind; detail: string } {
     case 'nxdomain':
       return { state: 'nxdomain', detail: `from ${result.server}` };
     case 'nodata':
+      if (result.cnameLoop !== undefined)
+        return { state: 'cname-loop', detail: `${result.cnameLoop.join(' → ')} from ${result.server}` };
       return { state: 'nodata', detail: `from ${result.server}` };
     case 'servfail':
       return { state: 'servfail', detail: `from ${result.server}` };
@@ -99,7 +117,11 @@ function classify(result: DnsResult): { state: PeerStateKind; detail: string } {
     case 'error':
       return { state: 'dns-error', detail: `${result.rcode} from ${result.server}` };
     case 'timeout':
-      return { state: 'dns-timeout', detail: `no answer from ${result.servers.join(', ')}` };
+      // The socket's own error (ECONNREFUSED from an ICMP port unreachable, EMFILE) is the real cause.
+      return {
+        state: 'dns-timeout',
+        detail: `${result.reason ?? 'no answer'} from ${[...new Set(result.servers)].join(', ')}`,
+      };
   }
 }
 

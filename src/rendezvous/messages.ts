@@ -1,7 +1,15 @@
 // Protocol messages of the barrier, and their validation. Every frame carries the protocol version.
+import { ipFamily } from '../dns/ip-bytes.js';
 import { ProtocolError } from './frames.js';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: the acceptor proves the token only after the dialler did (challenge before proofs), `busy` rejects,
+ * member `reject` of a release. 1: the acceptor's proof came first (an offline guessing oracle).
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** Addresses per pod a release may list; the coordinator caps what it sends at this, members reject more. */
+export const MAX_ADDRESSES_PER_POD = 16;
 
 /**
  * Why a connection is opened: a member joining the coordinator, a coordinator waking a member, a mesh check,
@@ -18,24 +26,26 @@ export interface Hello {
   purpose: Purpose;
   nonce: string;
 }
-export interface Welcome {
+/** Acceptor → dialler, answering a hello: who answers, and its nonce. Nothing in it depends on the token. */
+export interface Challenge {
   v: number;
-  type: 'welcome';
+  type: 'challenge';
   job: string;
   index: number;
   incarnation: string;
   nonce: string;
-  /** HMAC-SHA256 proof of the token, hex; empty without a token. */
-  proof: string;
 }
+/** Dialler → acceptor: HMAC-SHA256 over the whole exchange (both nonces, both identities), hex; empty without a token. */
 export interface Auth {
   v: number;
   type: 'auth';
   proof: string;
 }
+/** Acceptor → dialler, only once the dialler's proof checked out: the acceptor's own proof. */
 export interface Accepted {
   v: number;
   type: 'accepted';
+  proof: string;
 }
 export type RejectCode =
   | 'version'
@@ -44,6 +54,9 @@ export type RejectCode =
   | 'auth'
   | 'not-coordinator'
   | 'protocol'
+  /** The acceptor sheds pending handshakes (too many at once, or from one address): retry. */
+  | 'busy'
+  /** The barrier already released without the dialler (after-release.ts); carries generation and time. */
   | 'released';
 export interface Reject {
   v: number;
@@ -82,7 +95,10 @@ export interface RosterEntry {
   fqdn: string;
   addresses: string[];
 }
-/** Coordinator → members: everyone is ready. `addresses[i]` are pod i's addresses (names are known to all). */
+/**
+ * Coordinator → members: everyone is ready. `addresses[i]` are pod i's addresses (names are known to all): the
+ * address it connected from first, at most MAX_ADDRESSES_PER_POD. Checked by releaseProblem() on both sides.
+ */
 export interface Release {
   v: number;
   type: 'release';
@@ -97,7 +113,7 @@ export interface Ack {
 
 export type Message =
   | Hello
-  | Welcome
+  | Challenge
   | Auth
   | Accepted
   | Reject
@@ -118,6 +134,7 @@ const REJECTS = new Set<string>([
   'auth',
   'not-coordinator',
   'protocol',
+  'busy',
   'released',
 ]);
 
@@ -166,18 +183,11 @@ export function parseMessage(raw: unknown): Message {
           PURPOSES.has(m.purpose as string) &&
           isStr(m.nonce, 64)
         );
-      case 'welcome':
-        return (
-          isStr(m.job) &&
-          isIdx(m.index) &&
-          isStr(m.incarnation, 64) &&
-          isStr(m.nonce, 64) &&
-          isStr(m.proof, 128)
-        );
+      case 'challenge':
+        return isStr(m.job) && isIdx(m.index) && isStr(m.incarnation, 64) && isStr(m.nonce, 64);
       case 'auth':
-        return isStr(m.proof, 128);
       case 'accepted':
-        return true;
+        return isStr(m.proof, 128);
       case 'reject':
         return (
           REJECTS.has(m.code as string) &&
@@ -207,7 +217,7 @@ export function parseMessage(raw: unknown): Message {
         return (
           isStr(m.generation, 64) &&
           Array.isArray(m.addresses) &&
-          m.addresses.every((a) => Array.isArray(a) && a.length <= 16 && a.every((x) => isStr(x, 64)))
+          m.addresses.every((a) => Array.isArray(a) && a.every((x) => isStr(x, 64)))
         );
       case 'ack':
         return isStr(m.generation, 64);
@@ -217,4 +227,22 @@ export function parseMessage(raw: unknown): Message {
   })();
   if (!ok) throw new ProtocolError(`malformed ${JSON.stringify(String(m.type)).slice(0, 40)} message`);
   return m as unknown as Message;
+}
+
+/**
+ * Why a member cannot use `release` for a job of `completions` pods, or undefined when it can. The coordinator
+ * checks its own frame with this before sending it, and every member checks the same bytes: all accept or
+ * all reject, for the same reason.
+ */
+export function releaseProblem(release: Release, completions: number): string | undefined {
+  if (release.addresses.length !== completions)
+    return `release lists ${release.addresses.length} pods, expected ${completions}`;
+  for (let i = 0; i < release.addresses.length; i++) {
+    const list = release.addresses[i]!;
+    if (list.length > MAX_ADDRESSES_PER_POD)
+      return `release lists ${list.length} addresses for pod ${i}, at most ${MAX_ADDRESSES_PER_POD} accepted`;
+    const bad = list.find((a) => ipFamily(a) === 0);
+    if (bad !== undefined) return `release lists ${JSON.stringify(bad)} for pod ${i}, not an IP address`;
+  }
+  return undefined;
 }

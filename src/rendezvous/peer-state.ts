@@ -5,6 +5,7 @@ export type PeerStateKind =
   | 'unknown'
   | 'nxdomain'
   | 'nodata'
+  | 'cname-loop'
   | 'servfail'
   | 'refused-dns'
   | 'dns-timeout'
@@ -16,6 +17,8 @@ export type PeerStateKind =
   | 'token-mismatch'
   | 'version-mismatch'
   | 'protocol-error'
+  /** The peer shed our pending handshake or dropped the connection during it: we retry. */
+  | 'busy'
   | 'connected'
   | 'checking-peers'
   | 'ready'
@@ -38,6 +41,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   unknown: 'not seen yet',
   nxdomain: 'NXDOMAIN',
   nodata: 'no address record (NODATA)',
+  'cname-loop': 'CNAME loop',
   servfail: 'DNS SERVFAIL',
   'refused-dns': 'DNS REFUSED',
   'dns-timeout': 'DNS timeout',
@@ -49,6 +53,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   'token-mismatch': 'token mismatch',
   'version-mismatch': 'another peer-rendezvous release',
   'protocol-error': 'protocol error',
+  busy: 'busy, retrying',
   connected: 'connected, checking its name',
   'checking-peers': 'connected, checking the other peers',
   ready: 'ready',
@@ -97,9 +102,22 @@ export function hintsFor(
       "this pod's own name does not resolve: a pod's record exists only once it is Ready; if this runs as an init container (the pod cannot be Ready yet), set publishNotReadyAddresses: true on the Service",
     );
   }
+  if (reports.some((r) => r.state === 'cname-loop'))
+    hints.push(
+      "a peer's name is a CNAME chain that comes back to itself: fix the DNS records (an ExternalName Service, a CoreDNS rewrite or a stub zone pointing back)",
+    );
   if (reports.some((r) => r.state === 'servfail'))
     hints.push('the cluster DNS answers SERVFAIL: check the CoreDNS pods and their logs');
-  if (reports.some((r) => r.state === 'dns-timeout'))
+  const silent = reports.filter((r) => r.state === 'dns-timeout');
+  if (silent.some((r) => r.detail.startsWith('ECONNREFUSED')))
+    hints.push(
+      'nothing listens on the DNS server address (ECONNREFUSED, an ICMP port unreachable): is --dns-server / the nameserver in resolv.conf right?',
+    );
+  if (silent.some((r) => r.detail.startsWith('EMFILE') || r.detail.startsWith('ENFILE')))
+    hints.push(
+      "the agent ran out of file descriptors (EMFILE): raise the container's open-files limit (ulimit -n)",
+    );
+  if (silent.some((r) => !/^(ECONNREFUSED|EMFILE|ENFILE)\b/.test(r.detail)))
     hints.push(
       'the cluster DNS does not answer: check --dns-server / the nameserver in resolv.conf and NetworkPolicies for port 53',
     );
@@ -109,7 +127,9 @@ export function hintsFor(
     );
   }
   if (reports.some((r) => r.state === 'token-mismatch'))
-    hints.push('token mismatch: every pod must get the same --token / PEER_RENDEZVOUS_TOKEN');
+    hints.push(
+      'token mismatch: every pod must get the same token (--token-file / PEER_RENDEZVOUS_TOKEN_FILE, or --token / PEER_RENDEZVOUS_TOKEN)',
+    );
   if (reports.some((r) => r.state === 'version-mismatch'))
     hints.push(
       'pods run different peer-rendezvous releases (another protocol version): give every pod of the Job the same image, by digest or an immutable tag',

@@ -4,9 +4,10 @@ import { DnsClient } from '../dns/client.js';
 import { dnsClientOptionsFromResolvConf, dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
+import { MAX_DURATION_MS } from '../duration.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
-import { DEFAULT_PATHS, type IdentitySources } from '../identity/sources.js';
+import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
 import { DEFAULT_RELEASED_AFTER_MS } from './after-release.js';
 import { type AgentStats, type ProgressEvent, runAgent } from './agent.js';
 import type { Mesh } from './types.js';
@@ -33,7 +34,13 @@ export interface WaitForPeersOptions extends IdentityOptions {
   hostsFile?: string;
   resolvConf?: string;
   namespaceFile?: string;
-  /** Shared secret: HMAC-SHA256 challenge–response in both directions; never sent. */
+  /** Downward-API volume with `labels`/`annotations` (default /etc/podinfo). */
+  podinfoDir?: string;
+  /** MPI hostfile (default /etc/mpi/hostfile). */
+  mpiHostfile?: string;
+  /** Volcano's `<task>.host` directory (default /etc/volcano). */
+  volcanoDir?: string;
+  /** Shared secret: HMAC-SHA256 challenge–response in both directions (the dialler first); never sent. Not ''. */
   token?: string;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
@@ -50,7 +57,7 @@ export interface WaitForPeersOptions extends IdentityOptions {
 
 /** Injected dependencies; every field has a real default. */
 export interface WaitDependencies {
-  sources?: Partial<IdentitySources>;
+  sources?: SourceOverrides;
   /** A resolver to use instead of one built from dnsServer / resolv.conf (not closed by waitForPeers). */
   resolver?: Resolver;
   now?: () => number;
@@ -66,6 +73,14 @@ export interface WaitResult extends Mesh {
 }
 
 const KNOWN = new Set([
+  'provider',
+  'jobsetTopology',
+  'replicas',
+  'ordinalsStart',
+  'volcanoTasks',
+  'podinfoDir',
+  'mpiHostfile',
+  'volcanoDir',
   'index',
   'completions',
   'jobName',
@@ -105,6 +120,9 @@ export async function waitForPeers(
         hosts: opts.hostsFile ?? deps.sources?.paths?.hosts ?? DEFAULT_PATHS.hosts,
         resolvConf: opts.resolvConf ?? deps.sources?.paths?.resolvConf ?? DEFAULT_PATHS.resolvConf,
         namespace: opts.namespaceFile ?? deps.sources?.paths?.namespace ?? DEFAULT_PATHS.namespace,
+        podinfo: opts.podinfoDir ?? deps.sources?.paths?.podinfo ?? DEFAULT_PATHS.podinfo,
+        mpiHostfile: opts.mpiHostfile ?? deps.sources?.paths?.mpiHostfile ?? DEFAULT_PATHS.mpiHostfile,
+        volcano: opts.volcanoDir ?? deps.sources?.paths?.volcano ?? DEFAULT_PATHS.volcano,
       },
     });
   const now = deps.now ?? Date.now;
@@ -116,7 +134,8 @@ export async function waitForPeers(
       completions: identity.completions.value,
       peers: identity.peers,
       jobKey: identity.jobKey,
-      jobName: identity.jobName?.value,
+      // The hint names the Job label only for an Indexed Job: other controllers label their pods otherwise.
+      jobName: identity.mode === 'job' ? identity.jobName?.value : undefined,
       serviceName:
         identity.mode === 'job'
           ? `${identity.subdomain!.value}.${identity.namespace!.value}.svc.${identity.clusterDomain.value}.`
@@ -174,11 +193,17 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
     );
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_DURATION_MS) {
     throw new ConfigError(
-      `timeout ${quote(timeoutMs)} is not valid: expected a non-negative number of milliseconds`,
+      `timeout ${quote(timeoutMs)} is not valid: expected a number of milliseconds from 0 to ${MAX_DURATION_MS}`,
       { value: String(timeoutMs), source: 'option timeoutMs' },
     );
+  }
+  if (options.token === '') {
+    throw new ConfigError('token is empty: expected the shared secret, or leave `token` unset for none', {
+      value: '',
+      source: 'option token',
+    });
   }
   if (options.listen !== undefined && ipFamily(options.listen) === 0) {
     throw new ConfigError(`listen address ${quote(options.listen)} is not an IP address`, {
@@ -187,9 +212,9 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
     });
   }
   const releasedAfterMs = options.releasedAfterMs ?? DEFAULT_RELEASED_AFTER_MS;
-  if (!Number.isFinite(releasedAfterMs) || releasedAfterMs < 0) {
+  if (!Number.isFinite(releasedAfterMs) || releasedAfterMs < 0 || releasedAfterMs > MAX_DURATION_MS) {
     throw new ConfigError(
-      `releasedAfterMs ${quote(releasedAfterMs)} is not valid: expected a non-negative number of milliseconds (0: off)`,
+      `releasedAfterMs ${quote(releasedAfterMs)} is not valid: expected a number of milliseconds from 0 to ${MAX_DURATION_MS} (0: off)`,
       { value: String(releasedAfterMs), source: 'option releasedAfterMs' },
     );
   }

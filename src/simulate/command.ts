@@ -3,7 +3,7 @@
 import type { SimulateArgs } from '../cli/commands/simulate.js';
 import type { CliContext } from '../cli/context.js';
 import { exitCodeForSignal } from '../cli/exit-codes.js';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import type { SelfCommand } from '../self-command.js';
 import { parseFaults } from './faults.js';
 import { createLoopbackPlacement } from './loopback.js';
@@ -63,16 +63,28 @@ export async function runSimulateCommand(
     const agentArgs: string[] = [];
     if (args.netns) {
       const { createNetnsPlacement } = await import('./netns-placement.js');
-      placement = await createNetnsPlacement({ zone: args.clusterDomain, self });
+      placement = await createNetnsPlacement({
+        zone: args.clusterDomain,
+        self,
+        cacheSeconds: faults.dnsCacheSeconds,
+      });
     } else {
-      placement = await createLoopbackPlacement({ zone: args.clusterDomain });
+      placement = await createLoopbackPlacement({
+        zone: args.clusterDomain,
+        cacheSeconds: faults.dnsCacheSeconds,
+      });
     }
     const port = args.port ?? placement.agentPort;
     if (port !== undefined) agentArgs.push('--port', String(port));
     agentArgs.push('--timeout', args.timeout ?? '2m');
     if (args.releasedAfter !== undefined) agentArgs.push('--released-after', args.releasedAfter);
     if (args.verify !== undefined) agentArgs.push('--verify', args.verify);
-    if (args.token !== undefined) agentArgs.push('--token', args.token);
+    // The token goes to the agents through their environment, never their argv (visible in /proc/<pid>/cmdline);
+    // the agents drop it before the workload starts.
+    const tokenEnv: NodeJS.ProcessEnv = {};
+    if (args.token === '')
+      throw new ConfigError('--token is empty: expected the shared secret, or leave it out');
+    if (args.token !== undefined) tokenEnv.PEER_RENDEZVOUS_TOKEN = args.token;
     if (args.export !== undefined && command.length > 0 && !args.initContainer)
       agentArgs.push('--export', args.export);
     agentArgs.push('--progress-interval', args.verbose ? '2s' : '5s');
@@ -96,14 +108,14 @@ export async function runSimulateCommand(
       agentArgs,
       faults,
       self,
-      env: podBaseEnv(ctx.io.env),
+      env: { ...podBaseEnv(ctx.io.env), ...tokenEnv },
       placement,
       output,
       signal: controller.signal,
     });
     const released = result.pods.filter((p) => p.releasedAtMs !== undefined).length;
     output.summary(result.pods, [
-      `${released}/${args.n} released, ${result.pods.filter((p) => p.exitCode === 0).length}/${args.n} exited 0, ${result.queries} DNS queries, ${(result.elapsedMs / 1000).toFixed(2)} s${result.interrupted ? ' (interrupted)' : ''}`,
+      `${released}/${args.n} released, ${result.pods.filter((p) => p.exitCode === 0).length}/${args.n} exited 0, ${result.queries} DNS queries${result.cacheHits === undefined ? '' : ` (${result.cacheHits} answered from the cache)`}, ${(result.elapsedMs / 1000).toFixed(2)} s${result.interrupted ? ' (interrupted)' : ''}`,
     ]);
     if (result.interrupted && typeof controller.signal.reason === 'string') {
       return exitCodeForSignal(controller.signal.reason as NodeJS.Signals);

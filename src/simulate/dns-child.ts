@@ -6,14 +6,23 @@ import type { CliContext } from '../cli/context.js';
 import { ClusterDnsServer } from '../dns/server.js';
 import { parseServerAddress } from '../dns/server-address.js';
 import { RendezvousError } from '../errors.js';
+import { parseDnsCache } from './faults.js';
 import type { DnsControl } from './placement.js';
 
 type Op = 'addService' | 'setPod' | 'removePod' | 'setFaults' | 'queries';
 
 /** Serve the DNS on `hostPort` and obey the control lines on stdin (the child side). */
-export async function serveDnsChild(hostPort: string, zone: string, ctx: CliContext): Promise<void> {
+export async function serveDnsChild(
+  hostPort: string,
+  zone: string,
+  ctx: CliContext,
+  dnsCache?: string,
+): Promise<void> {
   const { host, port } = parseServerAddress(hostPort, 'flag --serve-dns');
-  const server = await ClusterDnsServer.start({ host, port, zone });
+  // Behind a cache (simulate --netns --dns-cache): the zone TTL and SOA MINIMUM follow the cap, as kubeadm's
+  // Corefile has them (`ttl 30`, `cache 30`); the cache itself is unbound in front of this server.
+  const ttl = parseDnsCache(dnsCache);
+  const server = await ClusterDnsServer.start({ host, port, zone, ...(ttl === undefined ? {} : { ttl }) });
   ctx.io.stdout(`${JSON.stringify({ ready: true, host: server.address.host, port: server.address.port })}\n`);
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   try {

@@ -26,6 +26,24 @@ export interface SimulationFaults {
   readonly notReadyAddresses: boolean;
   /** How long a withdrawn or replaced address is still served. */
   readonly staleForMs: number;
+  /** A caching resolver in front of the cluster DNS, capped at this many seconds; undefined: none. */
+  readonly dnsCacheSeconds: number | undefined;
+}
+
+/** Longest `--dns-cache` (the zone TTL follows it, and a zone TTL is at most an hour). */
+export const MAX_DNS_CACHE_SECONDS = 3600;
+
+/** `--dns-cache <duration>` → whole seconds (1 s – 1 h), or undefined for none (absent, `0`, `off`). */
+export function parseDnsCache(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === 'off') return undefined;
+  const ms = parseDuration(value, 'flag --dns-cache');
+  if (ms === 0) return undefined;
+  if (ms % 1000 !== 0 || ms > MAX_DNS_CACHE_SECONDS * 1000) {
+    throw new UsageError(
+      `--dns-cache ${quote(value)} is invalid: expected whole seconds from 1s to 1h (or off), e.g. 30s`,
+    );
+  }
+  return ms / 1000;
 }
 
 /** Raw fault options as the CLI parses them. */
@@ -38,6 +56,7 @@ export interface RawFaults {
   dnsServfail?: number | string | undefined;
   notReadyAddresses?: boolean | undefined;
   staleFor?: string | undefined;
+  dnsCache?: string | undefined;
 }
 
 const list = (v: readonly string[] | string | undefined): string[] =>
@@ -86,5 +105,6 @@ export function parseFaults(raw: RawFaults, n: number): SimulationFaults {
     dnsServfail: ratio(raw.dnsServfail, '--dns-servfail'),
     notReadyAddresses: raw.notReadyAddresses ?? false,
     staleForMs: raw.staleFor === undefined ? 5_000 : parseDuration(raw.staleFor, 'flag --stale-for'),
+    dnsCacheSeconds: parseDnsCache(raw.dnsCache),
   };
 }

@@ -22,7 +22,14 @@ export async function runInProcess(
   const n = args.n;
   const zone = args.clusterDomain;
   const octet = randomInt(16, 251);
-  const dns = await ClusterDnsServer.start({ host: `127.${octet}.0.53`, port: 0, zone });
+  const cache = faults.dnsCacheSeconds;
+  const dns = await ClusterDnsServer.start({
+    host: `127.${octet}.0.53`,
+    port: 0,
+    zone,
+    // Like kubeadm's Corefile (`ttl 30`, `cache 30`): the zone TTL, SOA MINIMUM and the cache cap alike.
+    ...(cache === undefined ? {} : { ttl: cache, cacheSeconds: cache }),
+  });
   const port = args.port ?? (await freePort(`127.${octet}.0.1`));
   const timeoutMs = parseDuration(
     args.timeout ?? '2m',
@@ -185,6 +192,7 @@ export async function runInProcess(
         lastRecordMs: Math.round(lastPublishMs),
         afterLastRecordMs: { median: since(pct(50)), p90: since(pct(90)), max: since(times.at(-1)) },
         dnsQueries: stats.total,
+        ...(cache === undefined ? {} : { dnsCacheSeconds: cache, dnsCacheHits: stats.cacheHits }),
         connections,
         cpuSeconds: Math.round(cpuSeconds * 100) / 100,
         rssMiB: Math.round(rssMiB),
@@ -197,7 +205,7 @@ export async function runInProcess(
   const lines = [
     `in-process: ${times.length}/${n} released in ${formatMs(now())}`,
     `  released after the last record (${formatMs(lastPublishMs)}): median ${after(pct(50))}, p90 ${after(pct(90))}, max ${after(times.at(-1))}`,
-    `  DNS queries: ${stats.total} (${(stats.total / n).toFixed(1)} per pod); connections: ${connections}`,
+    `  DNS queries: ${stats.total} (${(stats.total / n).toFixed(1)} per pod${cache === undefined ? '' : `, ${stats.cacheHits} answered from the ${cache} s cache`}); connections: ${connections}`,
     `  CPU: ${cpuSeconds.toFixed(2)} s; RSS ${rssMiB.toFixed(0)} MiB`,
     ...failed.slice(0, 10).map(([i, e]) => `  ${args.jobName}-${i}: ${e}`),
     ...(failed.length > 10 ? [`  … ${failed.length - 10} more failed`] : []),

@@ -17,6 +17,8 @@ export interface LoopbackOptions {
   /** Second octet of every address of the run (default: random 16-250, so parallel runs do not collide). */
   readonly octet?: number;
   readonly onQuery?: (event: DnsQueryEvent) => void;
+  /** Cache mode of the DNS (CoreDNS `cache`), capped at this many seconds, zone TTL the same. Default off. */
+  readonly cacheSeconds?: number | undefined;
 }
 
 /** The address of incarnation `slot` of a run: 127.<octet>.1.1, 127.<octet>.1.2, … */
@@ -39,6 +41,9 @@ export async function createLoopbackPlacement(options: LoopbackOptions): Promise
     port: 0,
     zone: options.zone,
     ...(options.onQuery === undefined ? {} : { onQuery: options.onQuery }),
+    ...(options.cacheSeconds === undefined
+      ? {}
+      : { ttl: options.cacheSeconds, cacheSeconds: options.cacheSeconds }),
   });
   const agentPort = await freePort(`127.${octet}.0.1`);
   const dir = mkdtempSync(join(tmpdir(), 'peer-rendezvous-sim-'));
@@ -53,12 +58,13 @@ export async function createLoopbackPlacement(options: LoopbackOptions): Promise
     },
     setFaults: async (faults) => server.setFaults(faults),
     queries: async () => server.stats().total,
+    cacheHits: async () => server.stats().cacheHits,
     close: () => server.close(),
   };
   return {
     kind: 'loopback',
     dns,
-    dnsLabel: `${server.address.host}:${server.address.port}`,
+    dnsLabel: `${server.address.host}:${server.address.port}${options.cacheSeconds === undefined ? '' : ` (caching ${options.cacheSeconds} s, like CoreDNS cache)`}`,
     agentPort,
     async allocate(index, hostname, fqdn, search) {
       const slot = next++;

@@ -15,6 +15,7 @@ import {
   processGroupCpu,
   readTimesFile,
 } from './netns.js';
+import { startUnbound, type UnboundServer, type UnboundStats } from './unbound.js';
 
 /** What a pod's command is built from. */
 export interface JobPodContext {
@@ -36,7 +37,14 @@ export interface NetnsJobOptions {
   readonly zone?: string;
   /** argv each pod runs (its container command). */
   readonly command: (pod: JobPodContext) => readonly string[];
-  /** Extra env of each pod (PATH and JOB_COMPLETION_INDEX are always set). */
+  /**
+   * Pod i's hostname and subdomain as its controller makes them (default `<jobName>-<i>` in `subdomain`):
+   * JobSet, StatefulSet, LWS, Volcano and MPIJob pods are named otherwise.
+   */
+  readonly podName?: (index: number) => { readonly hostname: string; readonly subdomain?: string };
+  /** JOB_COMPLETION_INDEX of pod i, undefined for none (default: i, as an Indexed Job sets it). */
+  readonly completionIndex?: (index: number) => string | undefined;
+  /** Extra env of each pod (PATH and, unless completionIndex says otherwise, JOB_COMPLETION_INDEX are set). */
   readonly env?: (pod: JobPodContext) => Record<string, string>;
   /**
    * True for the output line that says the pod's workload starts (its release), or the wall-clock time
@@ -47,7 +55,11 @@ export interface NetnsJobOptions {
   readonly released: (line: string, pod: JobPodContext) => boolean | number;
   /** Pods that start late: index → delay after the others (ms). */
   readonly startDelays?: ReadonlyMap<number, number>;
-  /** Record published this long after a pod starts (default 200 ms). */
+  /**
+   * Record published this long after a pod starts (default 200 ms). Negative: the record is published first
+   * and the pod started once the update is committed (the record exists when the agent starts, as with
+   * `publishNotReadyAddresses: true`); the run's clock starts with the first publication then.
+   */
   readonly publishDelayMs?: number;
   /** Publish records at all (false: pods never become ready, as with an init container). Default true. */
   readonly publish?: boolean;
@@ -60,6 +72,12 @@ export interface NetnsJobOptions {
   readonly onLine?: (index: number, line: string) => void;
   /** Namespace name prefix (default `prdv`). */
   readonly prefix?: string;
+  /**
+   * A caching resolver between the pods and Knot, as in a cluster (CoreDNS' cache, NodeLocal DNSCache):
+   * unbound on the DNS address (port 53) capped at `seconds`, Knot behind it on port 5300 with `ttl` (default
+   * `seconds`) as record TTL, SOA TTL and SOA MINIMUM. Default: none (the pods ask Knot).
+   */
+  readonly dnsCache?: { readonly seconds: number; readonly ttl?: number };
   readonly signal?: AbortSignal;
 }
 
@@ -87,8 +105,10 @@ export interface NetnsJobResult {
   readonly pods: readonly NetnsJobPodResult[];
   /** When the last record was published (its update sent), ms after the start. */
   readonly lastPublishAtMs: number;
-  /** DNS queries the server answered while the pods ran. */
+  /** DNS queries the authoritative server (Knot) answered while the pods ran. */
   readonly queries: number;
+  /** With `dnsCache`: what the cache counted while the pods ran (queries the pods sent it, hits). */
+  readonly cache: UnboundStats | undefined;
   /** CPU seconds of all pods. */
   readonly podCpuSeconds: number;
   /** CPU seconds of the DNS server. */
@@ -98,6 +118,22 @@ export interface NetnsJobResult {
 }
 
 const MAX_LINES = 2_000;
+/** Knot's port when the cache takes port 53 of the DNS address. */
+const AUTHORITATIVE_BEHIND_CACHE_PORT = 5300;
+
+function statsSince(now: UnboundStats, before: UnboundStats): UnboundStats {
+  const byRcode: Record<string, number> = {};
+  for (const [rcode, n] of Object.entries(now.byRcode)) {
+    const d = n - (before.byRcode[rcode] ?? 0);
+    if (d > 0) byRcode[rcode] = d;
+  }
+  return {
+    queries: now.queries - before.queries,
+    cacheHits: now.cacheHits - before.cacheHits,
+    cacheMisses: now.cacheMisses - before.cacheMisses,
+    byRcode,
+  };
+}
 
 interface PodState {
   readonly ctx: JobPodContext;
@@ -121,31 +157,52 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
   const zone = options.zone ?? 'cluster.local';
   const publishDelayMs = options.publishDelayMs ?? 200;
   const publish = options.publish ?? true;
-  const svc = `${subdomain}.${namespace}.svc.${zone}`;
   const search = [`${namespace}.svc.${zone}`, `svc.${zone}`, zone];
+
+  const completionIndexEnv = (i: number): Record<string, string> => {
+    const value = options.completionIndex === undefined ? String(i) : options.completionIndex(i);
+    return value === undefined ? {} : { JOB_COMPLETION_INDEX: value };
+  };
 
   const cluster: NetnsCluster = await createNetnsCluster({ prefix: options.prefix ?? 'prdv' });
   const offExit = disposeOnProcessExit(() => cluster.dispose());
   const timers = new Set<NodeJS.Timeout>();
   let knot: KnotServer | undefined;
+  let cache: UnboundServer | undefined;
   try {
     const knotDir = join(cluster.dir, 'knot');
     mkdirSync(knotDir);
+    const cached = options.dnsCache;
     knot = await startKnot({
       dir: knotDir,
       address: cluster.dnsAddress,
-      port: 53,
+      port: cached === undefined ? 53 : AUTHORITATIVE_BEHIND_CACHE_PORT,
       zone,
+      ...(cached === undefined ? {} : { ttl: cached.ttl ?? cached.seconds }),
       placement: {
         spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }),
         spawnShort: (argv) => cluster.spawnInHub(argv),
       },
     });
-    const specs = Array.from({ length: options.n }, (_, i) => ({
-      hostname: `${jobName}-${i}`,
-      fqdn: `${jobName}-${i}.${svc}`,
-      search,
-    }));
+    if (cached !== undefined) {
+      const cacheDir = join(cluster.dir, 'unbound');
+      mkdirSync(cacheDir);
+      cache = await startUnbound({
+        dir: cacheDir,
+        address: cluster.dnsAddress,
+        port: 53,
+        upstream: { address: cluster.dnsAddress, port: AUTHORITATIVE_BEHIND_CACHE_PORT },
+        zone,
+        cacheSeconds: cached.seconds,
+        placement: { spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }) },
+      });
+    }
+    const serviceOf = (i: number) =>
+      `${options.podName?.(i).subdomain ?? subdomain}.${namespace}.svc.${zone}`;
+    const specs = Array.from({ length: options.n }, (_, i) => {
+      const hostname = options.podName?.(i).hostname ?? `${jobName}-${i}`;
+      return { hostname, fqdn: `${hostname}.${serviceOf(i)}`, search };
+    });
     const netnsPods = await cluster.addPods(specs);
     const pods: PodState[] = netnsPods.map((p, index) => ({
       ctx: {
@@ -167,6 +224,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       output: [],
     }));
     const baseline = knot.queries();
+    const cacheBaseline = cache?.stats();
     const server = knot;
     const t0 = performance.now();
     const now = () => performance.now() - t0;
@@ -199,7 +257,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     };
     const recordsOf = (pod: NetnsPod) => [
       { name: `${pod.fqdn}.`, type: 'A', value: pod.address },
-      { name: `${svc}.`, type: 'A', value: pod.address },
+      { name: `${pod.fqdn!.slice(pod.fqdn!.indexOf('.') + 1)}.`, type: 'A', value: pod.address },
     ];
     const publishPods = async (list: PodState[]) => {
       if (!publish || list.length === 0) return;
@@ -215,7 +273,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       const child = cluster.spawnInPod(pod.netnsPod, options.command(ctx), {
         env: {
           PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-          JOB_COMPLETION_INDEX: String(pod.ctx.index),
+          ...completionIndexEnv(pod.ctx.index),
           ...options.env?.(ctx),
         },
         cpuFile,
@@ -254,12 +312,22 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       const delay = options.startDelays?.get(pod.ctx.index) ?? 0;
       groups.set(delay, [...(groups.get(delay) ?? []), pod]);
     }
+    const lead = publishDelayMs < 0 ? -publishDelayMs : 0;
     for (const [delay, group] of [...groups].sort((a, b) => a[0] - b[0])) {
-      at(delay, () => {
+      const startGroup = () => {
         if (delay > 0) event(`starting ${group.map((p) => p.ctx.hostname).join(', ')}`);
         for (const pod of group) start(pod);
-      });
-      at(delay + publishDelayMs, () => publishPods(group));
+      };
+      if (lead > 0) {
+        // The record first, the pod once it is committed.
+        at(delay, async () => {
+          await publishPods(group);
+          startGroup();
+        });
+      } else {
+        at(delay, startGroup);
+        at(delay + publishDelayMs, () => publishPods(group));
+      }
     }
     const restart = options.restart;
     if (restart !== undefined) {
@@ -275,7 +343,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         pod.netnsPod = fresh!;
         event(`restarted ${pod.ctx.hostname}: ${old.address} → ${fresh!.address}; old record still served`);
         start(pod);
-        at(now() + publishDelayMs, async () => {
+        at(now() + Math.max(0, publishDelayMs), async () => {
           await publishPods([pod]);
           at(
             now() + restart.staleMs,
@@ -313,6 +381,9 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       if (!pod.done && pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
     }
     const queries = knot.queries() - baseline;
+    const cacheNow = cache?.stats();
+    const cacheStats =
+      cacheNow === undefined || cacheBaseline === undefined ? undefined : statsSince(cacheNow, cacheBaseline);
     const dnsCpuSeconds = (knot.process.pid === undefined ? undefined : processCpu(knot.process.pid)) ?? 0;
     return {
       pods: pods.map((p) => ({
@@ -328,12 +399,14 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       })),
       lastPublishAtMs,
       queries,
+      cache: cacheStats,
       podCpuSeconds: pods.reduce((sum, p) => sum + p.cpu, 0),
       dnsCpuSeconds,
       capped,
     };
   } finally {
     for (const t of timers) clearTimeout(t);
+    await cache?.stop();
     await knot?.stop();
     cluster.dispose();
     offExit();

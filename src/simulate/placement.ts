@@ -9,8 +9,10 @@ export interface DnsControl {
   setPod(spec: PodSpec): Promise<void>;
   removePod(ref: PodRef): Promise<void>;
   setFaults(faults: Partial<DnsFaults>): Promise<void>;
-  /** Total queries answered (or dropped) so far. */
+  /** Total queries the pods sent (to the cache, when there is one) so far. */
   queries(): Promise<number>;
+  /** With a cache: how many of those it answered from its cache. */
+  cacheHits?(): Promise<number>;
   close(): Promise<void>;
 }
 

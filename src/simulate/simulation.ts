@@ -44,6 +44,8 @@ export interface SimulationResult {
   /** 0 when every pod exited 0, else the code of the first pod that failed; 128+n when interrupted. */
   readonly exitCode: number;
   readonly queries: number;
+  /** With a caching resolver: the queries it answered from its cache. */
+  readonly cacheHits: number | undefined;
   readonly elapsedMs: number;
   readonly interrupted: boolean;
 }
@@ -94,6 +96,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     restartOverlapMs: faults.staleForMs,
   });
   const baseQueries = await placement.dns.queries();
+  const baseHits = await placement.dns.cacheHits?.();
 
   const pods: PodRun[] = Array.from({ length: n }, (_, index) => {
     const hostname = `${options.jobName}-${index}`;
@@ -354,6 +357,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (interrupted || failure !== undefined) await stopAll(pods, output, now);
   }
   const queries = (await placement.dns.queries()) - baseQueries;
+  const hits = await placement.dns.cacheHits?.();
+  const cacheHits = hits === undefined || baseHits === undefined ? undefined : hits - baseHits;
   rmSync(scratch, { recursive: true, force: true });
   if (failure !== undefined) throw failure;
   const signalCode = options.signal?.reason instanceof Error ? undefined : options.signal?.reason;
@@ -372,6 +377,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     })),
     exitCode,
     queries,
+    cacheHits,
     elapsedMs: now(),
     interrupted,
   };

@@ -54,6 +54,7 @@ describe('env', () => {
           ...podFlags(job!, i),
           '--export',
           'torchrun',
+          '--elastic',
           '--rdzv-port',
           '1234',
           '--roster-file',

@@ -61,8 +61,24 @@ describe('buildExports: presets, byte for byte', () => {
     ]);
   });
 
-  it('torchrun on pod 0: is_host=true, and no RANK/WORLD_SIZE', () => {
-    const x = buildExports(fakeMesh(0), ctx, opts({ export: 'torchrun' }));
+  it('torchrun: the agreed world as a static rendezvous, no second round, no RANK/WORLD_SIZE', () => {
+    for (const index of [0, 2]) {
+      const x = buildExports(fakeMesh(index), ctx, opts({ export: 'torchrun' }));
+      expect(Object.entries(x.env).slice(5)).toEqual([
+        ['PET_NNODES', '3'],
+        ['PET_NODE_RANK', String(index)],
+        ['PET_MASTER_ADDR', H(0)],
+        ['PET_MASTER_PORT', '29500'],
+        ['PET_RDZV_BACKEND', 'static'],
+        ['PET_RDZV_ID', 'g-5f3a'],
+      ]);
+      expect(x.env.RANK).toBeUndefined();
+      expect(x.env.WORLD_SIZE).toBeUndefined();
+    }
+  });
+
+  it('torchrun --elastic on pod 0: c10d, is_host=true', () => {
+    const x = buildExports(fakeMesh(0), ctx, opts({ export: 'torchrun', elastic: true }));
     expect(Object.entries(x.env).slice(5)).toEqual([
       ['PET_NNODES', '3'],
       ['PET_NODE_RANK', '0'],
@@ -73,20 +89,29 @@ describe('buildExports: presets, byte for byte', () => {
       ['PET_RDZV_ID', 'g-5f3a'],
       ['PET_RDZV_CONF', 'is_host=true'],
     ]);
-    expect(x.env.RANK).toBeUndefined();
-    expect(x.env.WORLD_SIZE).toBeUndefined();
   });
 
-  it('torchrun elsewhere: is_host=false; ports from options', () => {
+  it('torchrun --elastic elsewhere: is_host=false; ports from options', () => {
     const x = buildExports(
       fakeMesh(1),
       ctx,
-      opts({ export: 'torchrun', masterPort: '1234', rdzvPort: 4321 }),
+      opts({ export: 'torchrun', elastic: true, masterPort: '1234', rdzvPort: 4321 }),
     );
     expect(x.env.PET_NODE_RANK).toBe('1');
     expect(x.env.PET_RDZV_CONF).toBe('is_host=false');
     expect(x.env.PET_MASTER_PORT).toBe('1234');
     expect(x.env.PET_RDZV_ENDPOINT).toBe(`${H(0)}:4321`);
+  });
+
+  it('torchrun static: the master port is the store port; --rdzv-port plays no part', () => {
+    const x = buildExports(
+      fakeMesh(1),
+      ctx,
+      opts({ export: 'torchrun', masterPort: '1234', rdzvPort: 4321 }),
+    );
+    expect(x.env.PET_MASTER_PORT).toBe('1234');
+    expect(x.env.PET_RDZV_ENDPOINT).toBeUndefined();
+    expect(x.env.PET_RDZV_CONF).toBeUndefined();
   });
 
   it('jax', () => {
@@ -132,12 +157,16 @@ describe('buildExports: presets, byte for byte', () => {
       ['PRTE_MCA_prte_default_hostfile', '/run/rdv/hostfile'],
       ['PRTE_MCA_prte_keep_fqdn_hostnames', '1'],
       ['HYDRA_HOST_FILE', '/run/rdv/hostfile.mpich'],
+      ['HYDRA_CONFIG_FILE', '/run/rdv/hostfile.hydra.conf'],
+      ['PEER_HYDRA_ARGS', `-localhost ${H(1)}`],
       ['I_MPI_HYDRA_HOST_FILE', '/run/rdv/hostfile.intel'],
     ]);
     expect(x.files.slice(1)).toEqual([
       { path: '/run/rdv/hostfile', content: `${H(0)} slots=4\n${H(1)} slots=4\n${H(2)} slots=4\n` },
       { path: '/run/rdv/hostfile.mpich', content: `${H(0)}:4\n${H(1)}:4\n${H(2)}:4\n` },
       { path: '/run/rdv/hostfile.intel', content: `${H(0)}\n${H(1)}\n${H(2)}\n` },
+      // Hydra reads its options from this file: the proxies call back this pod by a name they resolve.
+      { path: '/run/rdv/hostfile.hydra.conf', content: `-localhost ${H(1)}\n` },
     ]);
   });
 
@@ -156,6 +185,7 @@ describe('buildExports: presets, byte for byte', () => {
       '/run/rdv/hostfile',
       '/run/rdv/hostfile.mpich',
       '/run/rdv/hostfile.intel',
+      '/run/rdv/hostfile.hydra.conf',
     ]);
     expect(Object.keys(x.env).filter((k) => k === 'PEER_HOSTFILE')).toHaveLength(1);
   });
@@ -208,6 +238,7 @@ describe('normalizeExportOptions', () => {
       slots: 1,
       hostfile: undefined,
       rosterFile: undefined,
+      elastic: false,
     });
   });
 

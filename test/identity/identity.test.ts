@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { discoverIdentity, splitPeers, splitPodFqdn } from '../../src/identity/identity.js';
-import type { IdentitySources } from '../../src/identity/sources.js';
+import { discoverIdentity, splitPodFqdn } from '../../src/identity/identity.js';
+import type { SourceOverrides } from '../../src/identity/sources.js';
 
 const HOSTS = '10.244.1.7\texample-job-2.headless-svc.default.svc.cluster.local\texample-job-2\n';
 const RESOLV =
@@ -11,7 +11,7 @@ function sources(
   files: Record<string, string>,
   env: Record<string, string> = {},
   host = 'example-job-2',
-): Partial<IdentitySources> {
+): SourceOverrides {
   return {
     env,
     hostname: () => host,
@@ -140,20 +140,29 @@ describe('discoverIdentity', () => {
       );
       expect(id.mode).toBe('peers');
       expect(id.completions.value).toBe(3);
-      expect(id.index).toEqual({ value: 1, source: 'position of hostname(2) "web-1" in option peers' });
+      expect(id.index).toEqual({
+        value: 1,
+        source: 'position of hostname(2) "web-1.web.db.svc.cluster.local" in option peers',
+      });
       expect(id.peers[2]).toBe('web-2.web.db.svc.cluster.local.');
       expect(id.jobKey).toMatch(/^peers\/[0-9a-f]{16}$/);
     });
+    const list = (peers: string, extra: object = {}) =>
+      discoverIdentity(
+        { peers, index: 0, namespace: 'ns', origins: { peers: 'flag --peers' }, ...extra },
+        sources({}),
+      );
     it('keeps IP literals as they are', () => {
-      expect(splitPeers('127.0.0.1, ::1', 'x')).toEqual(['127.0.0.1', '::1']);
+      expect(list('127.0.0.1, ::1').peers).toEqual(['127.0.0.1', '::1']);
     });
     it('rejects duplicates, empty entries and a completions mismatch', () => {
-      expect(() => splitPeers('a,a.', 'flag --peers')).toThrow(/"a\." appears twice in flag --peers/);
-      expect(() => splitPeers('a,,b', 'flag --peers')).toThrow(/empty entry/);
-      expect(() => splitPeers('a,b_c', 'flag --peers')).toThrow(/peer name "b_c" from flag --peers/);
-      expect(() => discoverIdentity({ peers: 'a,b', completions: 3, index: 0 }, sources({}))).toThrow(
-        /completions 3 .* does not match the 2 names/,
+      expect(() => list('a.b.c.d.,A.B.C.D')).toThrow(/"A\.B\.C\.D" appears twice in flag --peers/);
+      expect(() => list('web-0.nginx,web-0.nginx.ns.svc.cluster.local.')).toThrow(
+        /both are "web-0\.nginx\.ns\.svc\.cluster\.local\."/,
       );
+      expect(() => list('a,,b')).toThrow(/empty entry/);
+      expect(() => list('a,b_c')).toThrow(/peer name "b_c.ns.svc.cluster.local." from flag --peers/);
+      expect(() => list('a,b', { completions: 3 })).toThrow(/completions 3 .* does not match the 2 names/);
     });
   });
 

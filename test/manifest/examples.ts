@@ -83,7 +83,7 @@ export const GENERATED_EXAMPLES: readonly GeneratedExample[] = [
     file: 'pytorch-ddp.yaml',
     intro:
       'PyTorch DDP with torchrun on 4 pods (CPU, gloo). --export torchrun gives torchrun PET_NNODES, PET_NODE_RANK,\n' +
-      'PET_MASTER_ADDR/PORT and the c10d rendezvous (is_host=true on pod 0 only). Written by:\n' +
+      'PET_MASTER_ADDR/PORT and a static rendezvous (the world the barrier agreed on). Written by:\n' +
       '  peer-rendezvous manifest --mode copy-in --name ddp --completions 4 --export torchrun \\\n' +
       '    --image pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime --agent-image peer-rendezvous:0.1.0 \\\n' +
       '    --fail-fast-on-config-error -- bash -c <script>',

@@ -123,6 +123,8 @@ describe('manifest modes', () => {
           (c.env ?? []).some((e: Obj) => e.name === 'PEER_RENDEZVOUS_COMPLETIONS'),
         );
         expect(agent, 'one container runs the agent with the world size').toBeDefined();
+        // The agent's /dev/termination-log summary, or the log's tail when it failed before writing it.
+        expect(agent!.terminationMessagePolicy).toBe('FallbackToLogsOnError');
         const env = Object.fromEntries(
           (agent!.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]),
         );
@@ -246,6 +248,11 @@ describe('manifest refuses what Kubernetes would reject', () => {
       /duration "5 min" from flag --timeout is not valid/,
     ],
     [
+      'a timeout longer than a timer holds (the agent would refuse it)',
+      ['--name', 'a', '--completions', '1', '--image', 'i', '--timeout', '1000h', '--', 'x'],
+      /duration "1000h" from flag --timeout is too long: at most 2147483647 ms/,
+    ],
+    [
       'a token Secret name with a slash',
       ['--name', 'a', '--completions', '1', '--image', 'i', '--token-secret', 'a/b', '--', 'x'],
       /--token-secret "a\/b" is not valid: expected <secret name>\[:<key>\]/,
@@ -293,7 +300,7 @@ describe('manifest --log-format json', () => {
 });
 
 describe('manifest --token-secret', () => {
-  it('reads PEER_RENDEZVOUS_TOKEN from the Secret key, default key "token"', async () => {
+  it('mounts the Secret key as a file for the agent (PEER_RENDEZVOUS_TOKEN_FILE), never an env value', async () => {
     for (const [flag, key] of [
       ['rdv', 'token'],
       ['rdv:shared', 'shared'],
@@ -311,11 +318,39 @@ describe('manifest --token-secret', () => {
         'true',
       ]);
       checkDocuments(docs);
-      const env = docs[1]!.spec.template.spec.containers[0].env as Obj[];
-      expect(env.find((e) => e.name === 'PEER_RENDEZVOUS_TOKEN')).toEqual({
-        name: 'PEER_RENDEZVOUS_TOKEN',
-        valueFrom: { secretKeyRef: { name: 'rdv', key } },
+      const pod = docs[1]!.spec.template.spec;
+      const container = pod.containers[0];
+      const env = container.env as Obj[];
+      expect(env.find((e) => e.name === 'PEER_RENDEZVOUS_TOKEN')).toBeUndefined();
+      expect(JSON.stringify(docs)).not.toContain('secretKeyRef');
+      expect(env.find((e) => e.name === 'PEER_RENDEZVOUS_TOKEN_FILE')).toEqual({
+        name: 'PEER_RENDEZVOUS_TOKEN_FILE',
+        value: '/var/run/secrets/peer-rendezvous/token',
       });
+      expect(container.volumeMounts).toContainEqual({
+        name: 'peer-rendezvous-token',
+        mountPath: '/var/run/secrets/peer-rendezvous',
+        readOnly: true,
+      });
+      expect(pod.volumes).toContainEqual({
+        name: 'peer-rendezvous-token',
+        secret: { secretName: 'rdv', items: [{ key, path: 'token' }] },
+      });
+    }
+  });
+  it('in init-container mode only the agent container mounts the Secret, not the workload', async () => {
+    for (const extra of [[], ['--export', 'torch']]) {
+      const docs = await manifest([
+        ...['--mode', 'init-container', '--name', 'j', '--completions', '2', '--image', 'i'],
+        ...['--token-secret', 'rdv', ...extra, '--', 'true'],
+      ]);
+      checkDocuments(docs);
+      const pod = docs[1]!.spec.template.spec;
+      const mounts = (c: Obj) => ((c.volumeMounts as Obj[] | undefined) ?? []).map((m) => m.name);
+      expect(mounts(pod.initContainers.find((c: Obj) => c.name === 'peer-rendezvous'))).toContain(
+        'peer-rendezvous-token',
+      );
+      for (const c of pod.containers) expect(mounts(c)).not.toContain('peer-rendezvous-token');
     }
   });
 });

@@ -51,13 +51,16 @@ interface Run {
   readyFile: string;
 }
 
+let runCount = 0;
+
 function startWait(
   i: number,
   port: number,
   opts: { gen?: number; args?: string[]; n?: number; env?: Record<string, string> } = {},
 ): Run {
   const gen = opts.gen ?? 0;
-  const readyFile = join(dir, `ready-${port}-${i}-${gen}.json`);
+  // A counter, not only the port: freePort() may hand out a port an earlier test of this file used.
+  const readyFile = join(dir, `ready-${port}-${i}-${gen}-${++runCount}.json`);
   const child = spawn(
     process.execPath,
     [
@@ -246,7 +249,11 @@ describe('wait processes against knotd', () => {
   it('SIGTERM while waiting exits 143 and releases nothing', async () => {
     const port = await freePort();
     const run = startWait(1, port);
-    await sleep(700);
+    // Once the first line is out the handlers are in place (a fixed sleep loses the race on a loaded machine).
+    const stderr: string[] = [];
+    run.child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+    for (let k = 0; k < 200 && !stderr.join('').includes('index 1 of 3'); k++) await sleep(25);
+    await sleep(200);
     run.child.kill('SIGTERM');
     const r = await run.done;
     expect(r.code).toBe(143);

@@ -1,7 +1,8 @@
 // Pure parts of the rendezvous: backoff arithmetic, frame codec, message validation, HMAC proofs, parsers.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatMs, parseDuration } from '../../src/duration.js';
+import { formatMs, MAX_DURATION_MS, parseDuration } from '../../src/duration.js';
+import { podAddresses } from '../../src/rendezvous/agent.js';
 import { newNonce, proofInput, prove, verifyProof } from '../../src/rendezvous/auth.js';
 import {
   BLIND_POLL,
@@ -14,7 +15,13 @@ import {
   validatePolicy,
 } from '../../src/rendezvous/backoff.js';
 import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
-import { PROTOCOL_VERSION, parseMessage } from '../../src/rendezvous/messages.js';
+import {
+  MAX_ADDRESSES_PER_POD,
+  PROTOCOL_VERSION,
+  parseMessage,
+  type Release,
+  releaseProblem,
+} from '../../src/rendezvous/messages.js';
 import { describeState, formatReport, hintsFor, type PeerReport } from '../../src/rendezvous/peer-state.js';
 import { parseVerifyMode } from '../../src/rendezvous/verify.js';
 
@@ -129,9 +136,10 @@ describe('messages', () => {
   it('accepts each well-formed message', () => {
     const ok = [
       { v, type: 'hello', job: 'ns/j/3', index: 1, incarnation: 'ab', purpose: 'join', nonce: 'n' },
-      { v, type: 'welcome', job: 'ns/j/3', index: 0, incarnation: 'ab', nonce: 'n', proof: '' },
+      { v, type: 'challenge', job: 'ns/j/3', index: 0, incarnation: 'ab', nonce: 'n' },
       { v, type: 'auth', proof: 'ff' },
-      { v, type: 'accepted' },
+      { v, type: 'accepted', proof: '' },
+      { v, type: 'reject', code: 'busy', reason: 'busy, retry' },
       { v, type: 'reject', code: 'auth', reason: 'x' },
       { v, type: 'ready', epoch: 0 },
       { v, type: 'peer', epoch: 1, index: 2, address: '10.0.0.1', incarnation: 'x' },
@@ -144,25 +152,28 @@ describe('messages', () => {
   it.each([
     [null, /not an object/],
     [[1], /not an object/],
-    [{ v: 2, type: 'ack', generation: 'g' }, /speaks protocol version 2, this agent 1/],
-    [{ type: 'ack', generation: 'g' }, /speaks protocol version none, this agent 1/],
-    [{ v: 'x'.repeat(60_000), type: 'ack' }, /speaks protocol version "x{15}…, this agent 1/],
+    [{ v: 1, type: 'ack', generation: 'g' }, /speaks protocol version 1, this agent 2/],
+    [{ v: 3, type: 'ack', generation: 'g' }, /speaks protocol version 3, this agent 2/],
+    [{ type: 'ack', generation: 'g' }, /speaks protocol version none, this agent 2/],
+    [{ v: 'x'.repeat(60_000), type: 'ack' }, /speaks protocol version "x{15}…, this agent 2/],
+    [{ v: 2, type: 'accepted' }, /malformed "accepted"/],
+    [{ v: 2, type: 'welcome', job: 'j', index: 0, incarnation: 'i', nonce: 'n', proof: '' }, /malformed/],
     [
-      { v: 1, type: 'hello', job: 'j', index: -1, incarnation: 'i', purpose: 'join', nonce: 'n' },
+      { v: 2, type: 'hello', job: 'j', index: -1, incarnation: 'i', purpose: 'join', nonce: 'n' },
       /malformed "hello"/,
     ],
     [
-      { v: 1, type: 'hello', job: 'j', index: 0, incarnation: 'i', purpose: 'steal', nonce: 'n' },
+      { v: 2, type: 'hello', job: 'j', index: 0, incarnation: 'i', purpose: 'steal', nonce: 'n' },
       /malformed/,
     ],
-    [{ v: 1, type: 'release', generation: 'g', addresses: [[1]] }, /malformed/],
-    [{ v: 1, type: 'shutdown' }, /malformed "shutdown"/],
+    [{ v: 2, type: 'release', generation: 'g', addresses: [[1]] }, /malformed/],
+    [{ v: 2, type: 'shutdown' }, /malformed "shutdown"/],
   ])('rejects %j', (raw, message) => {
     expect(() => parseMessage(raw)).toThrow(message);
   });
   it('reads a reject of any protocol version as one of its own (an unknown code as protocol)', () => {
     expect(parseMessage({ v: 7, type: 'reject', code: 'version', reason: 'speak 7' })).toEqual({
-      v: 1,
+      v: PROTOCOL_VERSION,
       type: 'reject',
       code: 'version',
       reason: 'speak 7',
@@ -178,7 +189,7 @@ describe('messages', () => {
     fc.assert(
       fc.property(fc.object(), (o) => {
         try {
-          parseMessage({ ...o, v: 1, type: 'hello' });
+          parseMessage({ ...o, v: PROTOCOL_VERSION, type: 'hello' });
         } catch (e) {
           expect((e as { code?: string }).code).toBe('RDV_ERR_PROTOCOL');
         }
@@ -188,8 +199,10 @@ describe('messages', () => {
 });
 
 describe('HMAC proofs', () => {
+  const dialler = { index: 1, incarnation: 'inc-1', nonce: newNonce() };
+  const acceptor = { index: 0, incarnation: 'inc-0', nonce: newNonce() };
   it('verifies with the same token and rejects another token, another input or no token', () => {
-    const input = proofInput('acceptor', newNonce(), newNonce(), 'ns/job/3', 0, 'inc');
+    const input = proofInput('acceptor', 'ns/job/3', 'join', dialler, acceptor);
     const proof = prove('secret', input);
     expect(proof).toMatch(/^[0-9a-f]{64}$/);
     expect(verifyProof('secret', input, proof)).toBe(true);
@@ -200,16 +213,62 @@ describe('HMAC proofs', () => {
     expect(verifyProof(undefined, input, '')).toBe(true);
     expect(verifyProof('secret', input, 'zz')).toBe(false);
   });
+  it('binds a proof to its role, both identities, both nonces, the job and the purpose', () => {
+    const base = proofInput('initiator', 'ns/job/3', 'join', dialler, acceptor);
+    const variants = [
+      proofInput('acceptor', 'ns/job/3', 'join', dialler, acceptor),
+      proofInput('initiator', 'ns/job/3', 'join', acceptor, dialler),
+      proofInput('initiator', 'ns/job/4', 'join', dialler, acceptor),
+      proofInput('initiator', 'ns/job/3', 'probe', dialler, acceptor),
+      proofInput('initiator', 'ns/job/3', 'join', { ...dialler, nonce: newNonce() }, acceptor),
+      proofInput('initiator', 'ns/job/3', 'join', dialler, { ...acceptor, incarnation: 'other' }),
+      proofInput('initiator', 'ns/job/3', 'join', dialler, { ...acceptor, index: 2 }),
+    ];
+    for (const v of variants) expect(verifyProof('secret', v, prove('secret', base))).toBe(false);
+  });
   it('hands out 128-bit nonces that never repeat, across refills of the random pool', () => {
     const nonces = Array.from({ length: 1000 }, () => newNonce());
     for (const n of nonces) expect(n).toMatch(/^[0-9a-f]{32}$/);
     expect(new Set(nonces).size).toBe(nonces.length);
   });
   it('never puts the token in the proof input', () => {
-    expect(proofInput('initiator', 'a', 'b', 'j', 1, 'i')).not.toContain('secret');
+    expect(proofInput('initiator', 'j', 'join', dialler, acceptor)).not.toContain('secret');
   });
 });
 
+describe('release check', () => {
+  const release = (addresses: string[][]): Release => ({ v: 2, type: 'release', generation: 'g', addresses });
+  it('accepts up to the cap of IP addresses per pod', () => {
+    const full = Array.from({ length: MAX_ADDRESSES_PER_POD }, (_, i) => `10.0.0.${i + 1}`);
+    expect(releaseProblem(release([['10.0.0.1'], full, ['fd00::1']]), 3)).toBeUndefined();
+  });
+  it('names the pod and the limit when one lists too many, and other problems', () => {
+    const over = Array.from({ length: MAX_ADDRESSES_PER_POD + 1 }, (_, i) => `10.0.0.${i + 1}`);
+    expect(releaseProblem(release([['10.0.0.1'], over]), 2)).toBe(
+      `release lists 17 addresses for pod 1, at most ${MAX_ADDRESSES_PER_POD} accepted`,
+    );
+    expect(releaseProblem(release([['10.0.0.1']]), 2)).toBe('release lists 1 pods, expected 2');
+    expect(releaseProblem(release([['10.0.0.1'], ['pod-1.svc']]), 2)).toMatch(
+      /"pod-1.svc" for pod 1, not an IP/,
+    );
+  });
+  it('the coordinator sends the connecting address first, then the DNS ones, capped', () => {
+    const dns = Array.from({ length: 17 }, (_, i) => `10.0.1.${i + 1}`);
+    const list = podAddresses({ address: '10.0.1.9', dnsAddresses: dns });
+    expect(list).toHaveLength(MAX_ADDRESSES_PER_POD);
+    expect(list[0]).toBe('10.0.1.9');
+    expect(new Set(list).size).toBe(list.length);
+    expect(list.slice(1)).toEqual(dns.filter((a) => a !== '10.0.1.9').slice(0, MAX_ADDRESSES_PER_POD - 1));
+    fc.assert(
+      fc.property(fc.array(fc.ipV4(), { maxLength: 40 }), fc.ipV4(), (addrs, own) => {
+        const out = podAddresses({ address: own, dnsAddresses: addrs });
+        expect(out[0]).toBe(own);
+        expect(out.length).toBeLessThanOrEqual(MAX_ADDRESSES_PER_POD);
+        expect(releaseProblem(release([[own], out]), 2)).toBeUndefined();
+      }),
+    );
+  });
+});
 describe('durations and verify modes', () => {
   it.each([
     ['30s', 30_000],
@@ -222,6 +281,15 @@ describe('durations and verify modes', () => {
   ])('parses %s', (v, ms) => expect(parseDuration(v, 'x')).toBe(ms));
   it.each(['', 'abc', '5x', '-1s', '1s x', 's'])('rejects %j naming it', (v) => {
     expect(() => parseDuration(v, 'flag --timeout')).toThrow(/from flag --timeout is not valid/);
+  });
+  it('accepts up to what one timer holds (2^31-1 ms) and refuses longer, naming value and maximum', () => {
+    expect(parseDuration('596h31m23s', 'x')).toBe(2_147_483_000);
+    expect(parseDuration('2147483.647', 'x')).toBe(MAX_DURATION_MS);
+    for (const v of ['1000h', '596h31m24s', '2147483.648', 1e12]) {
+      expect(() => parseDuration(v, 'flag --timeout')).toThrow(
+        new RegExp(`duration "?${v}"? from flag --timeout is too long: at most 2147483647 ms`),
+      );
+    }
   });
   it('formats ms', () => {
     expect(formatMs(45)).toBe('45 ms');
@@ -258,5 +326,21 @@ describe('peer reports', () => {
     expect(hintsFor([r(1, 'servfail')], { total: 2 }).join()).toMatch(/SERVFAIL/);
     expect(hintsFor([r(1, 'connection-refused')], { total: 2 }).join()).toMatch(/same --port/);
     expect(hintsFor([r(1, 'nxdomain')], { total: 2, selfState: 'ready' })).toEqual([]);
+    expect(hintsFor([r(1, 'cname-loop')], { total: 2 }).join()).toMatch(/CNAME chain that comes back/);
+  });
+  it('names the socket error behind a DNS timeout in the hint', () => {
+    const timeout = (detail: string): PeerReport => ({ ...r(1, 'dns-timeout'), detail });
+    const only = (detail: string) => hintsFor([timeout(detail)], { total: 2 });
+    expect(only('ECONNREFUSED from 127.0.0.1:53')).toEqual([
+      expect.stringMatching(/^nothing listens on the DNS/),
+    ]);
+    expect(only('EMFILE from 127.0.0.1:53')).toEqual([expect.stringMatching(/out of file descriptors/)]);
+    expect(only('no answer from 127.0.0.1:53')).toEqual([
+      expect.stringMatching(/^the cluster DNS does not answer/),
+    ]);
+    expect(only('question unanswered')).toEqual([expect.stringMatching(/^the cluster DNS does not answer/)]);
+    expect(
+      hintsFor([timeout('ECONNREFUSED from a'), timeout('no answer from b')], { total: 3 }),
+    ).toHaveLength(2);
   });
 });

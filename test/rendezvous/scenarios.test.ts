@@ -206,7 +206,7 @@ describe('barrier scenarios', () => {
     const err = (m as PromiseRejectedResult).reason as RendezvousTimeoutError;
     expect(err.code).toBe('RDV_ERR_TIMEOUT');
     expect(err.peers[0]).toMatchObject({ index: 0, state: 'token-mismatch' });
-    expect(err.hints.join('\n')).toMatch(/same --token/);
+    expect(err.hints.join('\n')).toMatch(/same token \(--token-file/);
   });
 
   it('releases with matching tokens', async () => {

@@ -1,10 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { podFixture, SEED_HOSTS, SEED_RESOLV } from '../helpers/pod-fixture.js';
+import { listeningPorts, until } from '../helpers/proc.js';
 import { checkDocuments } from '../manifest/check-manifest.js';
 import { buildExeFixture, type ExeFixture, ROOT } from './exe-fixture.js';
 
@@ -178,4 +180,61 @@ describe('the single executable, in an empty directory with no node on PATH', ()
       row.check?.(r);
     });
   }
+
+  it('opens no inspector on SIGUSR1: `resolve` goes on to its own end, a waiting agent reports', async () => {
+    const silent = createSocket('udp4');
+    let questions = 0;
+    silent.on('message', () => {
+      questions++;
+    });
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    const dns = `127.0.0.1:${silent.address().port}`;
+    const start = (argv: string[]) => {
+      const child = spawn(fx.exe, argv, {
+        cwd: fx.dir,
+        env: { PATH: fx.path },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('close', (code, signal) => {
+          clearTimeout(kill);
+          resolve({ code, signal });
+        }),
+      );
+      return { child, done, stderr: () => stderr };
+    };
+    try {
+      // Any command: Node's default would open the inspector on 127.0.0.1:9229 (the npm bin did, before).
+      const q = start(['resolve', 'a.example.', '--dns-server', dns, '--timeout', '2s']);
+      await until('the question at the silent server', () => questions > 0);
+      q.child.kill('SIGUSR1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(listeningPorts(q.child.pid!)).not.toContain(9229);
+      const ended = await q.done;
+      expect(ended.code).toBe(124);
+      expect(q.stderr()).not.toMatch(/Debugger listening/);
+      // A waiting agent handles SIGUSR1: the progress line now, no listener on 9229, still waiting.
+      const w = start([
+        'wait',
+        ...['--index', '1', '--completions', '2', '--job-name', 'j', '--subdomain', 's', '--namespace', 'n'],
+        ...['--hostname', 'j-1', '--hosts-file', '/nonexistent', '--resolv-conf', '/nonexistent'],
+        ...['--namespace-file', '/nonexistent', '--listen', '127.56.0.2', '--dns-server', dns],
+        ...['--progress-interval', '0', '--timeout', '15s'],
+      ]);
+      await until('the first line', () => /index 1 of 2/.test(w.stderr()));
+      w.child.kill('SIGUSR1');
+      await until('the waiting line', () => /peer-rendezvous: waiting/.test(w.stderr()));
+      expect(listeningPorts(w.child.pid!)).not.toContain(9229);
+      expect(w.child.exitCode).toBeNull();
+      w.child.kill('SIGTERM');
+      expect((await w.done).code).toBe(143);
+    } finally {
+      silent.close();
+    }
+  });
 });

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseFaults } from '../../src/simulate/faults.js';
+import { parseDnsCache, parseFaults } from '../../src/simulate/faults.js';
 import { listNetns } from '../../src/simulate/netns.js';
 import { requireNetns } from '../e2e/root.js';
 import { BIN, runBin, runCli } from '../helpers/cli.js';
@@ -41,6 +41,23 @@ describe('simulate options', () => {
     expect(() => parseFaults({ dnsServfail: 2 }, 3)).toThrow(
       /--dns-servfail "2" is not a ratio: expected a number from 0 to 1/,
     );
+  });
+
+  it('parses --dns-cache as whole seconds, off by default, naming the flag of a bad value', async () => {
+    expect(parseFaults({}, 3).dnsCacheSeconds).toBeUndefined();
+    expect(parseFaults({ dnsCache: '30s' }, 3).dnsCacheSeconds).toBe(30);
+    expect(parseDnsCache('1m')).toBe(60);
+    expect(parseDnsCache('5')).toBe(5);
+    expect(parseDnsCache('off')).toBeUndefined();
+    expect(parseDnsCache('0')).toBeUndefined();
+    expect(() => parseDnsCache('1500ms')).toThrow(
+      /--dns-cache "1500ms" is invalid: expected whole seconds from 1s to 1h \(or off\), e.g. 30s/,
+    );
+    expect(() => parseDnsCache('2h')).toThrow(/--dns-cache "2h" is invalid/);
+    expect(() => parseDnsCache('soon')).toThrow(/--dns-cache/);
+    const bad = await runCli(['simulate', '-n', '2', '--dns-cache', '250ms']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/--dns-cache "250ms" is invalid/);
   });
 
   it('requires -n and rejects a command with --in-process (exit 64)', async () => {
@@ -182,6 +199,71 @@ describe('simulate on loopback', () => {
     expect(stderr).toMatch(/\(interrupted\)/);
     expect(stderr).toMatch(new RegExp(`^${job}-2\\s+-\\s+-\\s+-\\s+not started$`, 'm'));
     expect(processesWith(job)).toEqual([]);
+  });
+});
+
+describe('simulate --dns-cache', () => {
+  it("on loopback: the project's server caches like CoreDNS, every pod still released, hits counted", () => {
+    const r = runBin(
+      [
+        'simulate',
+        '-n',
+        '3',
+        '--dns-cache',
+        '3s',
+        '--start-delay',
+        '2=1s',
+        '--',
+        'sh',
+        '-c',
+        'echo "H $PEER_HOSTS"',
+      ],
+      ENV,
+      40_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/cluster DNS 127\.\d+\.0\.53:\d+ \(caching 3 s, like CoreDNS cache\)/);
+    const hits = /3\/3 released, 3\/3 exited 0, (\d+) DNS queries \((\d+) answered from the cache\)/.exec(
+      r.stderr,
+    );
+    expect(hits, r.stderr).not.toBeNull();
+    expect(Number(hits![2])).toBeGreaterThan(0);
+    expect(Number(hits![2])).toBeLessThan(Number(hits![1]));
+    for (let i = 0; i < 3; i++)
+      expect(r.stdout).toMatch(new RegExp(`^example-job-${i} \\| H example-job-0\\.`, 'm'));
+  });
+
+  it('with --in-process: the agents ask the caching server and release', () => {
+    const r = runBin(
+      ['simulate', '-n', '4', '--in-process', '--dns-cache', '2s', '--start-delay', '3=500ms'],
+      ENV,
+      30_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/in-process: 4\/4 released/);
+    const m = /DNS queries: (\d+) \([\d.]+ per pod, (\d+) answered from the 2 s cache\)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(0);
+  });
+
+  it('with --netns: unbound in front of the DNS in the hub namespace, stopped with the run', () => {
+    requireNetns();
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', '-n', '3', '--netns', '--dns-cache', '3s', '--start-delay', '2=1s', '--', 'true'],
+      { env: ENV, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /cluster DNS 10\.244\.0\.10:53 \(unbound caching 3 s in hub namespace prdv-\d+-\w+-hub, in front of the project's server on port 5300\)/,
+    );
+    const hits = /3\/3 released, 3\/3 exited 0, (\d+) DNS queries \((\d+) answered from the cache\)/.exec(
+      r.stderr,
+    );
+    expect(hits, r.stderr).not.toBeNull();
+    expect(Number(hits![2])).toBeGreaterThan(0);
+    expect(listNetns().filter((name) => name.startsWith(`prdv-${r.pid}-`))).toEqual([]);
+    expect(processesWith(`prdv-${r.pid}-`)).toEqual([]);
   });
 });
 

@@ -3,16 +3,25 @@ import type { CommandModule, Options } from 'yargs';
 import { jsonExports, shellExports } from '../../exec/shell-quote.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
-import { type RendezvousArgs, rendezvousOptions, waitFromArgs } from '../rendezvous-options.js';
+import { outputOptions } from '../options.js';
+import {
+  agentEnvNames,
+  keepAgentEnvOption,
+  type RendezvousArgs,
+  rendezvousOptions,
+  waitFromArgs,
+} from '../rendezvous-options.js';
 
 interface EnvArgs extends RendezvousArgs, ExportArgs {
   format: 'shell' | 'json';
+  keepAgentEnv: boolean;
 }
 
 /** Every option of `env` (the fast parser in fast-path.ts reads the same table). */
 export const envOptions = {
   ...rendezvousOptions,
   ...exportOptions,
+  ...keepAgentEnvOption,
   format: {
     choices: ['shell', 'json'] as const,
     default: 'shell' as const,
@@ -31,7 +40,17 @@ export function envCommand(ctx: CliContext): CommandModule<object, EnvArgs> {
       const options = exportOptionsFromArgs(ctx, args);
       const { mesh } = await waitFromArgs(ctx, args);
       const exports = handOverExports(ctx, args, mesh, options);
-      ctx.io.stdout(args.format === 'json' ? jsonExports(exports.env) : shellExports(exports.env));
+      if (args.format === 'json') {
+        ctx.io.stdout(jsonExports(exports.env));
+        return;
+      }
+      // The shell that evals this keeps the agent's variables (its token): unset them there too.
+      const consumed = args.keepAgentEnv
+        ? []
+        : [...agentEnvNames(ctx.io.env, { ...outputOptions, ...envOptions })];
+      ctx.io.stdout(
+        shellExports(exports.env) + (consumed.length > 0 ? `unset ${consumed.sort().join(' ')}\n` : ''),
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 // `explain`: identity with the source of every value, the peer names, warnings. Touches no network.
 import type { CommandModule } from 'yargs';
 import type { Identity, Sourced } from '../../identity/identity.js';
+import type { ProviderName } from '../../identity/providers.js';
 import type { CliContext } from '../context.js';
 import { type IdentityArgs, identityFromArgs, identityOptions } from '../options.js';
 
@@ -27,6 +28,7 @@ export function explainCommand(ctx: CliContext): CommandModule<object, ExplainAr
 export function explainJson(id: Identity): Record<string, unknown> {
   return {
     mode: id.mode,
+    provider: id.provider,
     index: id.index,
     completions: id.completions,
     jobName: id.jobName ?? null,
@@ -34,6 +36,7 @@ export function explainJson(id: Identity): Record<string, unknown> {
     namespace: id.namespace ?? null,
     clusterDomain: id.clusterDomain,
     hostname: id.hostname,
+    details: id.details,
     podAddress: id.hostsEntry?.address ?? null,
     podFqdn: id.hostsEntry?.fqdn ?? null,
     self: id.self,
@@ -56,6 +59,17 @@ export function explainJson(id: Identity): Record<string, unknown> {
 
 const MAX_LISTED = 32;
 
+const PROVIDER_TITLES: Record<ProviderName, string> = {
+  job: 'Indexed Job naming',
+  peers: 'explicit --peers list',
+  jobset: 'JobSet',
+  lws: 'LeaderWorkerSet group',
+  statefulset: 'StatefulSet',
+  trainer: 'Kubeflow Trainer v2 TrainJob',
+  volcano: 'Volcano job',
+  'mpi-operator': 'MPIJob (mpi-operator v2 / Trainer MPI)',
+};
+
 /** The human-readable `explain` report. */
 export function explainText(id: Identity): string {
   const rows: [string, Sourced<unknown> | undefined][] = [
@@ -66,9 +80,13 @@ export function explainText(id: Identity): string {
     ['namespace', id.namespace],
     ['cluster domain', id.clusterDomain],
     ['hostname', id.hostname],
+    ...id.details.map((d): [string, Sourced<unknown>] => [d.label, { value: d.value, source: d.source }]),
   ];
   const width = Math.max(...rows.map(([, v]) => String(v?.value ?? '-').length));
-  const out: string[] = [`identity (${id.mode === 'job' ? 'Indexed Job naming' : 'explicit --peers list'})`];
+  const out: string[] = [
+    `identity (${PROVIDER_TITLES[id.provider.value]})`,
+    `  ${'provider'.padEnd(15)}${id.provider.value.padEnd(width + 2)}${id.provider.source}`,
+  ];
   for (const [label, v] of rows) {
     out.push(`  ${label.padEnd(15)}${String(v?.value ?? '-').padEnd(width + 2)}${v?.source ?? 'not needed'}`);
   }

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { ConfigError, quote, UsageError } from '../../errors.js';
 import { type SelfCommandSources, selfCommand } from '../../self-command.js';
 import type { CliContext } from '../context.js';
@@ -75,6 +75,11 @@ interface InstallArgs {
   quiet?: boolean;
 }
 
+/** Options of `install` (beside the global ones). */
+export const installOptions = {
+  name: { type: 'string', default: 'peer-rendezvous', describe: 'file name in <dir>' },
+} satisfies Record<string, Options>;
+
 /** The `install` command module. */
 export function installCommand(ctx: CliContext): CommandModule<object, InstallArgs> {
   return {
@@ -87,11 +92,7 @@ export function installCommand(ctx: CliContext): CommandModule<object, InstallAr
           type: 'string',
           describe: 'destination directory, e.g. a shared emptyDir volume',
         })
-        .option('name', {
-          type: 'string',
-          default: 'peer-rendezvous',
-          describe: 'file name in <dir>',
-        }) as never,
+        .options(installOptions) as never,
     handler: async (args) => {
       const r = await installExecutable({ dir: args.dir, name: args.name });
       if (!args.quiet) ctx.io.stdout(`installed ${r.path} (${r.bytes} bytes, mode 0755)\n`);

@@ -1,13 +1,14 @@
 // `manifest`: print a headless Service and an Indexed Job that run a command behind the agent.
 import type { CommandModule, Options } from 'yargs';
 import { buildManifest } from '../../manifest/build.js';
+import { buildKindManifest, MANIFEST_KINDS, type ManifestKind } from '../../manifest/kinds.js';
 import {
   DEFAULT_AGENT_IMAGE,
   DEFAULT_RENDEZVOUS_PORT,
   MANIFEST_MODES,
   normalizeManifestOptions,
 } from '../../manifest/options.js';
-import { applySidecar, checkSidecarOptions } from '../../manifest/sidecar.js';
+import { applySidecar, checkSidecarOptions, kindPublishesNotReady } from '../../manifest/sidecar.js';
 import { toYamlDocuments } from '../../manifest/yaml.js';
 import type { CliContext } from '../context.js';
 
@@ -22,6 +23,23 @@ export const manifestOptions = {
     describe:
       'wrapper: the image has peer-rendezvous; copy-in: an init container copies it into the pod; ' +
       'init-container: an init container waits, the workload starts unwrapped',
+  },
+  kind: {
+    choices: MANIFEST_KINDS,
+    default: 'job',
+    group: GROUP,
+    describe:
+      'what runs the pods: job (Indexed Job + Service), jobset, lws, statefulset, mpijob, trainjob, vcjob',
+  },
+  topology: {
+    type: 'string',
+    group: GROUP,
+    describe: '--kind jobset: replicated jobs rjob=<replicas>x<pods>,… [default: node=1x<completions>]',
+  },
+  runtime: {
+    type: 'string',
+    group: GROUP,
+    describe: '--kind trainjob: the ClusterTrainingRuntime [default: torch-distributed]',
   },
   name: { type: 'string', group: GROUP, describe: 'Job name (pods are <name>-<index>)' },
   'service-name': {
@@ -61,7 +79,7 @@ export const manifestOptions = {
     type: 'string',
     group: GROUP,
     describe:
-      'Secret <name>[:<key>] holding the shared token, read into PEER_RENDEZVOUS_TOKEN (key default: token)',
+      'Secret <name>[:<key>] holding the shared token, mounted as a file for --token-file (key default: token)',
   },
   'fail-fast-on-config-error': {
     type: 'boolean',
@@ -85,6 +103,9 @@ export const manifestOptions = {
 } satisfies Record<string, Options>;
 
 interface ManifestArgs {
+  kind?: ManifestKind;
+  topology?: string;
+  runtime?: string;
   mode?: string;
   name?: string;
   serviceName?: string;
@@ -136,7 +157,20 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
         containerName: args.containerName,
         command: commandAfterDashes(ctx.argv),
       });
-      if (args.sidecar) checkSidecarOptions(options, { publishNotReadyAddresses: publishNotReady(args) });
+      if (args.sidecar)
+        checkSidecarOptions(options, {
+          kind: args.kind,
+          publishNotReadyAddresses: args.kind === undefined ? undefined : kindPublishesNotReady(args.kind),
+        });
+      if (args.kind !== undefined && args.kind !== 'job') {
+        const km = buildKindManifest(args.kind, options, { topology: args.topology, runtime: args.runtime });
+        ctx.io.stdout(
+          args.logFormat === 'json'
+            ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: km.objects }, null, 2)}\n`
+            : toYamlDocuments(km.documents),
+        );
+        return;
+      }
       const manifest = args.sidecar ? applySidecar(buildManifest(options), options) : buildManifest(options);
       // --log-format json: one kubectl-applicable v1 List instead of YAML documents.
       ctx.io.stdout(
@@ -146,12 +180,6 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
       );
     },
   };
-}
-
-/** An explicit publishNotReadyAddresses choice, when the command has such an option. */
-function publishNotReady(args: ManifestArgs): boolean | undefined {
-  const value = (args as Record<string, unknown>).publishNotReadyAddresses;
-  return typeof value === 'boolean' ? value : undefined;
 }
 
 /** Everything after the first `--`, exactly as given. */

@@ -1,5 +1,5 @@
 // `resolve <name>`: one dig-like query with the package's own stub resolver; exit code from the answer.
-import type { CommandModule } from 'yargs';
+import type { CommandModule, Options } from 'yargs';
 import { DNS_CLIENT_DEFAULTS, DnsClient, type DnsClientOptions } from '../../dns/client.js';
 import { dnsClientOptionsFromResolvConf, dnsClientOptionsFromServerFlag } from '../../dns/client-options.js';
 import { parseResolvConf } from '../../dns/resolv-conf.js';
@@ -26,6 +26,39 @@ interface ResolveArgs {
 
 const DNS_GROUP = 'DNS:';
 
+/** Options of `resolve` (beside the global ones). */
+export const resolveOptions = {
+  type: {
+    choices: ['A', 'AAAA', 'SRV'] as const,
+    default: 'A',
+    group: DNS_GROUP,
+    describe: 'record type',
+    coerce: (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v),
+  },
+  'dns-server': {
+    type: 'string',
+    group: DNS_GROUP,
+    describe:
+      'server(s) to ask, host[:port] or [v6]:port, comma-separated [default: resolv.conf nameservers]',
+  },
+  'resolv-conf': {
+    type: 'string',
+    group: DNS_GROUP,
+    describe: `resolv.conf to take nameservers, timeout and attempts from [default: ${DEFAULT_PATHS.resolvConf}]`,
+  },
+  timeout: {
+    type: 'string',
+    group: DNS_GROUP,
+    describe:
+      'give up after at most this long (exit 124), shared evenly by the tries: 2s, 500ms [default: resolv.conf timeout per try, 2s with --dns-server]',
+  },
+  attempts: {
+    type: 'number',
+    group: DNS_GROUP,
+    describe: 'rounds over all servers [default: resolv.conf attempts, 2 with --dns-server]',
+  },
+} satisfies Record<string, Options>;
+
 /** The `resolve` command module. */
 export function resolveCommand(ctx: CliContext): CommandModule<object, ResolveArgs> {
   return {
@@ -38,37 +71,7 @@ export function resolveCommand(ctx: CliContext): CommandModule<object, ResolveAr
           type: 'string',
           describe: 'name to ask for; a trailing dot is added if missing',
         })
-        .options({
-          type: {
-            choices: ['A', 'AAAA', 'SRV'] as const,
-            default: 'A',
-            group: DNS_GROUP,
-            describe: 'record type',
-            coerce: (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : v),
-          },
-          'dns-server': {
-            type: 'string',
-            group: DNS_GROUP,
-            describe:
-              'server(s) to ask, host[:port] or [v6]:port, comma-separated [default: resolv.conf nameservers]',
-          },
-          'resolv-conf': {
-            type: 'string',
-            group: DNS_GROUP,
-            describe: `resolv.conf to take nameservers, timeout and attempts from [default: ${DEFAULT_PATHS.resolvConf}]`,
-          },
-          timeout: {
-            type: 'string',
-            group: DNS_GROUP,
-            describe:
-              'give up after at most this long (exit 124), shared evenly by the tries: 2s, 500ms [default: resolv.conf timeout per try, 2s with --dns-server]',
-          },
-          attempts: {
-            type: 'number',
-            group: DNS_GROUP,
-            describe: 'rounds over all servers [default: resolv.conf attempts, 2 with --dns-server]',
-          },
-        }) as never,
+        .options(resolveOptions) as never,
     handler: async (args) => {
       const { name, note } = absolute(args.name);
       const options = clientOptions(ctx, args);
@@ -216,6 +219,7 @@ export function resolveJson(
         ...base,
         authoritative: result.authoritative,
         negativeTtl: result.negativeTtl ?? null,
+        ...(result.cnameLoop === undefined ? {} : { cnameLoop: result.cnameLoop }),
         server: result.server,
         transport: result.transport,
       };
@@ -249,7 +253,7 @@ export function resolveText(result: DnsResult, note: string | undefined): string
   } else if (result.kind === 'nxdomain' || result.kind === 'nodata') {
     out.push(
       '',
-      `;; ${result.kind === 'nxdomain' ? 'NXDOMAIN: the name does not exist' : `NODATA: the name exists, no ${result.type} records`}`,
+      `;; ${result.kind === 'nxdomain' ? 'NXDOMAIN: the name does not exist' : result.cnameLoop !== undefined ? `CNAME loop: ${result.cnameLoop.join(' -> ')} (no ${result.type} record can be reached)` : `NODATA: the name exists, no ${result.type} records`}`,
       `;; negative TTL: ${result.negativeTtl === undefined ? 'unknown (no SOA in the answer)' : `${result.negativeTtl} s (min of SOA TTL and MINIMUM)`}`,
     );
   }

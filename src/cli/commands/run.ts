@@ -6,10 +6,20 @@ import { type HandOverPreparation, handOver, prepareHandOver } from '../../exec/
 import { exitCodeForSignalName, reraiseSignal } from '../../exec/signals.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
-import { logger, type RendezvousArgs, rendezvousOptions, waitFromArgs } from '../rendezvous-options.js';
+import { outputOptions } from '../options.js';
+import {
+  keepAgentEnvOption,
+  logger,
+  type RendezvousArgs,
+  rendezvousOptions,
+  waitFromArgs,
+  workloadEnv,
+} from '../rendezvous-options.js';
 
 interface RunArgs extends RendezvousArgs, ExportArgs {
-  exec: boolean;
+  /** true: exec even as PID 1; false: supervise; undefined (default): exec, but supervise as PID 1. */
+  exec?: boolean | undefined;
+  keepAgentEnv: boolean;
 }
 
 /** When the hand-over is prepared while waiting: after the agent's start-up, before most releases. */
@@ -19,14 +29,27 @@ const PREPARE_AFTER_MS = 50;
 export const runOptions = {
   ...rendezvousOptions,
   ...exportOptions,
+  ...keepAgentEnvOption,
   exec: {
     type: 'boolean',
-    default: true,
     group: 'Hand-over:',
     describe:
-      'replace this process with the command (process.execve); --no-exec keeps a supervising parent that forwards signals',
+      '--exec: replace this process with the command (process.execve), even as PID 1; --no-exec: keep a supervising parent that forwards signals [default: exec, but supervise when PID 1]',
   },
 } satisfies Record<string, Options>;
+
+/**
+ * How `run` hands over. The default execs, except as PID 1 of a PID namespace (the container's command):
+ * the kernel gives PID 1 only the signals it has a handler for, and most workloads (`sleep`, `python3`)
+ * install none for SIGTERM, so an exec'd workload would sit out the pod's grace period until SIGKILL. A
+ * supervising agent handles every signal and forwards it. `--exec` forces exec anyway, `--no-exec` always
+ * supervises; an in-process invocation (tests, embedding) always supervises.
+ */
+export function handOverMode(exec: boolean | undefined, own: boolean, pid: number): 'auto' | 'supervise' {
+  if (!own || exec === false) return 'supervise';
+  if (exec === true) return 'auto';
+  return pid === 1 ? 'supervise' : 'auto';
+}
 
 /** The workload: everything after the first `--` of the invocation. */
 export function commandAfterDashes(argv: readonly string[]): string[] {
@@ -69,12 +92,14 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       let result: Awaited<ReturnType<typeof handOver>>;
       try {
         const exports = handOverExports(ctx, args, mesh, options);
-        const env: Record<string, string> = {};
-        for (const [k, v] of Object.entries(ctx.io.env)) if (v !== undefined) env[k] = v;
+        // The agent's own PEER_RENDEZVOUS_* variables (its token) stop here, on both hand-over paths.
+        const env = workloadEnv(ctx.io.env, { ...outputOptions, ...runOptions }, args.keepAgentEnv);
         Object.assign(env, exports.env);
-        const mode = !args.exec || !own ? 'supervise' : 'auto';
+        const mode = handOverMode(args.exec, own, process.pid);
         if (args.verbose)
-          logger(ctx, args).info(`starting ${command.file} (${mode === 'auto' ? 'exec' : 'supervised'})`);
+          logger(ctx, args).info(
+            `starting ${command.file} (${mode === 'auto' ? 'exec' : args.exec === undefined && own ? 'supervised: PID 1' : 'supervised'})`,
+          );
         // With exec the handlers stay to the end (execve resets caught signals to their default); a
         // supervisor drops them once its own forwarding listeners are in place, before it spawns.
         result = await handOver(command, env, {

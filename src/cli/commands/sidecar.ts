@@ -23,7 +23,13 @@ import { ProbeServer } from '../../sidecar/probe.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs } from '../export-options.js';
 import { identityFromArgs, originOf } from '../options.js';
-import { logger, type RendezvousArgs, rendezvousOptions, waitFromArgs } from '../rendezvous-options.js';
+import {
+  logger,
+  type RendezvousArgs,
+  rendezvousOptions,
+  tokenFromArgs,
+  waitFromArgs,
+} from '../rendezvous-options.js';
 
 /** Default of `--probe-port`: next to the agent's 29600. */
 export const DEFAULT_PROBE_PORT = 29601;
@@ -87,6 +93,8 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
       source: originOf(ctx, 'export-dir'),
     });
   const identity = identityFromArgs(ctx, args);
+  // --token or --token-file (a mounted Secret), read once: the barrier and the after-release listener share it.
+  const token = tokenFromArgs(ctx, args);
   const verify = parseVerifyMode(args.verify, originOf(ctx, 'verify'));
   const barrier = verify.kind === 'star' || verify.kind === 'mesh';
   const index = identity.index.value;
@@ -133,7 +141,7 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
                 ? `${identity.subdomain!.value}.${identity.namespace!.value}.svc.${identity.clusterDomain.value}.`
                 : undefined,
             jobKey: identity.jobKey,
-            token: args.token,
+            token,
             port: args.port,
             listen: args.listen,
             handshakeTimeoutMs: 5000,
@@ -155,7 +163,7 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
       mesh = (
         await waitFromArgs(
           ctx,
-          { ...args, readyFile: undefined, releasedAfter },
+          { ...args, token, tokenFile: undefined, readyFile: undefined, releasedAfter },
           { signal: barrierAbort.signal },
         )
       ).mesh;
@@ -182,7 +190,7 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
         completions: n,
         peers: identity.peers,
         jobKey: identity.jobKey,
-        token: args.token,
+        token,
         port: args.port,
         listen: args.listen,
         handshakeTimeoutMs: 5000,

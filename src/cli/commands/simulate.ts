@@ -75,6 +75,12 @@ export const simulateOptions = {
     default: false,
     describe: 'the Service sets publishNotReadyAddresses: records appear before pods are Ready',
   },
+  'dns-cache': {
+    type: 'string',
+    group: FAULTS,
+    describe:
+      'a caching resolver in front of the cluster DNS, like CoreDNS `cache`: answers and NXDOMAINs kept up to this long (e.g. 30s; zone TTL and SOA MINIMUM the same) [default: off]',
+  },
   'stale-for': {
     type: 'string',
     group: FAULTS,
@@ -123,6 +129,7 @@ export interface SimulateArgs {
   dnsServfail?: number | undefined;
   notReadyAddresses: boolean;
   staleFor?: string | undefined;
+  dnsCache?: string | undefined;
   verify?: string | undefined;
   timeout?: string | undefined;
   releasedAfter?: string | undefined;
@@ -160,11 +167,15 @@ export function simulateCommand(ctx: CliContext): CommandModule<object, Simulate
         )
         .example('$0 simulate -n 3 --start-delay 0=3s -- true', 'the coordinator comes 3 s late')
         .example('$0 simulate -n 3 --restart 1@1s --stale-for 10s', 'pod 1 restarts on a new address')
-        .example('$0 simulate -n 2000 --in-process', 'a scale run, agents in one process') as never,
+        .example('$0 simulate -n 2000 --in-process', 'a scale run, agents in one process')
+        .example(
+          '$0 simulate -n 4 --dns-cache 30s --start-delay 3=3s',
+          'a cluster DNS that caches NXDOMAIN for 30 s (kubeadm: ttl 30, cache 30)',
+        ) as never,
     handler: async (args) => {
       const { runSimulateCommand, serveDnsChild } = await import('../../simulate/command.js');
       if (args.serveDns !== undefined) {
-        await serveDnsChild(args.serveDns, args.clusterDomain, ctx);
+        await serveDnsChild(args.serveDns, args.clusterDomain, ctx, args.dnsCache);
         return;
       }
       const n = args.n;

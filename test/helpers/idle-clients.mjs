@@ -1,0 +1,50 @@
+// Idle TCP clients for the admission tests: `node idle-clients.mjs <host> <port> <count> <sources> <reconnect> <ms>`.
+// Opens <count> connections spread over the comma-separated source addresses, sends nothing, and (with
+// reconnect=1) opens a new one whenever one closes. Prints `ready` once every connection was open at least
+// once, then `done <opened> <closedByPeer>` when <ms> have passed or on SIGTERM (and exits). Bounded: at most 100000 opens.
+import { connect } from 'node:net';
+
+const [host, portText, countText, sourcesText, reconnectText, msText] = process.argv.slice(2);
+const port = Number(portText);
+const count = Number(countText);
+const sources = sourcesText.split(',');
+const reconnect = reconnectText === '1';
+const MAX_OPENS = 100_000;
+let opened = 0;
+let connected = 0;
+let closedByPeer = 0;
+let stopping = false;
+let ready = false;
+const sockets = new Set();
+
+function open(slot) {
+  if (stopping || opened >= MAX_OPENS) return;
+  opened++;
+  const socket = connect({ host, port, localAddress: sources[slot % sources.length] });
+  sockets.add(socket);
+  socket.on('error', () => {});
+  socket.on('connect', () => {
+    connected++;
+    if (!ready && connected >= count) {
+      ready = true;
+      process.stdout.write('ready\n');
+    }
+  });
+  socket.on('end', () => socket.end());
+  socket.on('close', () => {
+    sockets.delete(socket);
+    if (stopping) return;
+    closedByPeer++;
+    if (reconnect) setTimeout(() => open(slot), 5);
+  });
+}
+
+for (let i = 0; i < count; i++) open(i);
+const stop = () => {
+  stopping = true;
+  process.stdout.write(`done ${opened} ${closedByPeer}\n`);
+  for (const s of sockets) s.destroy();
+  process.exit(0);
+};
+setTimeout(stop, Number(msText));
+process.on('SIGTERM', stop);
