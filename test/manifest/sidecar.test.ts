@@ -101,4 +101,45 @@ describe('manifest --sidecar', () => {
     expect((m.job.spec as Obj).podFailurePolicy).toBeDefined();
     expect((m.job.spec as Obj).completions).toBe(3);
   });
+
+  it('refuses --kind mpijob (its Service has publishNotReadyAddresses false) and the other controllers', async () => {
+    const mpi = await runCli(['manifest', '--sidecar', '--kind', 'mpijob', ...base, '--', 'true']);
+    expect(mpi.code).toBe(64);
+    expect(mpi.stderr).toMatch(
+      /--sidecar needs publishNotReadyAddresses: true on the headless Service \(--kind mpijob's Service has it false\).*\(a deadlock\)/,
+    );
+    for (const kind of ['jobset', 'statefulset', 'lws', 'trainjob', 'vcjob']) {
+      const r = await runCli(['manifest', '--sidecar', '--kind', kind, ...base, '--', 'true']);
+      expect(r.code, kind).toBe(64);
+      expect(r.stderr).toContain(`--kind ${kind} is not supported with it`);
+    }
+    // --kind job is the default shape.
+    const docs = await manifest(['--kind', 'job', ...base, '--', 'true']);
+    expect(docs[1]!.spec.template.spec.initContainers[0].restartPolicy).toBe('Always');
+  });
+
+  it('--token-secret: the Secret is a file mounted in the sidecar only, never env; the workload sees none', async () => {
+    const docs = await manifest([...base, '--token-secret', 'rdv-token', '--', 'true']);
+    checkDocuments(docs);
+    const pod = docs[1]!.spec.template.spec;
+    const [sidecar] = pod.initContainers;
+    expect(sidecar.env).toContainEqual({
+      name: 'PEER_RENDEZVOUS_TOKEN_FILE',
+      value: '/var/run/secrets/peer-rendezvous/token',
+    });
+    expect(sidecar.env.some((e: Obj) => e.name === 'PEER_RENDEZVOUS_TOKEN')).toBe(false);
+    expect(sidecar.volumeMounts).toContainEqual({
+      name: 'peer-rendezvous-token',
+      mountPath: '/var/run/secrets/peer-rendezvous',
+      readOnly: true,
+    });
+    expect(sidecar.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    const [workload] = pod.containers;
+    expect(workload.env).toBeUndefined();
+    expect(workload.volumeMounts.map((m: Obj) => m.name)).not.toContain('peer-rendezvous-token');
+    expect(pod.volumes).toContainEqual({
+      name: 'peer-rendezvous-token',
+      secret: { secretName: 'rdv-token', items: [{ key: 'token', path: 'token' }] },
+    });
+  });
 });

@@ -1,7 +1,7 @@
 // `peer-rendezvous sidecar` as real processes against Knot: exports in a directory, /readyz, signals, and
 // replacement pods (a member, pod 0) rejoining the released job with its first generation.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,9 +62,9 @@ const generationOf = (s: Sidecar): string => JSON.parse(readFileSync(s.readyFile
 const sourced = (s: Sidecar, expr: string): string =>
   execFileSync('sh', ['-c', `. '${s.exportDir}/env' && printf '%s' "${expr}"`], { encoding: 'utf8' });
 
-async function releasedSidecars(port: number, probePort: number): Promise<Sidecar[]> {
+async function releasedSidecars(port: number, probePort: number, extra: string[] = []): Promise<Sidecar[]> {
   for (const i of [0, 1, 2]) await pods.publish(i);
-  const all = [0, 1, 2].map((i) => sidecar(i, 0, port, probePort));
+  const all = [0, 1, 2].map((i) => sidecar(i, 0, port, probePort, extra));
   await Promise.all(all.map((s) => s.pod.waitFor(/ready after .*staying up for replacements/)));
   return all;
 }
@@ -124,6 +124,22 @@ describe('sidecar', () => {
     // The others are untouched: still up, still the first generation.
     expect(first.slice(0, 2).map((s) => s.pod.child.exitCode)).toEqual([null, null]);
     expect(await Promise.all(first.slice(0, 2).map((s) => s.probe()))).toEqual([200, 200]);
+  }, 40_000);
+
+  it('--token-file: the after-release listener proves the same token (a replaced member rejoins with it)', async () => {
+    const port = await freePort();
+    const probePort = await freePort();
+    const tokenFile = join(dir, `token-${port}`);
+    writeFileSync(tokenFile, 'sidecar-secret\n');
+    const first = await releasedSidecars(port, probePort, ['--token-file', tokenFile]);
+    const generation = generationOf(first[0]!);
+    first[1]!.pod.child.kill('SIGKILL');
+    await first[1]!.pod.done;
+    await pods.publish(1, 1);
+    const again = sidecar(1, 1, port, probePort, ['--token-file', tokenFile]);
+    await again.pod.waitFor(/staying up for replacements/);
+    expect(generationOf(again)).toBe(generation);
+    await first[0]!.pod.waitFor(/pod 1 was replaced: it rejoined from/);
   }, 40_000);
 
   it('a replaced pod 0 learns the released roster from a member; a member replaced after it joins the new one', async () => {
