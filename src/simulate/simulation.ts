@@ -215,7 +215,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       failure ??= error;
     });
     const script = `. ${shellQuote(join(exportDir, 'env'))} && exec "$@"`;
-    const child = placement.spawn(pod.slot!, ['sh', '-c', script, 'sh', ...options.command!], podEnv(pod));
+    // As in `manifest --sidecar`, the main container gets none of the agent's PEER_RENDEZVOUS_* settings.
+    const env = Object.fromEntries(
+      Object.entries(podEnv(pod)).filter(([name]) => !name.startsWith('PEER_RENDEZVOUS_')),
+    );
+    const child = placement.spawn(pod.slot!, ['sh', '-c', script, 'sh', ...options.command!], env);
     pod.workload = child;
     attach(pod, child);
     const sidecar = pod.child;

@@ -30,7 +30,13 @@ function simulate(
   );
 }
 
-const WORKLOAD = ['--', 'sh', '-c', 'echo "rank $PEER_INDEX of $PEER_COUNT"; sleep 3'];
+// The workload also says how many of the agent's PEER_RENDEZVOUS_* settings reached it (none should).
+const WORKLOAD = [
+  '--',
+  'sh',
+  '-c',
+  'echo "rank $PEER_INDEX of $PEER_COUNT, agent settings $(env | grep -c ^PEER_RENDEZVOUS_)"; sleep 3',
+];
 
 describe('simulate --restart after the release', () => {
   it('loopback, exec mode: the replaced member exits 75 with the verdict, the others 0', async () => {
@@ -66,6 +72,8 @@ describe('simulate --restart after the release', () => {
     expect(r.stderr).toMatch(/example-job-0 \| peer-rendezvous: this pod replaces index 0 of a released job/);
     expect(r.stdout.match(/rank 2 of 3/g)).toHaveLength(2);
     expect(r.stdout.match(/rank 0 of 3/g)).toHaveLength(2);
+    // As with manifest --sidecar: the main container gets the exports, not the agent's settings.
+    expect(r.stdout.match(/agent settings 0/g)).toHaveLength(5);
     expect(r.stderr).toMatch(/3\/3 released, 3\/3 exited 0/);
     expect(r.stderr).toMatch(/SIGTERM after the release: exiting 0/);
   }, 60_000);
