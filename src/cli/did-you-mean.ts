@@ -64,13 +64,7 @@ export function unknownEnvNames(
  * is a slip whose cost can be the token (`PEER_RENDEZVOUS_TOKN`) or the timeout silently left at its default.
  */
 export function unknownEnvError(names: readonly string[], known: ReadonlySet<string>): ConfigError {
-  // Compared without the shared prefix: it would make every name of 9+ characters and allow 3 edits, so that
-  // PEER_RENDEZVOUS_SHINY got "did you mean PEER_RENDEZVOUS_KIND?".
-  const bare = [...known].filter((k) => k.startsWith(ENV_PREFIX)).map((k) => k.slice(ENV_PREFIX.length));
-  const each = names.map((name) => {
-    const match = name.startsWith(ENV_PREFIX) ? closest(name.slice(ENV_PREFIX.length), bare) : undefined;
-    return `${name}${match === undefined ? '' : ` (did you mean ${ENV_PREFIX}${match}?)`}`;
-  });
+  const each = names.map((name) => `${name}${didYouMean(name, known)}`);
   return new ConfigError(
     `env ${each.join(', ')} ${names.length === 1 ? 'is not a setting' : 'are not settings'} of peer-rendezvous: every PEER_RENDEZVOUS_<NAME> must name an option (--<name>); fix the name or unset it`,
     { value: names.join(','), source: `env ${names.join(', env ')}` },
