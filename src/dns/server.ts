@@ -50,18 +50,12 @@ import {
   zoneQueryType,
 } from './server-wire.js';
 import { type DnsServerAddress, RCODE, type RcodeName } from './types.js';
-import {
-  ClusterZone,
-  type PodRef,
-  type PodSpec,
-  type ServiceRef,
-  type ServiceSpec,
-  type ZoneAnswer,
-} from './zone.js';
+import { ClusterZone } from './zone.js';
+import type { PodRef, PodSpec, ServiceRef, ServiceSpec, ZoneAnswer } from './zone-types.js';
 
 export type { DnsFaults, NameDelay } from './server-faults.js';
 export type { DnsServerStats, QueryTypeCounts } from './server-stats.js';
-export type { PodRef, PodSpec, ServicePortSpec, ServiceRef, ServiceSpec } from './zone.js';
+export type { PodRef, PodSpec, ServicePortSpec, ServiceRef, ServiceSpec } from './zone-types.js';
 
 /** Options of {@link ClusterDnsServer.start}. */
 export interface ClusterDnsServerOptions {
