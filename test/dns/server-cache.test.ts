@@ -16,7 +16,7 @@ import {
 } from '../../src/dns/server-cache.js';
 import { type EncodedAnswer, emptyAnswer, encodeRecord } from '../../src/dns/server-wire.js';
 import { RCODE } from '../../src/dns/types.js';
-import type { ZoneRecord } from '../../src/dns/zone.js';
+import type { ZoneRecord } from '../../src/dns/zone-types.js';
 import { dig } from './server-helpers.js';
 
 const ZONE = 'cluster.local';
