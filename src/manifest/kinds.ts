@@ -3,7 +3,7 @@
 // values the pod cannot see (topology, replicas), a downward-API volume where the identity is in annotations,
 // publishNotReadyAddresses where the controller lets us set it, Parallel pod management for a StatefulSet.
 import { UsageError } from '../errors.js';
-import { parseJobsetTopology, type ReplicatedJob } from '../identity/providers.js';
+import { parseJobsetTopology, type ReplicatedJob } from '../identity/providers/jobset.js';
 import { DEFAULT_PATHS } from '../identity/sources.js';
 import { addTokenVolume, EXECUTABLE, PORT_NAME, TOKEN_FILE } from './build.js';
 import type { ManifestOptions } from './options.js';

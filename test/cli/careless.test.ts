@@ -38,11 +38,12 @@ describe('misspelt PEER_RENDEZVOUS_* names', () => {
   it('names every unknown variable, with a suggestion only where one is close', async () => {
     const r = runBin(['wait', ...(await onePod())], {
       PEER_RENDEZVOUS_TIMOUT: '5s',
-      PEER_RENDEZVOUS_SHINY: '1',
+      // Far from every name (SHINY is 3 edits from KIND, manifest --kind's variable).
+      PEER_RENDEZVOUS_SPARKLY: '1',
     });
     expect(r.code).toBe(78);
     expect(r.stderr).toContain(
-      'env PEER_RENDEZVOUS_SHINY, PEER_RENDEZVOUS_TIMOUT (did you mean PEER_RENDEZVOUS_TIMEOUT?) are not settings',
+      'env PEER_RENDEZVOUS_SPARKLY, PEER_RENDEZVOUS_TIMOUT (did you mean PEER_RENDEZVOUS_TIMEOUT?) are not settings',
     );
   });
 
