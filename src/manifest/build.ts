@@ -98,7 +98,7 @@ function buildJob(o: ManifestOptions): KubeObject {
 }
 
 /** Flags for the agent besides those passed through env. */
-function agentFlags(o: ManifestOptions): string[] {
+export function agentFlags(o: ManifestOptions): string[] {
   const flags: string[] = [];
   if (o.exports !== undefined) flags.push('--export', o.exports);
   if (o.verify !== undefined) flags.push('--verify', o.verify);
@@ -107,7 +107,7 @@ function agentFlags(o: ManifestOptions): string[] {
 }
 
 /** The agent's env: the world size, and identity that does not depend on /etc/hosts. */
-function agentEnv(o: ManifestOptions): YamlValue[] {
+export function agentEnv(o: ManifestOptions): YamlValue[] {
   return [
     { name: 'PEER_RENDEZVOUS_COMPLETIONS', value: String(o.completions) },
     { name: 'PEER_RENDEZVOUS_PORT', value: String(o.port) },
@@ -156,7 +156,7 @@ export function addTokenVolume(o: ManifestOptions, spec: KubeObject): KubeObject
   };
 }
 
-function agentPorts(o: ManifestOptions): YamlValue[] {
+export function agentPorts(o: ManifestOptions): YamlValue[] {
   return [{ name: PORT_NAME, containerPort: o.port, protocol: 'TCP' }];
 }
 
