@@ -37,7 +37,8 @@ export function buildManifest(o: ManifestOptions): Manifest {
   };
 }
 
-function metadata(o: ManifestOptions, name: string): KubeObject {
+/** An object's metadata: its name, and the namespace when one was given. */
+export function metadata(o: ManifestOptions, name: string): KubeObject {
   return o.namespace === undefined ? { name } : { name, namespace: o.namespace };
 }
 
