@@ -6,6 +6,7 @@ import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
 import { AbortedError, ConfigError } from '../errors.js';
 import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
+import { RefusalWatch, ReleasedWithoutThisPodError } from './after-release.js';
 import {
   type BackoffPolicy,
   BLIND_POLL,
@@ -19,14 +20,13 @@ import {
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
 import { encodeFrame, ProtocolError } from './frames.js';
-import { accept, HandshakeError, initiate, type WireIdentity } from './handshake.js';
+import { accept, HandshakeError, initiate, type Refusal, type WireIdentity } from './handshake.js';
 import { Limiter } from './limiter.js';
 import { type AddressLookup, LookupGate, resolveUntil } from './lookup.js';
 import {
   type Hello,
   MAX_ADDRESSES_PER_POD,
   PROTOCOL_VERSION,
-  type RejectCode,
   type Release,
   type RosterEntry,
   releaseProblem,
@@ -71,6 +71,8 @@ export interface AgentConfig {
   readonly peerAddress?: PeerAddressMode | undefined;
   /** This pod's own address when known before any connection (the hosts file's line, or --listen). */
   readonly selfAddress?: string | undefined;
+  /** Refused connections from live names this long mean "released without this pod" (0: never). */
+  readonly releasedAfterMs: number;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -269,7 +271,7 @@ class AgentCore {
 
   /** Listen on port/listen; inbound connections go through the handshake, then to `onAccepted`. */
   async listen(
-    admit: (hello: Hello) => { code: RejectCode; reason: string } | undefined,
+    admit: (hello: Hello) => Refusal | undefined,
     onAccepted: (channel: Channel, hello: Hello) => void,
   ): Promise<void> {
     // Pending handshakes are capped per source and in all; over a cap the oldest is shed (admission.ts).
@@ -627,6 +629,13 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     resolveDone = resolve;
     rejectDone = reject;
   });
+  // A restarted coordinator whose members' agents all refuse: they were released and run the workload.
+  const refusals = new RefusalWatch(cfg.releasedAfterMs, cfg.now);
+  let rejectVerdict!: (e: Error) => void;
+  const verdict = new Promise<never>((_, reject) => {
+    rejectVerdict = reject;
+  });
+  let releaseInfo: { generation: string; at: number } | undefined;
   let refuseRelease: (index: number, reason: string) => void = () => {};
   for (let i = 1; i < n; i++) core.setState(i, 'unknown');
 
@@ -644,6 +653,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     released = true;
     core.readyAt = cfg.now();
     const generation = randomBytes(8).toString('hex');
+    releaseInfo = { generation, at: Date.now() };
     const first = sessions.values().next().value as MemberSession | undefined;
     const own =
       ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : (first?.channel.localAddress ?? core.selfAddress);
@@ -909,6 +919,14 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   };
 
   await core.listen((hello) => {
+    // A join during the grace window after release: tell the late pod what it missed.
+    if (releaseInfo && hello.purpose === 'join')
+      return {
+        code: 'released',
+        reason: `the job was released at ${new Date(releaseInfo.at).toISOString()} (generation ${releaseInfo.generation})`,
+        generation: releaseInfo.generation,
+        releasedAt: releaseInfo.at,
+      };
     if (hello.purpose !== 'join')
       return { code: 'not-coordinator', reason: `index 0 takes joins, not ${hello.purpose}` };
     if (hello.index < 1 || hello.index >= n)
@@ -926,11 +944,16 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     core
       .dial(address, cfg.port, MAX_MEMBER_FRAME)
       .then((ch) =>
-        initiate(ch, core.wire, 'announce', undefined, cfg.now() + cfg.handshakeTimeoutMs).finally(() =>
-          ch.close(),
-        ),
+        initiate(ch, core.wire, 'announce', undefined, cfg.now() + cfg.handshakeTimeoutMs)
+          // A member's agent that takes the announce is still waiting: no verdict. Our own address (the
+          // Service lists it) rejects an announce and counts neither way.
+          .then(() => refusals.answered())
+          .finally(() => ch.close()),
       )
-      .catch(() => {});
+      .catch((error: unknown) => {
+        if (error instanceof DialError && error.state === 'connection-refused')
+          refusals.refused(`every member agent (last: ${hostPort(address, cfg.port)})`);
+      });
   };
   const allJoined = (): boolean => sessions.size >= n - 1;
   // Names still waiting for evidence: the Service's answer is what gives it.
@@ -954,6 +977,13 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
             for (const a of lookup?.addresses ?? []) announce(a);
           }
         }
+      }
+      if (sessions.size > 0) refusals.answered();
+      else if (refusals.expired()) {
+        rejectVerdict(
+          new ReleasedWithoutThisPodError({ index: 0, evidence: 'refused', detail: refusals.describe() }),
+        );
+        return;
       }
       round++;
       // A joined pod's record is imminent: evidence is polled as fast as its name used to be (livePoll).
@@ -1011,7 +1041,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   const deadline = core.deadlineReached(unfinished);
   try {
     if (n === 1) maybeRelease();
-    return await Promise.race([done, deadline.promise, core.aborted()]);
+    return await Promise.race([done, verdict, deadline.promise, core.aborted()]);
   } finally {
     deadline.cancel();
     clearInterval(statusTimer);
@@ -1040,6 +1070,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   // The coordinator's name resolved once: its record exists, asking it again poisons nothing.
   let coordinatorRecordSeen = false;
   let coordinatorView: { index: number; state: string }[] = [];
+  const refusals = new RefusalWatch(cfg.releasedAfterMs, cfg.now);
   core.setState(0, 'unknown');
 
   await core.listen(
@@ -1112,6 +1143,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         hint = undefined;
         const ordered = tried && addrs.includes(tried) ? [tried, ...addrs.filter((a) => a !== tried)] : addrs;
         let lastFailure: { state: PeerStateKind; detail: string } | undefined;
+        let allRefused = true;
         for (const address of ordered) {
           try {
             const channel = await core.dial(address, cfg.port, maxReleaseFrame(n));
@@ -1122,10 +1154,31 @@ async function runMember(core: AgentCore): Promise<Mesh> {
             cfg.onProgress?.({ type: 'joined', coordinator: channel.remoteAddress });
             return { channel };
           } catch (error) {
+            if (error instanceof HandshakeError && error.reason === 'released') {
+              throw new ReleasedWithoutThisPodError({
+                index: cfg.index,
+                evidence: 'released-reject',
+                generation: error.released?.generation,
+                releasedAt: error.released?.releasedAt,
+              });
+            }
             lastFailure = failureState(error);
+            if (lastFailure.state !== 'connection-refused') allRefused = false;
           }
         }
         if (lastFailure) core.setState(0, lastFailure.state, lastFailure.detail);
+        if (allRefused)
+          refusals.refused(
+            `the coordinator's agent at ${ordered.map((a) => hostPort(a, cfg.port)).join(', ')}`,
+          );
+        else refusals.answered();
+        if (refusals.expired() && !(await otherMemberWaiting())) {
+          throw new ReleasedWithoutThisPodError({
+            index: cfg.index,
+            evidence: 'refused',
+            detail: refusals.describe(),
+          });
+        }
         throw new RetryConnect();
       },
       {
@@ -1209,6 +1262,41 @@ async function runMember(core: AgentCore): Promise<Mesh> {
       const left = core.startedAt + RECORD_GRACE_MS - cfg.now();
       await sleep(Math.min(left, backoffDelay(DISCOVERY_POLL, round, cfg.random)), signal);
     }
+  };
+
+  // Before a refused-coordinator verdict: an agent that still listens on another member means the barrier is
+  // not over (pod 0 may only be slow to start). A few members are asked, once per verdict; a connection that
+  // opens restarts the clock.
+  const otherMemberWaiting = async (): Promise<boolean> => {
+    const others = [...Array(n).keys()]
+      .filter((i) => i !== 0 && i !== cfg.index)
+      .slice(0, OTHER_MEMBER_CHECKS);
+    const answers = await Promise.all(
+      others.map(async (i) => {
+        const name = cfg.peers[i]!;
+        const addrs =
+          ipFamily(name) !== 0
+            ? [name]
+            : ((await core.gate.addresses(name, core.signal).catch(() => undefined))?.addresses ?? []);
+        for (const a of addrs.slice(0, 2)) {
+          try {
+            (await core.dial(a, cfg.port, MAX_MEMBER_FRAME)).close({
+              kind: 'local',
+              message: 'liveness check',
+            });
+            return true;
+          } catch {
+            // Refused or unreachable: not a waiting agent.
+          }
+        }
+        return false;
+      }),
+    );
+    if (answers.some(Boolean)) {
+      refusals.answered();
+      return true;
+    }
+    return false;
   };
 
   // One joined session: report ready (after mesh checks), wait for release. Undefined when it ends early.
@@ -1377,6 +1465,9 @@ async function runMember(core: AgentCore): Promise<Mesh> {
 
 /** After an announce or a lost coordinator, the coordinator's name is polled as a live one this long. */
 const LIVE_WINDOW_MS = 10_000;
+
+/** Other members a member dials before concluding the job was released without it. */
+const OTHER_MEMBER_CHECKS = 4;
 
 /** Mesh checks one member runs at once. */
 const MESH_PROBE_CONCURRENCY = 4;

@@ -8,6 +8,7 @@ import { MAX_DURATION_MS } from '../duration.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
 import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
+import { DEFAULT_RELEASED_AFTER_MS } from './after-release.js';
 import { type AgentStats, type PeerAddressMode, type ProgressEvent, runAgent } from './agent.js';
 import type { Mesh } from './types.js';
 import { parseVerifyMode, type VerifyMode } from './verify.js';
@@ -52,6 +53,11 @@ export interface WaitForPeersOptions extends IdentityOptions {
   handshakeTimeoutMs?: number;
   /** How long the coordinator waits for acks after release (default 2000 ms). */
   releaseGraceMs?: number;
+  /**
+   * Peers' names resolve but their agents refuse connections this long → the job was released without this
+   * pod: RDV_ERR_RELEASED (default 30000 ms; 0: wait until the timeout instead).
+   */
+  releasedAfterMs?: number;
 }
 
 /** Injected dependencies; every field has a real default. */
@@ -103,6 +109,7 @@ const KNOWN = new Set([
   'handshakeTimeoutMs',
   'releaseGraceMs',
   'peerAddress',
+  'releasedAfterMs',
 ]);
 
 /** Wait until every pod of the job is ready, then resolve to the roster every pod agrees on. */
@@ -155,6 +162,7 @@ export async function waitForPeers(
         (opts.listen !== undefined && opts.listen !== '0.0.0.0' && opts.listen !== '::'
           ? opts.listen
           : undefined),
+      releasedAfterMs: opts.releasedAfterMs,
       now,
       random: deps.random ?? Math.random,
     });
@@ -166,7 +174,13 @@ export async function waitForPeers(
 
 type Normalized = Omit<
   WaitForPeersOptions,
-  'port' | 'verify' | 'timeoutMs' | 'handshakeTimeoutMs' | 'releaseGraceMs' | 'peerAddress'
+  | 'port'
+  | 'verify'
+  | 'timeoutMs'
+  | 'handshakeTimeoutMs'
+  | 'releaseGraceMs'
+  | 'peerAddress'
+  | 'releasedAfterMs'
 > & {
   peerAddress: PeerAddressMode;
   port: number;
@@ -174,6 +188,7 @@ type Normalized = Omit<
   timeoutMs: number;
   handshakeTimeoutMs: number;
   releaseGraceMs: number;
+  releasedAfterMs: number;
 };
 
 /** Copy and check the options (the caller's object is never changed); unknown keys are a UsageError. */
@@ -215,6 +230,13 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
       source: 'option listen',
     });
   }
+  const releasedAfterMs = options.releasedAfterMs ?? DEFAULT_RELEASED_AFTER_MS;
+  if (!Number.isFinite(releasedAfterMs) || releasedAfterMs < 0 || releasedAfterMs > MAX_DURATION_MS) {
+    throw new ConfigError(
+      `releasedAfterMs ${quote(releasedAfterMs)} is not valid: expected a number of milliseconds from 0 to ${MAX_DURATION_MS} (0: off)`,
+      { value: String(releasedAfterMs), source: 'option releasedAfterMs' },
+    );
+  }
   const verify =
     typeof options.verify === 'string' || options.verify === undefined
       ? parseVerifyMode(options.verify ?? 'star')
@@ -234,11 +256,15 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
     timeoutMs,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
     releaseGraceMs: options.releaseGraceMs ?? 2000,
+    releasedAfterMs,
   };
 }
 
 /** A DnsClient for --dns-server, else for the nameservers of the pod's resolv.conf. */
-function createResolver(identity: Identity, opts: Normalized): Resolver {
+export function createResolver(
+  identity: Identity,
+  opts: Pick<WaitForPeersOptions, 'dnsServer' | 'resolvConf'>,
+): Resolver {
   if (identity.peers.every((p) => ipFamily(p) !== 0)) return noResolver;
   if (opts.dnsServer !== undefined && opts.dnsServer !== '') {
     return new DnsClient(dnsClientOptionsFromServerFlag(opts.dnsServer, 'option dnsServer'));
