@@ -56,6 +56,14 @@ export const rendezvousOptions = {
     group: GROUP,
     describe: 'DNS server(s) host:port[,host:port] [default: nameservers of resolv.conf]',
   },
+  'peer-address': {
+    type: 'string',
+    group: GROUP,
+    choices: ['fqdn', 'ip'],
+    default: 'fqdn',
+    describe:
+      'what the exports carry for each pod: fqdn (its DNS name, checked to resolve) | ip (the address the barrier proved; DNS only to find the coordinator)',
+  },
   token: {
     type: 'string',
     group: GROUP,
@@ -94,6 +102,7 @@ export interface RendezvousArgs extends IdentityArgs {
   port: number;
   listen?: string | undefined;
   verify: string;
+  peerAddress: 'fqdn' | 'ip';
   timeout: string;
   dnsServer?: string | undefined;
   token?: string | undefined;
@@ -172,7 +181,7 @@ export async function waitFromArgs(
       'the --token value is visible to every process of the pod in /proc/<pid>/cmdline while waiting: prefer --token-file (a mounted Secret) or PEER_RENDEZVOUS_TOKEN',
     );
   log.info(
-    `index ${identity.index.value} of ${identity.completions.value} (${identity.provider.value}), verify ${formatVerifyMode(verify)}, port ${args.port}, coordinator ${identity.coordinator}`,
+    `index ${identity.index.value} of ${identity.completions.value} (${identity.provider.value}), verify ${formatVerifyMode(verify)}${args.peerAddress === 'ip' ? ', peer address ip' : ''}, port ${args.port}, coordinator ${identity.coordinator}`,
   );
 
   const states = new Map<number, PeerReport>();
@@ -210,6 +219,7 @@ export async function waitFromArgs(
         port: args.port,
         listen: args.listen,
         verify,
+        peerAddress: args.peerAddress === 'ip' ? 'ip' : 'fqdn',
         timeoutMs,
         dnsServer: args.dnsServer,
         resolvConf: args.resolvConf,

@@ -50,6 +50,7 @@ export function classifyResponse(
           transport,
           elapsedMs,
           negativeTtl: negative,
+          soaMinimum: soaMinimum(packet),
           authoritative: packet.flag_aa,
           ...(cnameLoop === undefined ? {} : { cnameLoop }),
         };
@@ -77,6 +78,7 @@ export function classifyResponse(
         transport,
         elapsedMs,
         negativeTtl: negative,
+        soaMinimum: soaMinimum(packet),
         authoritative: packet.flag_aa,
       };
     }
@@ -148,6 +150,17 @@ export function negativeTtl(packet: ResponseView): number | undefined {
       const ttl = rr.ttl ?? 0;
       const minimum = (rr.data as { minimum?: unknown }).minimum;
       return typeof minimum === 'number' ? Math.min(ttl, minimum) : ttl;
+    }
+  }
+  return undefined;
+}
+
+/** The Authority SOA's MINIMUM field; undefined without one. */
+export function soaMinimum(packet: ResponseView): number | undefined {
+  for (const rr of packet.authorities) {
+    if (rr.type === 'SOA' && typeof rr.data === 'object' && rr.data !== null) {
+      const minimum = (rr.data as { minimum?: unknown }).minimum;
+      return typeof minimum === 'number' ? minimum : undefined;
     }
   }
   return undefined;

@@ -67,6 +67,8 @@ export type DnsResult =
       readonly name: string;
       readonly type: QueryType;
       readonly negativeTtl: number | undefined;
+      /** The SOA's MINIMUM field, when an SOA came (the negative TTL the zone asks for; caches count down from it). */
+      readonly soaMinimum?: number | undefined;
       readonly authoritative: boolean;
       /** NODATA because the answer's CNAME chain loops (or is too long): the names, the repeated one last. */
       readonly cnameLoop?: readonly string[];

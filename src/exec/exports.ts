@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Mesh } from '../rendezvous/types.js';
 import type { ExportOptions } from './export-options.js';
-import { hostOf } from './host-names.js';
+import { exportedHost } from './host-names.js';
 import { type ExportFile, PRESET_BUILDERS, type PresetInput } from './presets.js';
 import { rosterJson } from './roster.js';
 
@@ -31,8 +31,8 @@ export interface ExportContext {
  * (PEER_INDEX, PEER_COUNT, PEER_HOSTS, PEER_COORDINATOR, PEER_ROSTER_FILE) is always there.
  */
 export function buildExports(mesh: Mesh, context: ExportContext, options: ExportOptions): Exports {
-  const hosts = mesh.peers.map((p) => hostOf(p.fqdn));
-  const coordinator = hostOf(mesh.coordinator.fqdn);
+  const hosts = mesh.peers.map((p) => exportedHost(mesh, p));
+  const coordinator = exportedHost(mesh, mesh.coordinator);
   const rosterPath = options.rosterFile ?? join(context.dir, 'roster.json');
   const slotsPath = options.hostfile ?? join(context.dir, 'hostfile');
   const input: PresetInput = {

@@ -1,13 +1,13 @@
 // The JSON roster file (PEER_ROSTER_FILE): who is in the released mesh, for programs that want all of it.
 import type { Mesh } from '../rendezvous/types.js';
-import { hostOf } from './host-names.js';
+import { exportedHost } from './host-names.js';
 
 /** One entry of the roster file. */
 export interface RosterPeer {
   readonly index: number;
   /** Absolute name with its trailing dot, as queried (IP literals as given). */
   readonly fqdn: string;
-  /** The same name without the trailing dot, as PEER_HOSTS and the hostfiles have it. */
+  /** What PEER_HOSTS and the hostfiles have: the name without the trailing dot, or the address (peerAddress ip). */
   readonly host: string;
   readonly addresses: readonly string[];
 }
@@ -19,6 +19,8 @@ export interface Roster {
   readonly index: number;
   readonly count: number;
   /** `host` of peer 0. */
+  /** How `host` is written: `fqdn` or `ip`. */
+  readonly peerAddress: 'fqdn' | 'ip';
   readonly coordinator: string;
   readonly peers: readonly RosterPeer[];
 }
@@ -27,13 +29,14 @@ export interface Roster {
 export function rosterOf(mesh: Mesh): Roster {
   return {
     generation: mesh.generation,
+    peerAddress: mesh.peerAddress ?? 'fqdn',
     index: mesh.self.index,
     count: mesh.peers.length,
-    coordinator: hostOf(mesh.coordinator.fqdn),
+    coordinator: exportedHost(mesh, mesh.coordinator),
     peers: mesh.peers.map((p) => ({
       index: p.index,
       fqdn: p.fqdn,
-      host: hostOf(p.fqdn),
+      host: exportedHost(mesh, p),
       addresses: [...p.addresses],
     })),
   };

@@ -51,22 +51,20 @@ function buildService(o: ManifestOptions): KubeObject {
       clusterIP: 'None',
       selector: { [JOB_NAME_LABEL]: o.name },
       ports: [{ name: PORT_NAME, port: o.port, targetPort: o.port, protocol: 'TCP' }],
-      publishNotReadyAddresses: o.mode === 'init-container',
+      publishNotReadyAddresses: true,
     },
   };
 }
 
 function notReadyComment(o: ManifestOptions): string {
+  const why =
+    "Publish each pod in DNS from the time it has an IP, not only once it is Ready: the agent's handshake is\n" +
+    'the readiness gate, and a name asked before its record exists is answered NXDOMAIN from the cluster\n' +
+    "DNS cache (CoreDNS `cache`, NodeLocal DNSCache) for the SOA's negative TTL (5-30 s) — for every pod.";
   if (o.mode === 'init-container') {
-    return (
-      'Pods running init containers are not Ready, and DNS publishes only Ready pods unless this is true:\n' +
-      'without it the init containers waiting for each other would deadlock.'
-    );
+    return `${why}\nRequired here: pods running init containers are not Ready, so without it they would deadlock.`;
   }
-  return (
-    'The agent runs in the main container, so each pod is Ready (and in DNS) while it waits for its peers.\n' +
-    'Set true to publish pods before they are Ready (needed when the agent runs in an init container).'
-  );
+  return why;
 }
 
 function jobComments(o: ManifestOptions): Record<string, string> {

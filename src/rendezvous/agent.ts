@@ -12,6 +12,7 @@ import {
   BLIND_POLL,
   backoffDelay,
   CONNECT_RETRY,
+  DISCOVERY_POLL,
   discoveryPoll,
   LIVE_POLL,
   livePoll,
@@ -21,7 +22,7 @@ import { RendezvousTimeoutError } from './errors.js';
 import { encodeFrame, ProtocolError } from './frames.js';
 import { accept, HandshakeError, initiate, type Refusal, type WireIdentity } from './handshake.js';
 import { Limiter } from './limiter.js';
-import { LookupGate, resolveUntil } from './lookup.js';
+import { type AddressLookup, LookupGate, resolveUntil } from './lookup.js';
 import {
   type Hello,
   MAX_ADDRESSES_PER_POD,
@@ -63,6 +64,13 @@ export interface AgentConfig {
   readonly onProgress: ((event: ProgressEvent) => void) | undefined;
   readonly handshakeTimeoutMs: number;
   readonly releaseGraceMs: number;
+  /**
+   * `fqdn` (default): exports carry names, so the barrier checks every name resolves to the address it proved.
+   * `ip`: exports carry the proven addresses; names are only a way to find the coordinator.
+   */
+  readonly peerAddress?: PeerAddressMode | undefined;
+  /** This pod's own address when known before any connection (the hosts file's line, or --listen). */
+  readonly selfAddress?: string | undefined;
   /** Refused connections from live names this long mean "released without this pod" (0: never). */
   readonly releasedAfterMs: number;
   readonly now: () => number;
@@ -78,6 +86,25 @@ export type ProgressEvent =
   | { readonly type: 'released'; readonly generation: string }
   /** Something this agent cannot tie to a peer, e.g. an agent of another release dialled in. */
   | { readonly type: 'warning'; readonly message: string };
+
+/** What the exports carry for each pod: its name or the address the barrier proved. */
+export type PeerAddressMode = 'fqdn' | 'ip';
+
+/**
+ * Evidence rule (ARCHITECTURE.md, "Never poison a name"): a pod's own name is first asked once the headless
+ * Service's answer holds the pod's address, or this long after the pod showed it is alive (a main container's
+ * pod is Ready about a second after it starts; with publishNotReadyAddresses the record comes before).
+ */
+export const RECORD_GRACE_MS = 2000;
+
+/**
+ * When records are seen to come before their pods connect (publishNotReadyAddresses), a joined pod's name is
+ * asked this long after it joined even without the Service showing it (a cached Service answer may be older).
+ */
+const LEAD_GRACE_MS = 300;
+
+/** A Service that still leaves out a running pod's address this long after the pod started publishes only Ready pods. */
+const READY_ONLY_AFTER_MS = 3000;
 
 /** Counters for benchmarks and the final timing line. */
 export interface AgentStats {
@@ -101,20 +128,124 @@ class AgentCore {
   readonly #shedWarned = new Set<string>();
   readonly #abort = new AbortController();
   readonly signal: AbortSignal;
+  /** Rejects once the caller's signal fires; its listener is removed at shutdown. */
+  readonly #aborted: Promise<never>;
+  #dropAbortListener: () => void = () => {};
   server: Server | undefined;
   readyAt: number | undefined;
+  /** This pod's address as the others see it (known from the start, or from the first connection). */
+  selfAddress: string | undefined;
+  /** The latest answer for the headless Service name, and when it came. */
+  service: { addresses: ReadonlySet<string>; at: number; ttl: number } | undefined;
+  /** Answers of the Service name received after this time were fetched after the pod had run a while. */
+  #serviceFreshAfter: number | undefined;
+  #readyOnlyWarned = false;
+  readonly #serviceWaiters = new Set<() => void>();
 
   constructor(cfg: AgentConfig) {
     this.cfg = cfg;
     this.startedAt = cfg.now();
-    this.gate = new LookupGate(cfg.resolver, Math.min(BLIND_POLL.floor, LIVE_POLL.floor), cfg.now);
+    this.selfAddress = cfg.selfAddress;
+    this.signal = AbortSignal.any([cfg.signal, this.#abort.signal]);
+    this.gate = new LookupGate(
+      cfg.resolver,
+      Math.min(BLIND_POLL.floor, LIVE_POLL.floor),
+      cfg.now,
+      this.signal,
+    );
+    this.#aborted = new Promise<never>((_, reject) => {
+      const fire = (): void => reject(asAbort(cfg.signal.reason));
+      if (cfg.signal.aborted) fire();
+      else {
+        cfg.signal.addEventListener('abort', fire, { once: true });
+        this.#dropAbortListener = () => cfg.signal.removeEventListener('abort', fire);
+      }
+    });
+    // Nobody may be racing it at the moment it fires (e.g. between two phases): never an unhandled rejection.
+    this.#aborted.catch(() => {});
     this.wire = {
       job: cfg.jobKey,
       index: cfg.index,
       incarnation: randomBytes(8).toString('hex'),
       token: cfg.token,
     };
-    this.signal = AbortSignal.any([cfg.signal, this.#abort.signal]);
+  }
+
+  get peerAddress(): PeerAddressMode {
+    return this.cfg.peerAddress ?? 'fqdn';
+  }
+
+  /** Whether the barrier must check `index`'s name (fqdn exports carry it; IP literals need no lookup). */
+  checksName(index: number): boolean {
+    return this.peerAddress === 'fqdn' && ipFamily(this.fqdn(index)) === 0;
+  }
+
+  /** Ask the headless Service name once (its denial does not stop later questions); note what it holds. */
+  async askService(): Promise<AddressLookup | undefined> {
+    const name = this.cfg.serviceName;
+    if (name === undefined) return undefined;
+    const lookup = await this.gate
+      .addresses(name, this.signal, { respectDenial: false })
+      .catch(() => undefined);
+    if (!lookup) return undefined;
+    const now = this.cfg.now();
+    this.service = { addresses: new Set(lookup.addresses), at: now, ttl: lookup.ttl ?? 0 };
+    this.#checkReadyOnly(lookup, now);
+    for (const w of [...this.#serviceWaiters]) w();
+    return lookup;
+  }
+
+  /** Wake every nextService() waiter now (something else they wait for changed). */
+  poke(): void {
+    for (const w of [...this.#serviceWaiters]) w();
+  }
+
+  /** Whether the latest Service answer holds `address`. */
+  servicePublishes(address: string | undefined): boolean {
+    return address !== undefined && this.service?.addresses.has(address) === true;
+  }
+
+  /** Resolves at the next Service answer, at `until`, or on abort of `signal` (whichever first). */
+  nextService(until: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#serviceWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, until - this.cfg.now()));
+      this.#serviceWaiters.add(done);
+      if (signal.aborted) done();
+      else signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * Point 4: a Service that publishes only Ready pods. Said once, when an answer that must have been fetched
+   * after this pod had run READY_ONLY_AFTER_MS (a cache may hold an older one for its TTL) leaves it out.
+   */
+  #checkReadyOnly(lookup: AddressLookup, now: number): void {
+    const self = this.selfAddress;
+    if (this.#readyOnlyWarned || self === undefined || lookup.addresses.length === 0) return;
+    if (lookup.addresses.includes(self)) {
+      this.#serviceFreshAfter = Number.POSITIVE_INFINITY; // published: nothing to say, ever
+      return;
+    }
+    if (now - this.startedAt < READY_ONLY_AFTER_MS) return;
+    if (this.#serviceFreshAfter === undefined) {
+      // This answer may come from a cache filled before we started (unless the zone's server gave it, AA):
+      // the next one after its TTL cannot.
+      const ttl = lookup.authoritative === true ? 0 : (lookup.ttl ?? 0);
+      this.#serviceFreshAfter = now + ttl * 1000;
+      if (ttl > 0) return;
+    }
+    if (now < this.#serviceFreshAfter) return;
+    this.#readyOnlyWarned = true;
+    this.cfg.onProgress?.({
+      type: 'warning',
+      message: `the headless Service ${this.cfg.serviceName} answers ${lookup.addresses.length} address(es) but not this pod's ${self}, ${Math.round((now - this.startedAt) / 1000)} s after it started: it publishes only Ready pods. Set publishNotReadyAddresses: true on it, so each pod's record exists from the time it has an IP (the barrier's handshake is the readiness gate, and a name asked before its record exists stays denied for the DNS cache's negative TTL)`,
+    });
   }
 
   fqdn(index: number): string {
@@ -264,6 +395,7 @@ class AgentCore {
 
   /** Close the listener, every channel and socket, and stop every loop. */
   async shutdown(): Promise<void> {
+    this.#dropAbortListener();
     this.#abort.abort(new AbortedError('agent finished'));
     const server = this.server;
     this.server = undefined;
@@ -275,23 +407,21 @@ class AgentCore {
 
   /** Reject with AbortedError (or the caller's reason) once the signal fires. */
   aborted(): Promise<never> {
-    return new Promise((_, reject) => {
-      const fire = (): void => reject(asAbort(this.cfg.signal.reason));
-      if (this.cfg.signal.aborted) fire();
-      else this.cfg.signal.addEventListener('abort', fire, { once: true });
-    });
+    return this.#aborted;
   }
 
-  /** What our own name resolves to now (for the hints: is our record published at all?), within `ms`. */
+  /**
+   * Is our own record published (for the hints)? Read from the Service's answer, never by asking our own name
+   * (which would put a denial in the cluster's cache for every pod that asks after us).
+   */
   async selfState(ms: number): Promise<PeerStateKind | undefined> {
     const self = this.fqdn(this.cfg.index);
-    if (ipFamily(self) !== 0) return undefined;
-    try {
-      const lookup = await this.gate.addresses(self, AbortSignal.timeout(ms));
-      return lookup.addresses.length > 0 ? 'ready' : lookup.state;
-    } catch {
-      return undefined;
-    }
+    if (ipFamily(self) !== 0 || this.cfg.serviceName === undefined) return undefined;
+    const lookup = await Promise.race([this.askService(), sleep(ms).then(() => undefined)]);
+    if (!lookup) return undefined;
+    if (lookup.addresses.length === 0) return lookup.state;
+    if (this.selfAddress === undefined) return undefined;
+    return lookup.addresses.includes(this.selfAddress) ? 'ready' : 'nodata';
   }
 
   /**
@@ -301,7 +431,11 @@ class AgentCore {
    */
   silentDns(p: PeerReport, now: number): PeerReport {
     if (p.state !== 'unknown' || p.seenBy !== 'self') return p;
-    const since = this.gate.askedSince(p.fqdn);
+    // A peer whose name waits for evidence waits on the Service name's question.
+    const service =
+      this.cfg.serviceName === undefined ? undefined : this.gate.askedSince(this.cfg.serviceName);
+    const own = this.gate.askedSince(p.fqdn);
+    const since = own === undefined ? service : service === undefined ? own : Math.min(own, service);
     if (since === undefined || now - since < SILENT_DNS_MS) return p;
     return { ...p, state: 'dns-timeout', detail: 'question unanswered', since };
   }
@@ -360,6 +494,7 @@ class AgentCore {
       peers,
       coordinator: peers[0]!,
       generation,
+      peerAddress: this.peerAddress,
       port: this.cfg.port,
       timings: {
         startedAt: this.startedAt,
@@ -382,6 +517,10 @@ export class DialError extends Error {
     super(message);
     this.state = state;
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function hostPort(address: string, port: number): string {
@@ -447,6 +586,9 @@ interface MemberSession {
   readonly incarnation: string;
   readonly address: string;
   readonly stop: AbortController;
+  readonly joinedAt: number;
+  /** Since when the member's agent runs, as far as the coordinator knows (its join, or what `ready` said). */
+  aliveSince: number;
   nameOk: boolean;
   dnsAddresses: readonly string[];
   ready: boolean;
@@ -475,6 +617,12 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   let epoch = 0;
   let released = false;
   let changed = true;
+  // Records exist before their pods connect (a member's address was in the Service's answer when it joined):
+  // a joined member's name can be asked at once.
+  let recordsLead = false;
+  // fqdn exports name the coordinator too: its own name must resolve to the address members reach it at.
+  let ownNameOk = n === 1 || !core.checksName(0);
+  let ownCheckStarted = false;
   let resolveDone!: (m: Mesh) => void;
   let rejectDone!: (e: Error) => void;
   const done = new Promise<Mesh>((resolve, reject) => {
@@ -497,7 +645,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
 
   const maybeRelease = (): void => {
     changed = true;
-    if (released) return;
+    if (released || !ownNameOk) return;
     for (let i = 1; i < n; i++) {
       const s = sessions.get(i);
       if (!s || !isReady(s)) return;
@@ -507,7 +655,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     const generation = randomBytes(8).toString('hex');
     releaseInfo = { generation, at: Date.now() };
     const first = sessions.values().next().value as MemberSession | undefined;
-    const own = ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
+    const own =
+      ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : (first?.channel.localAddress ?? core.selfAddress);
     const addresses: string[][] = [own ? [own] : []];
     for (let i = 1; i < n; i++) addresses.push(podAddresses(sessions.get(i)!));
     const release: Release = { v: PROTOCOL_VERSION, type: 'release', generation, addresses };
@@ -573,6 +722,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       incarnation: hello.incarnation,
       address: channel.remoteAddress,
       stop: new AbortController(),
+      joinedAt: cfg.now(),
+      aliveSince: cfg.now(),
       nameOk: false,
       dnsAddresses: [],
       ready: false,
@@ -587,6 +738,10 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     changed = true;
     channel.onMessage((m) => {
       if (m.type === 'ready') {
+        if (m.alive !== undefined && cfg.now() - m.alive < s.aliveSince) {
+          s.aliveSince = Math.max(cfg.now() - m.alive, cfg.now() - RECORD_GRACE_MS);
+          core.poke();
+        }
         s.ready = true;
         s.readyEpoch = m.epoch;
         if (s.nameOk && isReady(s)) core.setState(i, 'ready', `from ${s.address}`);
@@ -608,63 +763,158 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         discoveryWaker.wake();
       }
     });
-    if (mesh) {
-      epoch++;
-      for (const o of sessions.values()) {
-        if (o === s) continue;
-        o.sentEpoch = epoch;
-        o.channel.send({
-          v: PROTOCOL_VERSION,
-          type: 'peer',
-          epoch,
-          index: i,
-          address: s.address,
-          incarnation: s.incarnation,
-        });
-        s.sentEpoch = epoch;
-        s.channel.send({
-          v: PROTOCOL_VERSION,
-          type: 'peer',
-          epoch,
-          index: o.index,
-          address: o.address,
-          incarnation: o.incarnation,
-        });
-      }
-    }
-    // Star check: the member's name must resolve to the address it connected from. It is alive: poll fast.
+    core.selfAddress ??= channel.localAddress;
+    if (core.servicePublishes(s.address)) recordsLead = true;
+    discoveryWaker.wake();
+    startOwnCheck();
+    // Star check: the member's name must resolve to the address it connected from, asked once there is
+    // evidence its record exists (never before: a cached denial would outlast the wait).
     const name = cfg.peers[i]!;
-    const joinedAt = cfg.now();
-    if (ipFamily(name) !== 0) {
-      s.nameOk = name === s.address;
+    if (!core.checksName(i)) {
+      s.nameOk = ipFamily(name) === 0 || name === s.address;
       if (!s.nameOk) core.setState(i, 'address-mismatch', `listed as ${name}, connected from ${s.address}`);
+      else nameChecked(s);
       maybeRelease();
       return;
     }
-    resolveUntil(core.gate, name, (addrs) => addrs.includes(s.address), {
-      policy: () => livePoll(cfg.now() - joinedAt),
-      deadline: cfg.deadline,
-      signal: AbortSignal.any([core.signal, s.stop.signal]),
-      now: cfg.now,
-      random: cfg.random,
-      onMiss: (lookup) => {
-        if (lookup.addresses.length > 0) {
-          core.setState(
-            i,
-            'address-mismatch',
-            `resolves to ${lookup.addresses.join(', ')}, connected from ${s.address}`,
-          );
-        } else core.setState(i, lookup.state, lookup.detail);
-      },
-    }).then(
+    const signal = AbortSignal.any([core.signal, s.stop.signal]);
+    (async () => {
+      await recordEvidence(
+        s.address,
+        () => s.aliveSince,
+        signal,
+        (why) => core.setState(i, 'connected', `from ${s.address}; ${why}`),
+      );
+      const askedAt = cfg.now();
+      return resolveUntil(core.gate, name, (addrs) => addrs.includes(s.address), {
+        policy: () => livePoll(cfg.now() - askedAt),
+        deadline: cfg.deadline,
+        signal,
+        now: cfg.now,
+        random: cfg.random,
+        onMiss: (lookup) => {
+          if (lookup.addresses.length > 0) {
+            core.setState(
+              i,
+              'address-mismatch',
+              `resolves to ${lookup.addresses.join(', ')}, connected from ${s.address}`,
+            );
+          } else core.setState(i, lookup.state, lookup.detail);
+        },
+      });
+    })().then(
       (addrs) => {
         if (!addrs || sessions.get(i) !== s) return;
         s.nameOk = true;
         s.dnsAddresses = addrs;
         core.setState(i, isReady(s) ? 'ready' : mesh ? 'checking-peers' : 'connected', `from ${s.address}`);
+        nameChecked(s);
         maybeRelease();
       },
-      () => {},
+      (error: unknown) => {
+        if (signal.aborted || sessions.get(i) !== s) return;
+        core.setState(i, 'internal-error', `checking its name failed: ${errorText(error)}`);
+      },
+    );
+  };
+
+  // Mesh: members learn of each other once both names checked out, so a member's probe of another's name is
+  // never the first question for it.
+  const nameChecked = (s: MemberSession): void => {
+    if (!mesh) return;
+    epoch++;
+    for (const o of sessions.values()) {
+      if (o === s || !o.nameOk) continue;
+      o.sentEpoch = epoch;
+      o.channel.send({
+        v: PROTOCOL_VERSION,
+        type: 'peer',
+        epoch,
+        index: s.index,
+        address: s.address,
+        incarnation: s.incarnation,
+      });
+      s.sentEpoch = epoch;
+      s.channel.send({
+        v: PROTOCOL_VERSION,
+        type: 'peer',
+        epoch,
+        index: o.index,
+        address: o.address,
+        incarnation: o.incarnation,
+      });
+    }
+  };
+
+  // Wait for evidence that the record of the pod at `address` (alive since `since`) exists: the Service's
+  // answer holds it, records are seen to come before joins, or RECORD_GRACE_MS passed.
+  const recordEvidence = async (
+    address: string | undefined,
+    since: () => number,
+    signal: AbortSignal,
+    waiting: (why: string) => void,
+  ): Promise<void> => {
+    let said = false;
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      if (cfg.serviceName === undefined || core.servicePublishes(address)) return;
+      // Records seen to come before their pods: wait only a moment for the Service to show this one.
+      const until = since() + (recordsLead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
+      if (cfg.now() >= until) return;
+      if (!said) {
+        said = true;
+        waiting(
+          `its name is asked once the Service's answer holds ${address ?? 'its address'} (at most ${RECORD_GRACE_MS / 1000} s)`,
+        );
+        discoveryWaker.wake();
+      }
+      await core.nextService(until, signal);
+    }
+  };
+
+  const startOwnCheck = (): void => {
+    if (ownNameOk || ownCheckStarted) return;
+    ownCheckStarted = true;
+    const own = cfg.peers[0]!;
+    (async () => {
+      await recordEvidence(
+        core.selfAddress,
+        () => core.startedAt,
+        core.signal,
+        (why) => core.setState(0, 'unknown', `this pod; ${why}`),
+      );
+      const askedAt = cfg.now();
+      return resolveUntil(
+        core.gate,
+        own,
+        (addrs) => core.selfAddress === undefined || addrs.includes(core.selfAddress),
+        {
+          policy: () => livePoll(cfg.now() - askedAt),
+          deadline: cfg.deadline,
+          signal: core.signal,
+          now: cfg.now,
+          random: cfg.random,
+          onMiss: (lookup) =>
+            core.setState(
+              0,
+              lookup.addresses.length > 0 ? 'address-mismatch' : lookup.state,
+              lookup.addresses.length > 0
+                ? `this pod's name resolves to ${lookup.addresses.join(', ')}, members reach it at ${core.selfAddress}`
+                : lookup.detail,
+            ),
+        },
+      );
+    })().then(
+      (addrs) => {
+        if (!addrs) return;
+        ownNameOk = true;
+        core.setState(0, 'ready', `this pod, at ${core.selfAddress ?? addrs.join(', ')}`);
+        maybeRelease();
+      },
+      (error: unknown) => {
+        if (!core.signal.aborted)
+          core.setState(0, 'internal-error', `checking this pod's name failed: ${errorText(error)}`);
+      },
     );
   };
 
@@ -706,22 +956,25 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
       });
   };
   const allJoined = (): boolean => sessions.size >= n - 1;
+  // Names still waiting for evidence: the Service's answer is what gives it.
+  const awaitingEvidence = (): boolean =>
+    (!ownNameOk && ownCheckStarted) ||
+    [...sessions.values()].some((s) => !s.nameOk && core.checksName(s.index));
   const discovery = (async () => {
     let round = 0;
     while (!released && !core.signal.aborted && cfg.now() < cfg.deadline) {
-      if (!allJoined()) {
-        if (cfg.serviceName !== undefined) {
-          const lookup = await core.gate.addresses(cfg.serviceName, core.signal).catch(() => undefined);
-          for (const a of lookup?.addresses ?? []) announce(a);
-        } else {
-          for (let i = 1; i < n; i++) {
-            if (sessions.has(i)) continue;
-            const name = cfg.peers[i]!;
-            if (ipFamily(name) !== 0) announce(name);
-            else {
-              const lookup = await core.gate.addresses(name, core.signal).catch(() => undefined);
-              for (const a of lookup?.addresses ?? []) announce(a);
-            }
+      if (cfg.serviceName !== undefined && (!allJoined() || awaitingEvidence())) {
+        const lookup = await core.askService();
+        if (!allJoined()) for (const a of lookup?.addresses ?? []) announce(a);
+      } else if (!allJoined()) {
+        // An explicit peer list has no Service to ask: each missing name (a cached denial is not asked again).
+        for (let i = 1; i < n; i++) {
+          if (sessions.has(i)) continue;
+          const name = cfg.peers[i]!;
+          if (ipFamily(name) !== 0) announce(name);
+          else {
+            const lookup = await core.gate.addresses(name, core.signal).catch(() => undefined);
+            for (const a of lookup?.addresses ?? []) announce(a);
           }
         }
       }
@@ -733,9 +986,12 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         return;
       }
       round++;
-      const policy = discoveryPoll(cfg.now() - lastChange, cfg.serviceName === undefined);
+      // A joined pod's record is imminent: evidence is polled as fast as its name used to be (livePoll).
+      const policy = awaitingEvidence()
+        ? livePoll(cfg.now() - lastChange)
+        : discoveryPoll(cfg.now() - lastChange, cfg.serviceName === undefined);
       await sleep(
-        allJoined() ? 1000 : backoffDelay(policy, round, cfg.random),
+        allJoined() && !awaitingEvidence() ? 1000 : backoffDelay(policy, round, cfg.random),
         core.signal,
         discoveryWaker,
       ).catch(() => {});
@@ -764,6 +1020,8 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
 
   const unfinished = (): PeerReport[] => {
     const out: PeerReport[] = [];
+    const own = core.states.get(0);
+    if (!ownNameOk && own) out.push(own);
     for (let i = 1; i < n; i++) {
       const s = sessions.get(i);
       if (s && isReady(s)) continue;
@@ -807,6 +1065,10 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   const probes = new Limiter(MESH_PROBE_CONCURRENCY);
   let hint: string | undefined;
   let liveUntil = 0;
+  // An announce ends a DNS wait for the coordinator: its source address is dialled instead.
+  let announced = new AbortController();
+  // The coordinator's name resolved once: its record exists, asking it again poisons nothing.
+  let coordinatorRecordSeen = false;
   let coordinatorView: { index: number; state: string }[] = [];
   const refusals = new RefusalWatch(cfg.releasedAfterMs, cfg.now);
   core.setState(0, 'unknown');
@@ -827,7 +1089,9 @@ async function runMember(core: AgentCore): Promise<Mesh> {
       if (hello.purpose === 'announce') {
         // The coordinator is alive at this address: look it up now, and fast from here on.
         hint = channel.remoteAddress;
+        core.selfAddress ??= channel.localAddress;
         liveUntil = cfg.now() + LIVE_WINDOW_MS;
+        announced.abort(SESSION_ENDED);
         waker.wake();
       }
     },
@@ -872,21 +1136,12 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   const findCoordinator = (): Promise<{ channel: Channel }> =>
     pRetry(
       async () => {
-        const addrs =
-          ipFamily(coordinatorName) !== 0
-            ? [coordinatorName]
-            : await resolveUntil(core.gate, coordinatorName, (a) => a.length > 0, {
-                policy: () =>
-                  cfg.now() < liveUntil ? livePoll(cfg.now() - (liveUntil - LIVE_WINDOW_MS)) : BLIND_POLL,
-                deadline: cfg.deadline,
-                signal: core.signal,
-                waker,
-                now: cfg.now,
-                random: cfg.random,
-                onMiss: (lookup) => core.setState(0, lookup.state, lookup.detail),
-              });
+        const addrs = await coordinatorAddresses();
         if (!addrs) throw new StopRetry();
-        const ordered = hint && addrs.includes(hint) ? [hint, ...addrs.filter((a) => a !== hint)] : addrs;
+        const tried = hint;
+        // A hint is used once: if it fails, the coordinator may have moved, and its name decides.
+        hint = undefined;
+        const ordered = tried && addrs.includes(tried) ? [tried, ...addrs.filter((a) => a !== tried)] : addrs;
         let lastFailure: { state: PeerStateKind; detail: string } | undefined;
         let allRefused = true;
         for (const address of ordered) {
@@ -895,6 +1150,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
             channel.setMaxQueued(2 * n + 64);
             await initiate(channel, core.wire, 'join', 0, cfg.now() + cfg.handshakeTimeoutMs);
             core.setState(0, 'connected', `at ${channel.remoteAddress}`);
+            core.selfAddress ??= channel.localAddress;
             cfg.onProgress?.({ type: 'joined', coordinator: channel.remoteAddress });
             return { channel };
           } catch (error) {
@@ -947,6 +1203,67 @@ async function runMember(core: AgentCore): Promise<Mesh> {
       throw error;
     });
 
+  // Where to dial the coordinator: the address an announce came from (no DNS needed: the handshake proves
+  // index 0), its IP literal, or its name — first asked once there is evidence its record exists.
+  const coordinatorAddresses = async (): Promise<readonly string[] | undefined> => {
+    if (hint) return [hint];
+    if (ipFamily(coordinatorName) !== 0) return [coordinatorName];
+    if (announced.signal.aborted) announced = new AbortController();
+    const attempt = AbortSignal.any([core.signal, announced.signal]);
+    try {
+      if (!coordinatorRecordSeen) await coordinatorEvidence(attempt);
+      const addrs = await resolveUntil(core.gate, coordinatorName, (a) => a.length > 0, {
+        policy: () =>
+          cfg.now() < liveUntil ? livePoll(cfg.now() - (liveUntil - LIVE_WINDOW_MS)) : BLIND_POLL,
+        deadline: cfg.deadline,
+        signal: attempt,
+        waker,
+        now: cfg.now,
+        random: cfg.random,
+        onMiss: (lookup) => core.setState(0, lookup.state, lookup.detail),
+      });
+      if (addrs) coordinatorRecordSeen = true;
+      return addrs;
+    } catch (error) {
+      if (!core.signal.aborted && announced.signal.aborted && hint) return [hint];
+      throw error;
+    }
+  };
+
+  // Before the first question for the coordinator's name: the Service's answer holds some other pod (the
+  // job's records are being published), or RECORD_GRACE_MS passed since this agent started.
+  const coordinatorEvidence = async (signal: AbortSignal): Promise<void> => {
+    if (cfg.serviceName === undefined) return;
+    let round = 0;
+    let said = false;
+    while (cfg.now() < core.startedAt + RECORD_GRACE_MS) {
+      const lookup = await core.askService();
+      if (lookup?.addresses.some((a) => a !== core.selfAddress)) return;
+      // The DNS failing (not denying) is what the user must see, not "not seen yet".
+      if (
+        lookup &&
+        lookup.addresses.length === 0 &&
+        !lookup.denial &&
+        lookup.state !== 'nxdomain' &&
+        lookup.state !== 'nodata'
+      ) {
+        core.setState(0, lookup.state, lookup.detail);
+        said = true;
+      }
+      if (!said) {
+        said = true;
+        core.setState(
+          0,
+          'unknown',
+          `its name is asked once the Service's answer holds another pod (at most ${RECORD_GRACE_MS / 1000} s)`,
+        );
+      }
+      round++;
+      const left = core.startedAt + RECORD_GRACE_MS - cfg.now();
+      await sleep(Math.min(left, backoffDelay(DISCOVERY_POLL, round, cfg.random)), signal);
+    }
+  };
+
   // Before a refused-coordinator verdict: an agent that still listens on another member means the barrier is
   // not over (pod 0 may only be slow to start). A few members are asked, once per verdict; a connection that
   // opens restarts the clock.
@@ -997,7 +1314,12 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         if (sentReady === maxEpoch) return;
         sentReady = maxEpoch;
         core.readyAt ??= cfg.now();
-        channel.send({ v: PROTOCOL_VERSION, type: 'ready', epoch: maxEpoch });
+        channel.send({
+          v: PROTOCOL_VERSION,
+          type: 'ready',
+          epoch: maxEpoch,
+          alive: Math.max(0, Math.round(cfg.now() - core.startedAt)),
+        });
       };
       channel.onMessage((m) => {
         switch (m.type) {
@@ -1023,7 +1345,10 @@ async function runMember(core: AgentCore): Promise<Mesh> {
                   core.setState(m.index, 'ready', `at ${p.address}`);
                   maybeReady();
                 },
-                () => {},
+                (error: unknown) => {
+                  if (probeSignal.aborted || known.get(m.index) !== p) return;
+                  core.setState(m.index, 'internal-error', `checking it failed: ${errorText(error)}`);
+                },
               );
             maybeReady();
             return;
@@ -1077,7 +1402,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   ): Promise<boolean> => {
     const name = cfg.peers[index]!;
     const probeStart = cfg.now();
-    if (ipFamily(name) === 0) {
+    if (core.checksName(index)) {
       const addrs = await resolveUntil(core.gate, name, (a) => a.includes(p.address), {
         policy: () => livePoll(cfg.now() - probeStart),
         deadline: cfg.deadline,
@@ -1213,8 +1538,24 @@ async function runOneSided(core: AgentCore, tcpPort: number | undefined): Promis
     core.setState(i, 'ready', addresses.get(i)!.join(', '));
   };
 
+  // Evidence before the first question for any pod's name: the Service's answer holds as many addresses as
+  // there are pods (they all have records), or RECORD_GRACE_MS passed.
+  const evidence = async (): Promise<void> => {
+    if (cfg.serviceName === undefined) return;
+    let round = 0;
+    while (cfg.now() < core.startedAt + RECORD_GRACE_MS) {
+      const lookup = await core.askService();
+      if ((lookup?.addresses.length ?? 0) >= n) return;
+      round++;
+      const left = core.startedAt + RECORD_GRACE_MS - cfg.now();
+      await sleep(Math.min(left, backoffDelay(DISCOVERY_POLL, round, cfg.random)), core.signal);
+    }
+  };
+  const gateOpen = evidence();
+  gateOpen.catch(() => {});
   const queue = [...targets];
   const workers = Array.from({ length: Math.min(ONE_SIDED_CONCURRENCY, queue.length) }, async () => {
+    await gateOpen;
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) await checkOne(i);
   });
   const unfinished = (): PeerReport[] =>
@@ -1224,6 +1565,9 @@ async function runOneSided(core: AgentCore, tcpPort: number | undefined): Promis
     await Promise.race([Promise.all(workers), deadline.promise, core.aborted()]);
     if (addresses.size < targets.length) return await Promise.race([deadline.promise, core.aborted()]);
     core.readyAt = cfg.now();
+    // tcp checks no own entry; with ip exports it still needs this pod's address.
+    if (core.peerAddress === 'ip' && !addresses.has(cfg.index) && core.selfAddress !== undefined)
+      addresses.set(cfg.index, [core.selfAddress]);
     const roster: RosterEntry[] = cfg.peers.map((fqdn, index) => ({
       index,
       fqdn,

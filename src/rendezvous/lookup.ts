@@ -2,9 +2,22 @@
 import pRetry from 'p-retry';
 import { ipFamily } from '../dns/ip-bytes.js';
 import type { DnsResult, QueryType, Resolver } from '../dns/types.js';
+import { AbortedError } from '../errors.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import type { PeerStateKind } from './peer-state.js';
 import { sleep, type Waker } from './sleep.js';
+
+/** A denial the cluster DNS gave for a name, and until when a cache in front of it serves that denial. */
+export interface CachedDenial {
+  readonly kind: 'nxdomain' | 'nodata';
+  /** Epoch ms: before this, asking again only gets the cached denial back. */
+  readonly until: number;
+  /** min(SOA TTL, MINIMUM) of the answer, seconds. */
+  readonly ttl: number;
+  /** The SOA MINIMUM, seconds, when the answer carried one. */
+  readonly minimum: number | undefined;
+  readonly server: string;
+}
 
 /** A lookup's outcome reduced to what the barrier needs. */
 export interface AddressLookup {
@@ -12,20 +25,48 @@ export interface AddressLookup {
   /** The state to report when there are no addresses (or `ready`-ish `unknown` when there are). */
   readonly state: PeerStateKind;
   readonly detail: string;
-  /** DNS queries this lookup sent (0 for IP literals and shared in-flight answers). */
+  /** DNS queries this lookup sent (0 for IP literals, shared in-flight answers and cached denials). */
   readonly queries: number;
+  /** Smallest TTL of the address records (seconds), when there are addresses. */
+  readonly ttl?: number | undefined;
+  /** The answer had AA set: it came from the zone's server, not from a cache. */
+  readonly authoritative?: boolean | undefined;
+  /** Set when the name was denied and the denial is (as far as its SOA says) still cached. */
+  readonly denial?: CachedDenial | undefined;
+}
+
+/** `12:00:31` (UTC, as pod clocks and logs usually are). */
+export function clockTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+/** `NXDOMAIN for job-1.svc… is cached until 12:00:31 (SOA MINIMUM 30 s)`. */
+export function describeDenial(name: string, d: CachedDenial): string {
+  const what = d.kind === 'nxdomain' ? 'NXDOMAIN' : 'NODATA';
+  const why =
+    d.minimum === undefined
+      ? `negative TTL ${d.ttl} s`
+      : d.minimum === d.ttl
+        ? `SOA MINIMUM ${d.minimum} s`
+        : `${d.ttl} s left of SOA MINIMUM ${d.minimum} s`;
+  return `${what} for ${name} is cached until ${clockTime(d.until)} (${why}) by ${d.server}`;
 }
 
 /**
  * Wraps a Resolver for one agent: identical questions in flight are shared, the same question is never sent
- * again sooner than `floor` ms, and queries are counted.
+ * again sooner than `floor` ms, queries are counted, and a denial is remembered for its negative TTL.
+ *
+ * A shared question runs under the gate's own signal (the agent's lifetime), never under the first caller's:
+ * each caller races its own signal against it, so one caller giving up does not fail the others.
  */
 export class LookupGate {
   readonly #resolver: Resolver;
   readonly #floor: number;
   readonly #now: () => number;
+  readonly #signal: AbortSignal | undefined;
   readonly #inflight = new Map<string, Promise<DnsResult>>();
   readonly #last = new Map<string, number>();
+  readonly #denials = new Map<string, CachedDenial>();
   /** Questions sent and not answered yet: when each went out. */
   readonly #asked = new Map<string, number>();
   /** Queries sent through this gate. */
@@ -33,33 +74,40 @@ export class LookupGate {
   /** Prefer AAAA after a name had only AAAA records (IPv6-only clusters). */
   #preferV6 = false;
 
-  constructor(resolver: Resolver, floor: number, now: () => number = Date.now) {
+  constructor(resolver: Resolver, floor: number, now: () => number = Date.now, signal?: AbortSignal) {
     this.#resolver = resolver;
     this.#floor = floor;
     this.#now = now;
+    this.#signal = signal;
   }
 
   /** One question, shared with an identical one in flight, and spaced by the floor. */
-  async query(name: string, type: QueryType, signal?: AbortSignal): Promise<DnsResult> {
+  query(name: string, type: QueryType, signal?: AbortSignal): Promise<DnsResult> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     const key = `${type} ${name.toLowerCase()}`;
-    const shared = this.#inflight.get(key);
-    if (shared) return shared;
-    const last = this.#last.get(key);
-    const wait = last === undefined ? 0 : last + this.#floor - this.#now();
-    const run = (async () => {
-      if (wait > 0) await sleep(wait, signal);
-      this.#last.set(key, this.#now());
-      this.#asked.set(key, this.#now());
-      this.queries++;
-      return this.#resolver.query(name, type, signal ? { signal } : {});
-    })();
-    this.#inflight.set(key, run);
-    try {
-      return await run;
-    } finally {
-      this.#inflight.delete(key);
-      this.#asked.delete(key);
+    let run = this.#inflight.get(key);
+    if (!run) {
+      const last = this.#last.get(key);
+      const wait = last === undefined ? 0 : last + this.#floor - this.#now();
+      const own = this.#signal;
+      run = (async () => {
+        if (wait > 0) await sleep(wait, own);
+        this.#last.set(key, this.#now());
+        this.#asked.set(key, this.#now());
+        this.queries++;
+        return this.#resolver.query(name, type, own ? { signal: own } : {});
+      })();
+      const shared = run;
+      this.#inflight.set(key, shared);
+      const forget = (): void => {
+        if (this.#inflight.get(key) === shared) {
+          this.#inflight.delete(key);
+          this.#asked.delete(key);
+        }
+      };
+      shared.then(forget, forget);
     }
+    return signal ? raceSignal(run, signal) : run;
   }
 
   /**
@@ -74,12 +122,36 @@ export class LookupGate {
     return times.length === 0 ? undefined : Math.min(...times);
   }
 
-  /** The addresses of `name`: IP literals as they are, else A (and AAAA when A has none). */
-  async addresses(name: string, signal?: AbortSignal): Promise<AddressLookup> {
+  /** The denial of `name` still cached, if one was received and its negative TTL has not run out. */
+  denial(name: string): CachedDenial | undefined {
+    const d = this.#denials.get(name.toLowerCase());
+    if (d && d.until > this.#now()) return d;
+    return undefined;
+  }
+
+  /**
+   * The addresses of `name`: IP literals as they are, else A (and AAAA when A has none). With `respectDenial`
+   * (the default), a name whose denial is still cached is not asked again: the cached denial comes back.
+   */
+  async addresses(
+    name: string,
+    signal?: AbortSignal,
+    { respectDenial = true }: { respectDenial?: boolean } = {},
+  ): Promise<AddressLookup> {
     if (ipFamily(name) !== 0) return { addresses: [name], state: 'unknown', detail: '', queries: 0 };
+    const cached = respectDenial ? this.denial(name) : undefined;
+    if (cached)
+      return {
+        addresses: [],
+        state: cached.kind,
+        detail: describeDenial(name, cached),
+        queries: 0,
+        denial: cached,
+      };
     const order: QueryType[] = this.#preferV6 ? ['AAAA', 'A'] : ['A', 'AAAA'];
     let first: DnsResult | undefined;
     let queries = 0;
+    let denial: CachedDenial | undefined;
     for (const type of order) {
       const result = await this.query(name, type, signal);
       queries++;
@@ -90,14 +162,61 @@ export class LookupGate {
         );
         if (addresses.length > 0) {
           if (type === 'AAAA' && !this.#preferV6) this.#preferV6 = true;
-          return { addresses, state: 'unknown', detail: '', queries };
+          this.#denials.delete(name.toLowerCase());
+          return {
+            addresses,
+            state: 'unknown',
+            detail: '',
+            queries,
+            ttl: result.ttl,
+            authoritative: result.authoritative,
+          };
         }
+      }
+      if ((result.kind === 'nxdomain' || result.kind === 'nodata') && result.negativeTtl !== undefined) {
+        // The shorter of the two denials decides when asking again can give another answer.
+        const d: CachedDenial = {
+          kind: denial?.kind ?? result.kind,
+          until: this.#now() + result.negativeTtl * 1000,
+          ttl: result.negativeTtl,
+          minimum: result.soaMinimum,
+          server: result.server,
+        };
+        if (denial === undefined || d.until < denial.until) denial = d;
       }
       // Only a NODATA for the first family is worth asking the other one; NXDOMAIN is for the name.
       if (result.kind !== 'nodata') break;
     }
+    if (denial && denial.ttl > 0) {
+      this.#denials.set(name.toLowerCase(), denial);
+      return { addresses: [], state: denial.kind, detail: describeDenial(name, denial), queries, denial };
+    }
     return { addresses: [], ...classify(first!), queries };
   }
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts; the listener never outlives it. */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new AbortedError('lookup aborted', { cause: r });
 }
 
 function classify(result: DnsResult): { state: PeerStateKind; detail: string } {
@@ -125,6 +244,9 @@ function classify(result: DnsResult): { state: PeerStateKind; detail: string } {
   }
 }
 
+/** Asked again this long after a cached denial's end, so the cache has surely dropped it. */
+const DENIAL_MARGIN_MS = 50;
+
 /** Thrown inside a retry loop: not there yet, try again. */
 class NotYet extends Error {}
 
@@ -143,6 +265,8 @@ export async function resolveUntil(
     deadline: number;
     signal: AbortSignal;
     waker?: Waker | undefined;
+    /** Default true: a cached denial is waited out, not asked again (see LookupGate.addresses). */
+    respectDenial?: boolean;
     onMiss?: ((lookup: AddressLookup) => void) | undefined;
     now?: () => number;
     random?: () => number;
@@ -152,7 +276,9 @@ export async function resolveUntil(
   try {
     return await pRetry(
       async () => {
-        const lookup = await gate.addresses(name, options.signal);
+        const lookup = await gate.addresses(name, options.signal, {
+          respectDenial: options.respectDenial !== false,
+        });
         if (lookup.addresses.length > 0 && accept(lookup.addresses)) return lookup.addresses;
         options.onMiss?.(lookup);
         throw new NotYet(name);
@@ -164,11 +290,16 @@ export async function resolveUntil(
         signal: options.signal,
         shouldRetry: ({ error }) => error instanceof NotYet,
         onFailedAttempt: async ({ attemptNumber }) => {
+          // A cached denial is not asked again before it runs out: the cache would only repeat it.
+          const denied = options.respectDenial === false ? undefined : gate.denial(name);
           const delay = Math.min(
-            backoffDelay(options.policy(), attemptNumber, options.random),
+            Math.max(
+              backoffDelay(options.policy(), attemptNumber, options.random),
+              denied ? denied.until - now() + DENIAL_MARGIN_MS : 0,
+            ),
             Math.max(0, options.deadline - now()),
           );
-          await sleep(delay, options.signal, options.waker);
+          await sleep(delay, options.signal, denied ? undefined : options.waker);
         },
       },
     );

@@ -72,6 +72,11 @@ export interface Ready {
   v: number;
   type: 'ready';
   epoch: number;
+  /**
+   * Optional: ms since the member's agent started. The coordinator counts the grace before asking the
+   * member's name from then, not from the join (a member may join seconds after it started).
+   */
+  alive?: number;
 }
 /** Coordinator → members (mesh): peer `index` joined from `address` with `incarnation`; bumps the epoch. */
 export interface PeerJoined {
@@ -197,7 +202,11 @@ export function parseMessage(raw: unknown): Message {
             (Number.isSafeInteger(m.releasedAt) && (m.releasedAt as number) >= 0))
         );
       case 'ready':
-        return isIdx(m.epoch);
+        return (
+          isIdx(m.epoch) &&
+          (m.alive === undefined ||
+            (typeof m.alive === 'number' && Number.isSafeInteger(m.alive) && m.alive >= 0))
+        );
       case 'peer':
         return isIdx(m.epoch) && isIdx(m.index) && isStr(m.address, 64) && isStr(m.incarnation, 64);
       case 'status':

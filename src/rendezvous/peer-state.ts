@@ -17,6 +17,7 @@ export type PeerStateKind =
   | 'token-mismatch'
   | 'version-mismatch'
   | 'protocol-error'
+  | 'internal-error'
   /** The peer shed our pending handshake or dropped the connection during it: we retry. */
   | 'busy'
   | 'connected'
@@ -53,6 +54,7 @@ const PHRASE: Record<PeerStateKind, string> = {
   'token-mismatch': 'token mismatch',
   'version-mismatch': 'another peer-rendezvous release',
   'protocol-error': 'protocol error',
+  'internal-error': 'internal error (a bug: please report it)',
   busy: 'busy, retrying',
   connected: 'connected, checking its name',
   'checking-peers': 'connected, checking the other peers',
@@ -99,9 +101,17 @@ export function hintsFor(
   }
   if (selfMissing) {
     hints.push(
-      "this pod's own name does not resolve: a pod's record exists only once it is Ready; if this runs as an init container (the pod cannot be Ready yet), set publishNotReadyAddresses: true on the Service",
+      "this pod's own record is not published (its address is not in the headless Service's answer): a pod's record exists only once it is Ready unless the Service sets publishNotReadyAddresses: true; as an init container (the pod cannot be Ready yet) that setting is required",
     );
   }
+  const cached = reports.find((r) => /is cached until/.test(r.detail));
+  if (cached) {
+    hints.push(
+      `the cluster DNS caches denials (${cached.detail}): a name asked before its record exists stays unresolvable for the SOA's negative TTL, for every pod. Set publishNotReadyAddresses: true on the headless Service so each pod's record exists from the time it has an IP, or use --peer-address ip so only the coordinator's name is needed`,
+    );
+  }
+  if (reports.some((r) => r.state === 'internal-error'))
+    hints.push('an internal error stopped a check: please report it with this output');
   if (reports.some((r) => r.state === 'cname-loop'))
     hints.push(
       "a peer's name is a CNAME chain that comes back to itself: fix the DNS records (an ExternalName Service, a CoreDNS rewrite or a stub zone pointing back)",

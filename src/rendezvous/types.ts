@@ -18,6 +18,11 @@ export interface Mesh {
   readonly coordinator: PeerInfo;
   /** Identifies this release; equal on every pod of one rendezvous. */
   readonly generation: string;
+  /**
+   * What the exports carry for each pod: `fqdn` (default) its name, `ip` its first address — the one the
+   * barrier proved by handshake (`waitForPeers({ peerAddress })`).
+   */
+  readonly peerAddress?: 'fqdn' | 'ip';
   /** The agent's rendezvous port (exports may derive framework ports from configuration, not from this). */
   readonly port: number;
   /** Milliseconds since the agent started: when it began, when this pod was ready, when released. */

@@ -9,7 +9,7 @@ import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
 import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
 import { DEFAULT_RELEASED_AFTER_MS } from './after-release.js';
-import { type AgentStats, type ProgressEvent, runAgent } from './agent.js';
+import { type AgentStats, type PeerAddressMode, type ProgressEvent, runAgent } from './agent.js';
 import type { Mesh } from './types.js';
 import { parseVerifyMode, type VerifyMode } from './verify.js';
 
@@ -44,6 +44,11 @@ export interface WaitForPeersOptions extends IdentityOptions {
   token?: string;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * What the exports will carry for each pod (default `fqdn`): with `ip`, the addresses the barrier proved by
+   * handshake, and the barrier asks DNS only to find the coordinator — it never waits for a per-pod record.
+   */
+  peerAddress?: PeerAddressMode;
   /** Per-connection handshake deadline (default 5000 ms). */
   handshakeTimeoutMs?: number;
   /** How long the coordinator waits for acks after release (default 2000 ms). */
@@ -103,6 +108,7 @@ const KNOWN = new Set([
   'onProgress',
   'handshakeTimeoutMs',
   'releaseGraceMs',
+  'peerAddress',
   'releasedAfterMs',
 ]);
 
@@ -150,6 +156,12 @@ export async function waitForPeers(
       onProgress: opts.onProgress,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
       releaseGraceMs: opts.releaseGraceMs,
+      peerAddress: opts.peerAddress,
+      selfAddress:
+        identity.hostsEntry?.address ??
+        (opts.listen !== undefined && opts.listen !== '0.0.0.0' && opts.listen !== '::'
+          ? opts.listen
+          : undefined),
       releasedAfterMs: opts.releasedAfterMs,
       now,
       random: deps.random ?? Math.random,
@@ -162,8 +174,15 @@ export async function waitForPeers(
 
 type Normalized = Omit<
   WaitForPeersOptions,
-  'port' | 'verify' | 'timeoutMs' | 'handshakeTimeoutMs' | 'releaseGraceMs' | 'releasedAfterMs'
+  | 'port'
+  | 'verify'
+  | 'timeoutMs'
+  | 'handshakeTimeoutMs'
+  | 'releaseGraceMs'
+  | 'peerAddress'
+  | 'releasedAfterMs'
 > & {
+  peerAddress: PeerAddressMode;
   port: number;
   verify: VerifyMode;
   timeoutMs: number;
@@ -222,8 +241,16 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
     typeof options.verify === 'string' || options.verify === undefined
       ? parseVerifyMode(options.verify ?? 'star')
       : options.verify;
+  const peerAddress = options.peerAddress ?? 'fqdn';
+  if (peerAddress !== 'fqdn' && peerAddress !== 'ip') {
+    throw new ConfigError(`peer address ${quote(peerAddress)} is not valid: expected fqdn or ip`, {
+      value: String(peerAddress),
+      source: 'option peerAddress',
+    });
+  }
   return {
     ...options,
+    peerAddress,
     port,
     verify,
     timeoutMs,

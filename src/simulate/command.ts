@@ -85,6 +85,9 @@ export async function runSimulateCommand(
     if (args.token === '')
       throw new ConfigError('--token is empty: expected the shared secret, or leave it out');
     if (args.token !== undefined) tokenEnv.PEER_RENDEZVOUS_TOKEN = args.token;
+    // On loopback a workload's resolver is the machine's, which knows none of the pods' names: hand over the
+    // addresses instead (and no cluster name leaks to the machine's DNS).
+    agentArgs.push('--peer-address', args.peerAddress ?? (args.netns ? 'fqdn' : 'ip'));
     if (args.export !== undefined && command.length > 0 && !args.initContainer)
       agentArgs.push('--export', args.export);
     agentArgs.push('--progress-interval', args.verbose ? '2s' : '5s');

@@ -30,7 +30,7 @@ describe('buildExports: the generic set', () => {
     const peer = (i: number) =>
       `    {\n      "index": ${i},\n      "fqdn": "${H(i)}.",\n      "host": "${H(i)}",\n      "addresses": [\n        "10.244.0.${10 + i}"\n      ]\n    }`;
     expect(x.files[0]!.content).toBe(
-      `{\n  "generation": "g-5f3a",\n  "index": 1,\n  "count": 3,\n  "coordinator": "${H(0)}",\n  "peers": [\n${[0, 1, 2].map(peer).join(',\n')}\n  ]\n}\n`,
+      `{\n  "generation": "g-5f3a",\n  "peerAddress": "fqdn",\n  "index": 1,\n  "count": 3,\n  "coordinator": "${H(0)}",\n  "peers": [\n${[0, 1, 2].map(peer).join(',\n')}\n  ]\n}\n`,
     );
   });
 
@@ -203,6 +203,77 @@ describe('buildExports: presets, byte for byte', () => {
       'LOCAL_WORLD_SIZE',
       'GROUP_RANK',
     ]);
+  });
+});
+
+describe('buildExports with peerAddress ip: every preset carries the proven addresses', () => {
+  const A = (i: number) => `10.244.0.${10 + i}`;
+  const ipMesh = (index: number, v6 = false) => {
+    const m = fakeMesh(index);
+    const peers = m.peers.map((p) => ({ ...p, addresses: [v6 ? `fd00::${p.index + 1}` : A(p.index)] }));
+    return { ...m, peers, self: peers[index]!, coordinator: peers[0]!, peerAddress: 'ip' as const };
+  };
+  const everything = (x: ReturnType<typeof buildExports>) =>
+    JSON.stringify(x.env) + x.files.map((f) => f.content).join('');
+
+  for (const preset of ['torch', 'torchrun', 'jax', 'tf', 'mpi', 'deepspeed'] as const) {
+    it(`${preset}: no pod name anywhere, only addresses`, () => {
+      const x = buildExports(ipMesh(1), ctx, opts({ export: preset }));
+      // The roster keeps each name in \`fqdn\` (for reference); nothing else names a pod.
+      const noRoster =
+        JSON.stringify(x.env) +
+        x.files
+          .slice(1)
+          .map((f) => f.content)
+          .join('');
+      expect(noRoster).not.toMatch(/train-\d/);
+      expect(everything(x)).toContain(A(0));
+    });
+  }
+
+  it('the generic set, torch, torchrun, jax and tf byte for byte', () => {
+    const x = buildExports(ipMesh(0), ctx, opts({ export: 'torch,torchrun,jax,tf', elastic: true }));
+    expect(x.env.PEER_HOSTS).toBe(`${A(0)},${A(1)},${A(2)}`);
+    expect(x.env.PEER_COORDINATOR).toBe(A(0));
+    expect(x.env.MASTER_ADDR).toBe(A(0));
+    expect(x.env.PET_MASTER_ADDR).toBe(A(0));
+    expect(x.env.PET_RDZV_ENDPOINT).toBe(`${A(0)}:29400`);
+    expect(x.env.JAX_COORDINATOR_ADDRESS).toBe(`${A(0)}:55527`);
+    expect(x.env.TF_CONFIG).toBe(
+      `{"cluster":{"worker":["${A(0)}:2222","${A(1)}:2222","${A(2)}:2222"]},"task":{"type":"worker","index":0}}`,
+    );
+  });
+
+  it('mpi and deepspeed hostfiles list the addresses', () => {
+    const x = buildExports(ipMesh(2), ctx, opts({ export: 'mpi,deepspeed', slots: '2' }));
+    expect(x.env.PEER_HYDRA_ARGS).toBe(`-localhost ${A(2)}`);
+    expect(x.files.slice(1, 4)).toEqual([
+      { path: '/run/rdv/hostfile', content: `${A(0)} slots=2\n${A(1)} slots=2\n${A(2)} slots=2\n` },
+      { path: '/run/rdv/hostfile.mpich', content: `${A(0)}:2\n${A(1)}:2\n${A(2)}:2\n` },
+      { path: '/run/rdv/hostfile.intel', content: `${A(0)}\n${A(1)}\n${A(2)}\n` },
+    ]);
+  });
+
+  it('the roster says how hosts are written and keeps the names beside the addresses', () => {
+    const x = buildExports(ipMesh(1), ctx, opts());
+    const roster = JSON.parse(x.files[0]!.content);
+    expect(roster).toMatchObject({ peerAddress: 'ip', coordinator: A(0) });
+    expect(roster.peers[1]).toEqual({ index: 1, fqdn: `${H(1)}.`, host: A(1), addresses: [A(1)] });
+  });
+
+  it('IPv6 addresses are bracketed next to a port', () => {
+    const x = buildExports(ipMesh(1, true), ctx, opts({ export: 'torch,torchrun,jax,tf', elastic: true }));
+    expect(x.env.MASTER_ADDR).toBe('fd00::1');
+    expect(x.env.PET_RDZV_ENDPOINT).toBe('[fd00::1]:29400');
+    expect(x.env.JAX_COORDINATOR_ADDRESS).toBe('[fd00::1]:55527');
+    expect(x.env.TF_CONFIG).toContain('"[fd00::3]:2222"');
+  });
+
+  it('falls back to the name for a pod the mesh has no address for', () => {
+    const m = ipMesh(0);
+    const peers = m.peers.map((p) => (p.index === 2 ? { ...p, addresses: [] } : p));
+    const x = buildExports({ ...m, peers, self: peers[0]!, coordinator: peers[0]! }, ctx, opts());
+    expect(x.env.PEER_HOSTS).toBe(`${A(0)},${A(1)},${H(2)}`);
   });
 });
 

@@ -126,6 +126,23 @@ describe('wait processes against knotd', () => {
     expect(results[1]!.stderr).toMatch(/released after .* 3 pods, generation [0-9a-f]{16}/);
   });
 
+  it('--peer-address ip: released with no per-pod record but the coordinator’s, not even in the Service', async () => {
+    const port = await freePort();
+    await knot.update([{ op: 'add', name: podName(0), type: 'A', value: ip(0) }]);
+    const runs = [0, 1, 2].map((i) => startWait(i, port, { args: ['--peer-address', 'ip'] }));
+    const results = await Promise.all(runs.map((r) => r.done));
+    expect(
+      results.map((r) => r.code),
+      results.map((r) => r.stderr).join('\n'),
+    ).toEqual([0, 0, 0]);
+    expect(new Set(runs.map(generation)).size).toBe(1);
+    for (const run of runs) {
+      const ready = JSON.parse(readFileSync(run.readyFile, 'utf8'));
+      expect(ready.peers.map((p: { addresses: string[] }) => p.addresses[0])).toEqual([ip(0), ip(1), ip(2)]);
+    }
+    expect(results[0]!.stderr).toMatch(/peer address ip/);
+  });
+
   it('a late coordinator: members wait, then everyone is released', async () => {
     const port = await freePort();
     await publish(1);
@@ -216,13 +233,14 @@ describe('wait processes against knotd', () => {
     const port = await freePort();
     const log = join(dir, `termination-${port}`);
     writeFileSync(log, '');
-    const run = startWait(1, port, { args: ['--timeout', '2s', '--termination-log', log] });
+    // Past RECORD_GRACE_MS (2 s): only then, with no record in the Service's answer, is the name asked.
+    const run = startWait(1, port, { args: ['--timeout', '3500ms', '--termination-log', log] });
     const r = await run.done;
     expect(r.code, r.stderr).toBe(124);
     expect(r.stderr).toMatch(/waiting: 0 NXDOMAIN since \d+ s/);
-    expect(r.stderr).toMatch(/peers not ready after 2\.\d s: 1 of 3 unfinished \[RDV_ERR_TIMEOUT\]/);
+    expect(r.stderr).toMatch(/peers not ready after 3\.\d s: 1 of 3 unfinished \[RDV_ERR_TIMEOUT\]/);
     expect(r.stderr).toMatch(
-      /0 {2}example-job-0\.headless-svc\.default\.svc\.cluster\.local\. {2}NXDOMAIN since \d+ s \(from 127/,
+      /0 {2}example-job-0\.headless-svc\.default\.svc\.cluster\.local\. {2}NXDOMAIN since \d+ s \(NXDOMAIN for example-job-0\.\S+ is cached until \d\d:\d\d:\d\d \(SOA MINIMUM \d+ s\) by 127/,
     );
     expect(r.stderr).toMatch(
       /hints:\n {2}- no peer name resolves, this pod's own included: is there a headless Service/,

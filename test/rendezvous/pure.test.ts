@@ -142,6 +142,7 @@ describe('messages', () => {
       { v, type: 'reject', code: 'busy', reason: 'busy, retry' },
       { v, type: 'reject', code: 'auth', reason: 'x' },
       { v, type: 'ready', epoch: 0 },
+      { v, type: 'ready', epoch: 3, alive: 2150 },
       { v, type: 'peer', epoch: 1, index: 2, address: '10.0.0.1', incarnation: 'x' },
       { v, type: 'status', ready: 1, total: 3, missing: [{ index: 2, state: 'nxdomain' }] },
       { v, type: 'release', generation: 'g', addresses: [['10.0.0.1'], []] },
@@ -168,6 +169,8 @@ describe('messages', () => {
     ],
     [{ v: 2, type: 'release', generation: 'g', addresses: [[1]] }, /malformed/],
     [{ v: 2, type: 'shutdown' }, /malformed "shutdown"/],
+    [{ v: 2, type: 'ready', epoch: 0, alive: -1 }, /malformed "ready"/],
+    [{ v: 2, type: 'ready', epoch: 0, alive: '5' }, /malformed "ready"/],
   ])('rejects %j', (raw, message) => {
     expect(() => parseMessage(raw)).toThrow(message);
   });

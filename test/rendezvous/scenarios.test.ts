@@ -220,7 +220,8 @@ describe('barrier scenarios', () => {
   it('reports every unfinished peer and the Service hint when nothing is published', async () => {
     job = await loopbackJob(3, BLOCK);
     const settled = await Promise.allSettled(
-      [0, 1, 2].map((i) => waitForPeers(job!.options(i, { timeoutMs: 1200 }))),
+      // Past RECORD_GRACE_MS: without evidence, a member asks the coordinator's name only after 2 s.
+      [0, 1, 2].map((i) => waitForPeers(job!.options(i, { timeoutMs: 3000 }))),
     );
     const [c, m] = settled.map((s) => (s as PromiseRejectedResult).reason as RendezvousTimeoutError);
     expect(c!.code).toBe('RDV_ERR_TIMEOUT');
@@ -231,6 +232,11 @@ describe('barrier scenarios', () => {
       fqdn: 'example-job-0.headless-svc.default.svc.cluster.local.',
     });
     expect(m!.report).toMatch(/NXDOMAIN since \d+ s/);
+    // The denial is remembered for the SOA's negative TTL (5 s here) and said, not asked again.
+    expect(m!.peers[0]!.detail).toMatch(
+      /^NXDOMAIN for example-job-0\.headless-svc\.default\.svc\.cluster\.local\. is cached until \d\d:\d\d:\d\d \(SOA MINIMUM 5 s\)/,
+    );
+    expect(m!.hints.join('\n')).toMatch(/caches denials/);
     expect(m!.hints.join('\n')).toMatch(/headless Service "headless-svc.default.svc.cluster.local."/);
     expect(m!.hints.join('\n')).toMatch(/publishNotReadyAddresses: true/);
   });
@@ -242,7 +248,7 @@ describe('barrier scenarios', () => {
       [0, 1].map((i) => waitForPeers(job!.options(i, { timeoutMs: 1500 }))),
     );
     const err = (m as PromiseRejectedResult).reason as RendezvousTimeoutError;
-    expect(err.hints.join('\n')).toMatch(/own name does not resolve.*publishNotReadyAddresses: true/);
+    expect(err.hints.join('\n')).toMatch(/own record is not published.*publishNotReadyAddresses: true/);
     expect(err.hints.join('\n')).not.toMatch(/is there a headless Service/);
   });
 

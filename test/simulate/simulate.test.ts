@@ -213,6 +213,9 @@ describe('simulate --dns-cache', () => {
         '3s',
         '--start-delay',
         '2=1s',
+        // Names, not loopback's default addresses: the barrier checks every pod's name through the cache.
+        '--peer-address',
+        'fqdn',
         '--',
         'sh',
         '-c',

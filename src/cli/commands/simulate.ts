@@ -103,6 +103,13 @@ export const simulateOptions = {
   },
   port: { type: 'number', group: AGENT, describe: 'rendezvous port [default: a free port]' },
   token: { type: 'string', group: AGENT, describe: 'shared secret' },
+  'peer-address': {
+    type: 'string',
+    group: AGENT,
+    choices: ['fqdn', 'ip'],
+    describe:
+      "what the exports carry: fqdn | ip [default: ip on loopback, where the pods' names exist only in the simulation's DNS; fqdn with --netns]",
+  },
   export: { type: 'string', group: AGENT, describe: 'framework exports for `run`, e.g. torch,mpi' },
   'serve-dns': {
     type: 'string',
@@ -136,6 +143,7 @@ export interface SimulateArgs {
   sidecar: boolean;
   port?: number | undefined;
   token?: string | undefined;
+  peerAddress?: 'fqdn' | 'ip' | undefined;
   export?: string | undefined;
   serveDns?: string | undefined;
   quiet: boolean;
