@@ -58,7 +58,7 @@ export async function createLoopbackPlacement(options: LoopbackOptions): Promise
     },
     setFaults: async (faults) => server.setFaults(faults),
     queries: async () => server.stats().total,
-    cacheHits: async () => server.stats().cacheHits,
+    ...(options.cacheSeconds === undefined ? {} : { cacheHits: async () => server.stats().cacheHits }),
     close: () => server.close(),
   };
   return {
