@@ -1,6 +1,7 @@
 // Idle TCP clients for the admission tests: `node idle-clients.mjs <host> <port> <count> <sources> <reconnect> <ms>`.
 // Opens <count> connections spread over the comma-separated source addresses, sends nothing, and (with
-// reconnect=1) opens a new one whenever one closes. Prints `ready` once every connection was open at least
+// reconnect=1) opens a new one whenever one closes (by the coordinator: the clients read what it sends, so
+// they see its FIN at once and close their end). Prints `ready` once every connection was open at least
 // once, then `done <opened> <closedByPeer>` when <ms> have passed or on SIGTERM (and exits). Bounded: at most 100000 opens.
 import { connect } from 'node:net';
 
@@ -23,6 +24,9 @@ function open(slot) {
   const socket = connect({ host, port, localAddress: sources[slot % sources.length] });
   sockets.add(socket);
   socket.on('error', () => {});
+  // Read (and drop) what the coordinator sends: without a reader its `busy` and FIN are never seen, the
+  // socket never closes, and nothing reconnects.
+  socket.resume();
   socket.on('connect', () => {
     connected++;
     if (!ready && connected >= count) {
