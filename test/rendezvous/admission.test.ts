@@ -35,7 +35,13 @@ function fileLimits(): { soft: number; hard: number } {
 }
 
 /** Start idle clients (raising their open-files limit to the hard one); resolves once all are open. */
-async function startIdleClients(count: number, sources: string[], reconnect: boolean, ms: number) {
+async function startIdleClients(
+  count: number,
+  sources: string[],
+  reconnect: boolean,
+  ms: number,
+  helloJob?: string,
+) {
   const { hard } = fileLimits();
   expect(hard, `the idle clients need ${count + 64} open files (ulimit -Hn)`).toBeGreaterThan(count + 64);
   const child = spawn(
@@ -51,6 +57,7 @@ async function startIdleClients(count: number, sources: string[], reconnect: boo
       sources.join(','),
       reconnect ? '1' : '0',
       String(ms),
+      ...(helloJob === undefined ? [] : [helloJob, String(PROTOCOL_VERSION)]),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -147,6 +154,35 @@ describe('admission under idle connections', () => {
     expect(closedByPeer).toBeGreaterThan(0); // the coordinator cut idle connections (shed or 1 s deadline)
     console.log(
       `admission: 64 reconnecting idle connections: members released ${run.delayMs.toFixed(0)} ms after they started (baseline ${baseline.delayMs.toFixed(0)} ms); ${opened} connections opened, ${closedByPeer} cut by the coordinator`,
+    );
+  }, 30_000);
+
+  it('releases every member, never shedding one, while clients that send a hello and stall reconnect from 8 addresses', async () => {
+    // Each connection sends a valid hello at once and never its `auth`: never idle, never stalled for
+    // long (the coordinator cuts it first), so only the address it comes from tells it from a member.
+    let attack: Awaited<ReturnType<typeof startIdleClients>> | undefined;
+    const run = await joinUnder(async () => {
+      attack = await startIdleClients(256, ATTACK_SOURCES, true, 25_000, `default/example-job/${N}`);
+      await new Promise((r) => setTimeout(r, 1500));
+    });
+    expect(attack!.running()).toBe(true);
+    attacker!.kill('SIGTERM');
+    expectAllReleased(run.results);
+    expectNoScaryStates(run.memberEvents);
+    // The coordinator shed only the attacker's handshakes: every member holds one, each attacking address many.
+    const warned = run.coordinatorEvents.flatMap((e) =>
+      e.type === 'warning' ? [/from (\S+) /.exec(e.message)?.[1]] : [],
+    );
+    expect(warned.length).toBeGreaterThan(0);
+    for (const w of warned) expect(ATTACK_SOURCES).toContain(w);
+    const shedMembers = run.memberEvents.filter(
+      (e) => e.type === 'peer' && e.peer.index === 0 && e.peer.state === 'busy',
+    );
+    expect(shedMembers).toEqual([]);
+    const { opened, closedByPeer } = await attack!.finished;
+    expect(closedByPeer).toBeGreaterThan(256); // cut and reconnecting, over and over
+    console.log(
+      `admission: 256 reconnecting hello-then-stall connections: members released ${run.delayMs.toFixed(0)} ms after they started; ${opened} connections opened, ${closedByPeer} cut by the coordinator`,
     );
   }, 30_000);
 
