@@ -5,8 +5,10 @@
 //   dialler  → auth      {proof}                       HMAC(token, initiator role + whole exchange)
 //   acceptor → accepted  {proof}                       only once the dialler's proof checked out
 //
-// A client without the token gets a challenge and then a reject: no byte it receives depends on the token,
-// so there is nothing to guess the token against offline. Each guess costs a connection (see admission.ts).
+// A client that connects without the token gets a challenge and then a reject: no byte it receives depends
+// on the token, so there is nothing to guess it against offline; each guess costs a connection (see
+// admission.ts). Whatever ANSWERS a dial does get the dialler's proof (a recycled pod IP, a stale DNS
+// answer): hence tokens under MIN_TOKEN_BYTES are refused (auth.ts).
 import { newNonce, type Party, proofInput, prove, verifyProof } from './auth.js';
 import type { Channel } from './channel.js';
 import { ProtocolError } from './frames.js';

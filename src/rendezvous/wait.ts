@@ -9,6 +9,7 @@ import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
 import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
 import { type AgentStats, type ProgressEvent, runAgent } from './agent.js';
+import { checkTokenLength } from './auth.js';
 import type { Mesh } from './types.js';
 import { parseVerifyMode, type VerifyMode } from './verify.js';
 
@@ -196,6 +197,7 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
       source: 'option token',
     });
   }
+  if (options.token !== undefined) checkTokenLength(options.token, 'option token');
   if (options.listen !== undefined && ipFamily(options.listen) === 0) {
     throw new ConfigError(`listen address ${quote(options.listen)} is not an IP address`, {
       value: options.listen,

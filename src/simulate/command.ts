@@ -4,6 +4,7 @@ import type { SimulateArgs } from '../cli/commands/simulate.js';
 import type { CliContext } from '../cli/context.js';
 import { exitCodeForSignal } from '../cli/exit-codes.js';
 import { ConfigError, UsageError } from '../errors.js';
+import { checkTokenLength } from '../rendezvous/auth.js';
 import type { SelfCommand } from '../self-command.js';
 import { parseFaults } from './faults.js';
 import { createLoopbackPlacement } from './loopback.js';
@@ -77,6 +78,7 @@ export async function runSimulateCommand(
     const tokenEnv: NodeJS.ProcessEnv = {};
     if (args.token === '')
       throw new ConfigError('--token is empty: expected the shared secret, or leave it out');
+    if (args.token !== undefined) checkTokenLength(args.token, '--token');
     if (args.token !== undefined) tokenEnv.PEER_RENDEZVOUS_TOKEN = args.token;
     if (args.export !== undefined && command.length > 0 && !args.initContainer)
       agentArgs.push('--export', args.export);

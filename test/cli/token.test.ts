@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { waitForPeers } from '../../src/rendezvous/wait.js';
 import { runBin, startBin } from '../helpers/cli.js';
 import { type LoopbackJob, loopbackJob, podFlags } from '../helpers/job.js';
 
@@ -156,6 +157,24 @@ describe('bad tokens are configuration errors (exit 78)', () => {
       /cannot read the token file ".*" from env PEER_RENDEZVOUS_TOKEN_FILE: EISDIR/,
     ],
     [
+      'a short --token (15 bytes)',
+      ['--token', 'hunter2-hunter2'],
+      {},
+      /the token from flag --token is 15 bytes long: expected at least 16 random bytes \(128 bits\); make one with `openssl rand -hex 16`/,
+    ],
+    [
+      'a short PEER_RENDEZVOUS_TOKEN (multi-byte: 6 characters, 12 bytes)',
+      [],
+      { PEER_RENDEZVOUS_TOKEN: 'éééééé' },
+      /the token from env PEER_RENDEZVOUS_TOKEN is 12 bytes long: expected at least 16/,
+    ],
+    [
+      'a short token file (newline dropped: 7 bytes)',
+      ['--token-file', '@short'],
+      {},
+      /the token from the token file ".*short" \(flag --token-file\) is 7 bytes long: expected at least 16 .*openssl rand -hex 16/,
+    ],
+    [
       'both',
       ['--token', 'a', '--token-file', '@newline'],
       {},
@@ -168,7 +187,9 @@ describe('bad tokens are configuration errors (exit 78)', () => {
       '@newline': join(work, 'newline'),
       '@missing': join(work, 'missing'),
       '@dir': work,
+      '@short': join(work, 'short'),
     };
+    writeFileSync(paths['@short']!, 'hunter2\n');
     writeFileSync(paths['@empty']!, '');
     writeFileSync(paths['@newline']!, '\n');
     chmodSync(paths['@newline']!, 0o600);
@@ -180,6 +201,19 @@ describe('bad tokens are configuration errors (exit 78)', () => {
     expect(r.code, r.stderr).toBe(78);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain('[RDV_ERR_CONFIG]');
+    // The error names the length, never the token.
+    expect(r.stderr).not.toMatch(/hunter2|éééééé/);
+  });
+
+  it('the library refuses a short token too (RDV_ERR_CONFIG), and takes one of 16 bytes', async () => {
+    job = await loopbackJob(1, BLOCK);
+    job.publish(0);
+    await expect(waitForPeers(job.options(0, { token: 'x'.repeat(15) }))).rejects.toMatchObject({
+      code: 'RDV_ERR_CONFIG',
+      message: expect.stringMatching(/^the token from option token is 15 bytes long: expected at least 16/),
+    });
+    const ok = await waitForPeers(job.options(0, { token: 'x'.repeat(16) }));
+    expect(ok.peers).toHaveLength(1);
   });
 });
 
