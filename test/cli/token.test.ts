@@ -50,6 +50,9 @@ describe('the token and the workload', () => {
       expect(r.stdout).not.toMatch(/^PEER_RENDEZVOUS_/m);
       expect(r.stdout).toMatch(/^sh -c env; echo; cat/m);
     }
+    // Exec (pod 0, not PID 1) leaves no agent behind: nothing to warn about; the supervising pod 1 warns.
+    expect(ended[0]!.stderr).not.toMatch(/stays readable/);
+    expect(ended[1]!.stderr).toMatch(/stays readable by the workload in \/proc\/\$PPID\/environ/);
   });
 
   it('--token-file: the file (with its trailing newline) and the env token are the same token; the workload sees neither', async () => {
@@ -64,6 +67,51 @@ describe('the token and the workload', () => {
       expect(r.stdout).not.toContain('PEER_RENDEZVOUS_TOKEN_FILE');
       expect(r.stderr).not.toMatch(/visible .* cmdline/);
     }
+  });
+
+  it('--no-exec: with --token-file the supervising parent holds no token in /proc/$PPID (only the path); with env or --token it warns', async () => {
+    const file = join(work, 'token');
+    writeFileSync(file, `${TOKEN}\n`);
+    // The workload reads its parent's (the supervising agent's) environment and argv.
+    const parent = [
+      'sh',
+      '-c',
+      'echo "ppid $PPID"; tr "\\0" "\\n" < /proc/$PPID/environ; echo; tr "\\0" " " < /proc/$PPID/cmdline; echo',
+    ];
+    const ended = await pair(
+      (i) =>
+        i === 0
+          ? { args: ['--no-exec', '--token-file', file] }
+          : { args: ['--no-exec'], env: { PEER_RENDEZVOUS_TOKEN_FILE: file } },
+      parent,
+    );
+    for (const r of ended) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(file); // it did read the parent's argv / environment: the path is there
+      expect(r.stdout).toMatch(/--no-exec/);
+      expect(r.stdout).not.toContain(TOKEN);
+      expect(r.stderr).not.toMatch(/stays readable/);
+    }
+    await job!.close();
+    job = undefined;
+    // The same with the token in the agent's environment (pod 0) or argv (pod 1): there it is, and said.
+    const leaky = await pair(
+      (i) =>
+        i === 0
+          ? { args: ['--no-exec'], env: { PEER_RENDEZVOUS_TOKEN: TOKEN } }
+          : { args: ['--no-exec', '--token', TOKEN] },
+      parent,
+    );
+    for (const r of leaky) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(TOKEN);
+    }
+    expect(leaky[0]!.stderr).toMatch(
+      /warning: the token from env PEER_RENDEZVOUS_TOKEN stays readable by the workload in \/proc\/\$PPID\/environ: this agent supervises it \(--no-exec\).*use --token-file/,
+    );
+    expect(leaky[1]!.stderr).toMatch(
+      /warning: the token from flag --token stays readable by the workload in \/proc\/\$PPID\/cmdline.*use --token-file/,
+    );
   });
 
   it('--keep-agent-env passes the variables on; --token warns that argv is visible', async () => {
