@@ -315,6 +315,7 @@ class AgentCore {
         selfState,
         service: this.cfg.serviceName,
         jobName: this.cfg.jobName,
+        port: this.cfg.port,
       }),
       waitedMs: now - this.startedAt,
       total: this.cfg.completions,
@@ -409,7 +410,7 @@ function failureState(error: unknown): { state: PeerStateKind; detail: string } 
       case 'busy':
         return { state: 'busy', detail: error.message };
       case 'closed':
-        return { state: 'busy', detail: 'connection dropped during the handshake' };
+        return { state: 'busy', detail: `connection dropped during the handshake (${error.message})` };
       case 'timeout':
         return { state: 'busy', detail: 'connected, but no answer to the handshake in time' };
       default:

@@ -7,6 +7,7 @@ import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../src/rendezvous/agent.js';
+import { RendezvousTimeoutError } from '../../src/rendezvous/errors.js';
 import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
 import { PROTOCOL_VERSION } from '../../src/rendezvous/messages.js';
 import { describeState } from '../../src/rendezvous/peer-state.js';
@@ -120,12 +121,12 @@ function expectAllReleased(results: Awaited<ReturnType<typeof joinUnder>>['resul
   expect(new Set(results.map((r) => r.generation)).size).toBe(1);
 }
 
-/** Members never show a scary state for the coordinator: at most "busy, retrying". */
+/** Members never show a scary state for the coordinator: at most "busy, retrying" (with its cause). */
 function expectNoScaryStates(events: ProgressEvent[]): void {
   const states = events.flatMap((e) => (e.type === 'peer' && e.peer.index === 0 ? [e.peer.state] : []));
   expect(states).not.toContain('protocol-error');
   for (const e of events)
-    if (e.type === 'peer') expect(`${e.peer.state} ${e.peer.detail}`).not.toMatch(/ECONNRESET/);
+    if (e.type === 'peer' && e.peer.state !== 'busy') expect(e.peer.detail).not.toMatch(/ECONNRESET/);
 }
 
 describe('admission under idle connections', () => {
@@ -275,6 +276,44 @@ describe('admission under idle connections', () => {
     expect(describeState(last, last.since)).toMatch(
       /^busy, retrying since 0 s \(rejected by .*busy \(test\), retry\)$/,
     );
+  }, 20_000);
+});
+
+describe('a coordinator address that drops every handshake', () => {
+  it('times the member out with the cause of each drop in the detail and a hint naming the port', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(0);
+    job.publish(1);
+    // Something else on the coordinator's port: it takes the hello, then resets the connection.
+    let resets = 0;
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        resets++;
+        socket.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(job!.port, podIp(BLOCK, 0), resolve));
+    try {
+      const error: unknown = await waitForPeers(job.options(1, { timeoutMs: 1500 })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(error instanceof RendezvousTimeoutError))
+        throw new Error(`expected a timeout, got ${String(error)}`);
+
+      expect(resets).toBeGreaterThan(0);
+      const coordinator = error.peers.find((p) => p.index === 0)!;
+      expect(coordinator.state).toBe('busy');
+      expect(coordinator.detail).toMatch(/^connection dropped during the handshake \(.*ECONNRESET.*\)$/);
+      expect(error.hints).toContainEqual(
+        expect.stringContaining(
+          `a peer was still busy at the deadline: something else answers on port ${job.port} — another server on the port, or the coordinator is shedding connections under load/attack`,
+        ),
+      );
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   }, 20_000);
 });
 
