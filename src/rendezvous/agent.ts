@@ -34,6 +34,7 @@ import { hintsFor, type PeerReport, type PeerStateKind } from './peer-state.js';
 import { sleep, Waker } from './sleep.js';
 import type { Mesh, PeerInfo } from './types.js';
 import type { VerifyMode } from './verify.js';
+import { MAX_WARNED, WarnOnce } from './warn-once.js';
 
 /**
  * The reason of every internal stop (a session or a probe that ended): one object for all. abort() without a
@@ -93,10 +94,10 @@ class AgentCore {
   readonly stats: AgentStats = { dnsQueries: 0, connections: 0 };
   readonly #channels = new Set<Channel>();
   readonly #sockets = new Set<Socket>();
-  /** Addresses already reported as speaking another protocol version. */
-  readonly #versionWarned = new Set<string>();
-  /** Addresses already warned about for shed connections. */
-  readonly #shedWarned = new Set<string>();
+  /** Addresses already reported as speaking another protocol version (at most MAX_WARNED). */
+  readonly #versionWarned = new WarnOnce();
+  /** Addresses already warned about for shed connections (at most MAX_WARNED). */
+  readonly #shedWarned = new WarnOnce();
   readonly #abort = new AbortController();
   readonly signal: AbortSignal;
   server: Server | undefined;
@@ -146,11 +147,14 @@ class AgentCore {
       maxPending(this.cfg.completions),
       MAX_PENDING_PER_SOURCE,
       (source, why) => {
-        if (this.#shedWarned.has(source)) return;
-        this.#shedWarned.add(source);
+        const say = this.#shedWarned.take(source);
+        if (say === undefined) return;
         this.cfg.onProgress?.({
           type: 'warning',
-          message: `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
+          message:
+            say === 'warn'
+              ? `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`
+              : `shedding unauthenticated connections from more than ${MAX_WARNED} addresses (${source} and others, ${why}): not said again`,
         });
       },
       this.cfg.now,
@@ -173,11 +177,14 @@ class AgentCore {
           pending.done();
           const closed = channel.closed;
           // Unparsed, the dialler's index is unknown: say it once per address, as a warning.
-          if (closed?.kind === 'version' && !this.#versionWarned.has(channel.remoteAddress)) {
-            this.#versionWarned.add(channel.remoteAddress);
+          const say = closed?.kind === 'version' && this.#versionWarned.take(channel.remoteAddress);
+          if (say) {
             this.cfg.onProgress?.({
               type: 'warning',
-              message: `${channel.remoteAddress} dialled in with another protocol: ${closed.message}`,
+              message:
+                say === 'warn'
+                  ? `${channel.remoteAddress} dialled in with another protocol: ${closed.message}`
+                  : `more than ${MAX_WARNED} addresses dialled in with another protocol (${channel.remoteAddress} and others): not said again`,
             });
           }
           channel.close();

@@ -12,6 +12,7 @@ import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
 import { PROTOCOL_VERSION } from '../../src/rendezvous/messages.js';
 import { describeState } from '../../src/rendezvous/peer-state.js';
 import { waitForPeers } from '../../src/rendezvous/wait.js';
+import { MAX_WARNED } from '../../src/rendezvous/warn-once.js';
 import { type LoopbackJob, loopbackJob, podIp } from '../helpers/job.js';
 
 const BLOCK = 36;
@@ -242,6 +243,40 @@ describe('admission under idle connections', () => {
     const warnings = coordinatorEvents.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
     expect(warnings).toEqual([expect.stringContaining(`from ${podIp(BLOCK, 1)} (more than 16 pending`)]);
   }, 20_000);
+
+  it('warns about at most 256 addresses it sheds from, then once "and more"', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(0);
+    job.publish(1);
+    const warnings: string[] = [];
+    const stop = new AbortController();
+    const coordinator = waitForPeers(
+      job.options(0, {
+        signal: stop.signal,
+        onProgress: (e) => {
+          if (e.type === 'warning') warnings.push(e.message);
+        },
+      }),
+    );
+    coordinator.catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    // Idle connections from 330 addresses, one each, reconnecting: over the cap of 64, each address is shed.
+    const sources = Array.from({ length: 330 }, (_, k) => `127.35.${k >> 6}.${(k & 63) + 1}`);
+    await startIdleClients(330, sources, true, 20_000);
+    for (let i = 0; i < 200 && warnings.length <= MAX_WARNED; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 300)); // more sheds go on: still no more warnings
+    attacker!.kill('SIGTERM');
+    stop.abort();
+    await expect(coordinator).rejects.toMatchObject({ code: 'RDV_ERR_ABORTED' });
+    expect(warnings).toHaveLength(MAX_WARNED + 1);
+    const addresses = warnings.slice(0, MAX_WARNED).map((w) => /from (\S+) /.exec(w)?.[1]);
+    expect(new Set(addresses).size).toBe(MAX_WARNED);
+    for (const a of addresses) expect(sources).toContain(a);
+    expect(warnings.at(-1)).toMatch(
+      /^shedding unauthenticated connections from more than 256 addresses \(127\.35\.\S+ and others, .*\): not said again$/,
+    );
+  }, 30_000);
 
   it('a member that is shed shows "busy, retrying" and tries again', async () => {
     job = await loopbackJob(2, BLOCK);
