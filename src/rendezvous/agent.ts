@@ -18,7 +18,7 @@ import {
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
 import { encodeFrame, ProtocolError } from './frames.js';
-import { accept, HandshakeError, initiate, type WireIdentity } from './handshake.js';
+import { accept, announceTo, HandshakeError, initiate, type WireIdentity } from './handshake.js';
 import { Limiter } from './limiter.js';
 import { LookupGate, resolveUntil } from './lookup.js';
 import {
@@ -683,11 +683,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     announced.set(address, cfg.now());
     core
       .dial(address, cfg.port, MAX_MEMBER_FRAME)
-      .then((ch) =>
-        initiate(ch, core.wire, 'announce', undefined, cfg.now() + cfg.handshakeTimeoutMs).finally(() =>
-          ch.close(),
-        ),
-      )
+      .then((ch) => announceTo(ch, core.wire))
       .catch(() => {});
   };
   const allJoined = (): boolean => sessions.size >= n - 1;
@@ -783,7 +779,6 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   const waker = new Waker();
   // Mesh: checks of the other members run a few at a time (sockets and DNS questions stay bounded).
   const probes = new Limiter(MESH_PROBE_CONCURRENCY);
-  let hint: string | undefined;
   let liveUntil = 0;
   let coordinatorView: { index: number; state: string }[] = [];
   core.setState(0, 'unknown');
@@ -802,8 +797,8 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     (channel, hello) => {
       channel.close({ kind: 'local', message: 'done' });
       if (hello.purpose === 'announce') {
-        // The coordinator is alive at this address: look it up now, and fast from here on.
-        hint = channel.remoteAddress;
+        // A coordinator says it is up (unauthenticated: a hint, not an address to trust or to try first):
+        // look its name up now, and fast from here on.
         liveUntil = cfg.now() + LIVE_WINDOW_MS;
         waker.wake();
       }
@@ -863,9 +858,8 @@ async function runMember(core: AgentCore): Promise<Mesh> {
                 onMiss: (lookup) => core.setState(0, lookup.state, lookup.detail),
               });
         if (!addrs) throw new StopRetry();
-        const ordered = hint && addrs.includes(hint) ? [hint, ...addrs.filter((a) => a !== hint)] : addrs;
         let lastFailure: { state: PeerStateKind; detail: string } | undefined;
-        for (const address of ordered) {
+        for (const address of addrs) {
           try {
             const channel = await core.dial(address, cfg.port, maxReleaseFrame(n));
             channel.setMaxQueued(2 * n + 64);
