@@ -6,8 +6,8 @@
 //                                            with one line naming what is missing and the command to run
 //   node scripts/test-prereqs.mjs --install  install what is missing (root, Debian/apt), then check
 //   node scripts/test-prereqs.mjs --check    check only: never installs
-import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 
 /** What the tests need: a program (or a check) and the Debian package that provides it. */
@@ -70,26 +70,29 @@ if (!['--auto', '--install', '--check'].includes(mode)) {
   process.exit(64);
 }
 
-/** apt-get install, without starting any service the packages bring (unbound's) and without prompts. */
+/**
+ * apt-get install, without starting any service the packages bring (unbound's) and without prompts. The
+ * policy-rc.d guard is created and removed by one shell whose EXIT trap runs on Ctrl-C too, so an interrupted
+ * install never leaves a guard behind that would stop every later package from starting its service.
+ */
 function install(packages) {
-  const guard = '/usr/sbin/policy-rc.d';
-  const ownGuard = !existsSync(guard);
-  if (ownGuard)
-    writeFileSync(
-      guard,
-      '#!/bin/sh\n# peer-rendezvous test-prereqs: start no service while installing\nexit 101\n',
-      { mode: 0o755 },
+  const script = [
+    'guard=/usr/sbin/policy-rc.d; own=0',
+    'if [ ! -e "$guard" ]; then printf \'#!/bin/sh\\n# peer-rendezvous test-prereqs: start no service while installing\\nexit 101\\n\' > "$guard" && chmod 755 "$guard" && own=1; fi',
+    'trap \'[ "$own" = 1 ] && rm -f "$guard"\' EXIT',
+    "trap 'exit 130' INT TERM",
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null',
+  ].join('\n');
+  console.error(`test-prereqs: installing with apt-get (root): ${packages.join(' ')}`);
+  const r = spawnSync('sh', ['-c', script, 'sh', ...packages], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0) {
+    console.error(
+      `test-prereqs: apt-get failed (exit ${r.status ?? r.signal}): install ${packages.join(' ')} by hand`,
     );
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  try {
-    console.error(`test-prereqs: installing with apt-get (root): ${packages.join(' ')}`);
-    execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env,
-    });
-  } finally {
-    if (ownGuard) rmSync(guard, { force: true });
+    process.exit(1);
   }
 }
 

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'RDV_ERR_PROTOCOL'
   | 'RDV_ERR_COMMAND_NOT_FOUND'
   | 'RDV_ERR_COMMAND_NOT_EXECUTABLE'
-  | 'RDV_ERR_UNSUPPORTED';
+  | 'RDV_ERR_UNSUPPORTED'
+  | 'RDV_ERR_RELEASED';
 
 /** Base class of every error this package throws on purpose. */
 export class RendezvousError extends Error {

@@ -18,6 +18,7 @@ export { discoverIdentity, type Identity, type IdentityOptions, type Sourced } f
 export { parseDownwardApiMap, parseMpiHostfile } from './identity/podinfo.js';
 export { type Detail, PROVIDERS, type ProviderName } from './identity/providers.js';
 export type { IdentitySources, SourceOverrides } from './identity/sources.js';
+export { DEFAULT_RELEASED_AFTER_MS, ReleasedWithoutThisPodError } from './rendezvous/after-release.js';
 export type { AgentStats, ProgressEvent } from './rendezvous/agent.js';
 export { RendezvousTimeoutError } from './rendezvous/errors.js';
 export type { PeerReport, PeerStateKind } from './rendezvous/peer-state.js';

@@ -9,6 +9,9 @@ export const EXIT_TIMEOUT = 124; // as timeout(1)
 export const EXIT_NOT_EXECUTABLE = 126; // as POSIX shells
 export const EXIT_NOT_FOUND = 127; // as POSIX shells
 export const EXIT_SOFTWARE = 70; // EX_SOFTWARE: a bug or an error we did not classify
+// EX_TEMPFAIL: the job was released without this pod (a replacement after the one-shot barrier). Not 124 (the
+// peers did come, and left), not 78 (nothing is misconfigured in this pod): the job as a whole can be run again.
+export const EXIT_RELEASED = 75;
 
 /** 128 + the signal's number, as shells report a process ended by that signal. */
 export function exitCodeForSignal(signal: NodeJS.Signals): number {
@@ -35,6 +38,8 @@ export function exitCodeFor(error: unknown): number {
       const signal = (error as { signal?: NodeJS.Signals }).signal;
       return signal === undefined ? EXIT_SOFTWARE : exitCodeForSignal(signal);
     }
+    case 'RDV_ERR_RELEASED':
+      return EXIT_RELEASED;
     case 'RDV_ERR_DNS':
     case 'RDV_ERR_PROTOCOL':
       return EXIT_SOFTWARE;

@@ -1,4 +1,4 @@
-// The fast path: `run`, `wait` and `env` (what a pod runs on every start) parsed without loading yargs.
+// The fast path: `run`, `wait`, `env` and `sidecar` (what a pod runs on every start) parsed without loading yargs.
 // Loading and initialising yargs costs more than the rest of the agent's start-up together (bench/results.md,
 // "exec: … start-up time"), and a pod's start-up delays every peer's release. This parser reads the same
 // option tables as the yargs commands and takes only argument lists it reads exactly as yargs would: any
@@ -8,6 +8,7 @@
 import type { Options } from 'yargs';
 import { envOptions } from './commands/env.js';
 import { runOptions } from './commands/run.js';
+import { sidecarOptions } from './commands/sidecar.js';
 import { camel, ENV_PREFIX, envNameFor, envValue, outputOptions } from './options.js';
 import { rendezvousOptions } from './rendezvous-options.js';
 
@@ -16,6 +17,8 @@ const TABLES = {
   run: { ...outputOptions, ...runOptions },
   wait: { ...outputOptions, ...rendezvousOptions },
   env: { ...outputOptions, ...envOptions },
+  // A sidecar starts with its pod too: its start-up delays the release like a wrapper's.
+  sidecar: { ...outputOptions, ...sidecarOptions },
 } satisfies Record<string, Record<string, Options>>;
 
 export type FastCommand = keyof typeof TABLES;
@@ -56,7 +59,7 @@ export function fastParse(
   let command: FastCommand;
   let i = 0;
   const first = head[0];
-  if (first === 'run' || first === 'wait' || first === 'env') {
+  if (first === 'run' || first === 'wait' || first === 'env' || first === 'sidecar') {
     command = first;
     i = 1;
   } else if (first === undefined ? dashes >= 0 : first.startsWith('--')) {

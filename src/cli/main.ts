@@ -4,6 +4,7 @@ import { quote, RendezvousError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { envCommand } from './commands/env.js';
 import { runCommand } from './commands/run.js';
+import { sidecarCommand } from './commands/sidecar.js';
 import { waitCommand } from './commands/wait.js';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
@@ -15,6 +16,7 @@ const FAST_COMMANDS: Record<FastCommand, (ctx: CliContext) => { handler: (args: 
   run: runCommand,
   wait: waitCommand,
   env: envCommand,
+  sidecar: sidecarCommand,
 };
 
 /** Run the CLI and return the exit code; never calls process.exit. */

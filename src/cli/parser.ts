@@ -11,6 +11,7 @@ import { installCommand, installOptions } from './commands/install.js';
 import { manifestCommand, manifestOptions } from './commands/manifest.js';
 import { resolveCommand, resolveOptions } from './commands/resolve.js';
 import { runCommand, runOptions } from './commands/run.js';
+import { sidecarCommand, sidecarOptions } from './commands/sidecar.js';
 import { simulateCommand, simulateOptions } from './commands/simulate.js';
 import { waitCommand } from './commands/wait.js';
 import type { CliContext } from './context.js';
@@ -27,6 +28,7 @@ const ALL_OPTIONS: readonly Record<string, Options>[] = [
   envOptions,
   manifestOptions,
   simulateOptions,
+  sidecarOptions,
   resolveOptions,
   installOptions,
 ];
@@ -93,6 +95,7 @@ export function buildParser(ctx: CliContext, capture?: ParsedHandler) {
     .command(capturing(manifestCommand(ctx), capture) as never)
     .command(capturing(resolveCommand(ctx), capture) as never)
     .command(capturing(runCommand(ctx), capture) as never)
+    .command(capturing(sidecarCommand(ctx), capture) as never)
     .command(capturing(simulateCommand(ctx), capture) as never)
     .command(capturing(waitCommand(ctx), capture) as never)
     .demandCommand(1, 'name a command (see --help)')

@@ -4,7 +4,7 @@ import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFi
 import type { Options } from 'yargs';
 import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
-import { AbortedError, ConfigError, quote, UsageError } from '../errors.js';
+import { AbortedError, ConfigError, quote, RendezvousError, UsageError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import type { ProgressEvent } from '../rendezvous/agent.js';
 import { checkTokenLength } from '../rendezvous/auth.js';
@@ -69,6 +69,13 @@ export const rendezvousOptions = {
     describe: 'read the shared secret from this file (a mounted Secret; one trailing newline dropped)',
   },
   'ready-file': { type: 'string', group: GROUP, describe: 'write the roster (JSON) here once released' },
+  'released-after': {
+    type: 'string',
+    group: GROUP,
+    default: '30s',
+    describe:
+      'peers resolve but their agents refuse connections this long: the job was released without this pod (exit 75; 0: off)',
+  },
   'progress-interval': {
     type: 'string',
     group: GROUP,
@@ -93,6 +100,7 @@ export interface RendezvousArgs extends IdentityArgs {
   token?: string | undefined;
   tokenFile?: string | undefined;
   readyFile?: string | undefined;
+  releasedAfter?: string | undefined;
   progressInterval: string;
   terminationLog: string;
   quiet: boolean;
@@ -115,6 +123,7 @@ export async function waitFromArgs(
   const identity = identityFromArgs(ctx, args);
   const timeoutMs = parseDuration(args.timeout, originOf(ctx, 'timeout'));
   const progressMs = parseDuration(args.progressInterval, originOf(ctx, 'progress-interval'));
+  const releasedAfterMs = parseDuration(args.releasedAfter ?? '30s', originOf(ctx, 'released-after'));
   const verify = parseVerifyMode(args.verify, originOf(ctx, 'verify'));
   const token = tokenFromArgs(ctx, args);
   if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) {
@@ -206,6 +215,7 @@ export async function waitFromArgs(
         dnsServer: args.dnsServer,
         resolvConf: args.resolvConf,
         token,
+        releasedAfterMs,
         signal: hooks.signal ? AbortSignal.any([hooks.signal, controller.signal]) : controller.signal,
         onProgress,
       },
@@ -228,7 +238,11 @@ export async function waitFromArgs(
       log.error(summary.slice(summary.indexOf('\n') + 1));
       writeTerminationLog(args.terminationLog, summary, error);
     } else if (error instanceof AbortedError) {
-      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`, error);
+      // An abort by the caller's own signal (the sidecar stops a barrier it no longer needs) is no failure.
+      if (!hooks.signal?.aborted)
+        writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message}`, error);
+    } else if (error instanceof RendezvousError && error.code === 'RDV_ERR_RELEASED') {
+      writeTerminationLog(args.terminationLog, `peer-rendezvous: ${error.message} [${error.code}]`, error);
     }
     throw error;
   } finally {

@@ -1,6 +1,7 @@
 // The cache mode of ClusterDnsServer: what CoreDNS' `cache` plugin does in front of the `kubernetes` plugin.
 // An answer is kept for min(its smallest record TTL, the cap) (positive) or min(SOA TTL, SOA MINIMUM, the
-// denial cap) (NXDOMAIN and NODATA), counted from when it was first given, and served from here until then
+// denial cap) (NXDOMAIN and NODATA), but at least CoreDNS' MINTTL of 5 s (or the cap if smaller), counted from
+// when it was first given, and served from here until then
 // whatever the zone does meanwhile; every record of a served answer carries the seconds left (CoreDNS writes
 // the entry's remaining TTL into each record). Pure: the clock is passed in; works on wire-form records.
 
@@ -8,6 +9,8 @@ import type { EncodedAnswer } from './server-wire.js';
 import { RCODE } from './types.js';
 
 const TYPE_SOA = 6;
+/** CoreDNS' `cache` keeps every entry at least MINTTL seconds (default 5 for success and denial), or the cap. */
+export const MIN_TTL_SECONDS = 5;
 
 /** The caps of the cache, in seconds (like `cache 30` or `success … 30` / `denial … 5`). */
 export interface CacheCaps {
@@ -67,7 +70,7 @@ export function answerKind(answer: EncodedAnswer): 'positive' | 'denial' | 'unca
 /**
  * Seconds to keep `answer` (0: not kept). Positive: the smallest TTL of its records, capped. Denial: min(SOA
  * TTL, SOA MINIMUM) of the SOA in Authority, capped; a denial without an SOA, SERVFAIL, REFUSED and the other
- * errors are not kept.
+ * errors are not kept. Either is kept at least MIN_TTL_SECONDS (or the cap, if smaller), as CoreDNS does.
  */
 export function cacheSeconds(answer: EncodedAnswer, caps: CacheCaps): number {
   const kind = answerKind(answer);
@@ -77,11 +80,14 @@ export function cacheSeconds(answer: EncodedAnswer, caps: CacheCaps): number {
     for (const section of [answer.answers, answer.authority, answer.additional]) {
       for (const record of section) ttl = Math.min(ttl, recordTtl(record));
     }
-    return Math.max(0, ttl);
+    return Math.max(Math.min(MIN_TTL_SECONDS, caps.positiveSeconds), ttl);
   }
   for (const record of answer.authority) {
     const soa = soaTimers(record);
-    if (soa !== undefined) return Math.max(0, Math.min(soa.ttl, soa.minimum, caps.negativeSeconds));
+    if (soa !== undefined) {
+      const floor = Math.min(MIN_TTL_SECONDS, caps.negativeSeconds);
+      return Math.max(floor, Math.min(soa.ttl, soa.minimum, caps.negativeSeconds));
+    }
   }
   return 0;
 }

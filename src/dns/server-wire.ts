@@ -3,7 +3,7 @@
 // TC=1). Hand-written rather than dns-packet for speed on the hot path; tests check it with dns-packet and dig.
 
 import { ipToBytes } from './ip-bytes.js';
-import type { ZoneQueryType, ZoneRecord } from './zone.js';
+import type { ZoneQueryType, ZoneRecord } from './zone-types.js';
 
 export const TYPE_A = 1;
 export const TYPE_NS = 2;

@@ -13,156 +13,46 @@
 // Fault models: an address withdrawn (pod removed or no longer Ready) is still served for `staleForMs`; an
 // address replaced by `setPod` with new addresses (a restarted pod) is still served for `restartOverlapMs`,
 // so the name answers old + new addresses meanwhile.
+// The public types are in zone-types.ts, the internal state and linger model in zone-state.ts, answer
+// building in zone-answer.ts, input checks in zone-checks.ts.
 
 import { quote, UsageError } from '../errors.js';
-import { labelProblem, nameProblem } from '../identity/validate.js';
+import { nameProblem } from '../identity/validate.js';
 import { canonicalIp, ipFamily } from './ip-bytes.js';
-import type { DnsRecord } from './types.js';
+import {
+  addressRecords,
+  EMPTY,
+  negativeAnswer,
+  positiveAnswer,
+  refusedAnswer,
+  soaRecord,
+  srvRecords,
+} from './zone-answer.js';
+import { checkLabel, checkPort, normalizeLinger } from './zone-checks.js';
+import {
+  collectAddresses,
+  EMPTY_STRINGS,
+  lingerWithdrawn,
+  type NameEntry,
+  type PodState,
+  type Published,
+  type ServicePortState,
+  type ServiceState,
+  srvName,
+} from './zone-state.js';
+import type {
+  ClusterZoneOptions,
+  LingerTimes,
+  PodRef,
+  PodSpec,
+  ServiceRef,
+  ServiceSpec,
+  ZoneAnswer,
+  ZoneQueryType,
+  ZoneRecord,
+} from './zone-types.js';
 
-/** A named port of a Service; SRV records exist only for named ports. */
-export interface ServicePortSpec {
-  readonly name: string;
-  readonly port: number;
-  /** Default 'tcp'. */
-  readonly protocol?: 'tcp' | 'udp';
-}
-
-/** A headless Service (clusterIP: None). */
-export interface ServiceSpec {
-  readonly name: string;
-  readonly namespace: string;
-  /** Publish pods that are not Ready (as soon as they have an address). Default false. */
-  readonly publishNotReadyAddresses?: boolean;
-  readonly ports?: readonly ServicePortSpec[];
-}
-
-/** Which Service: its name and namespace. */
-export interface ServiceRef {
-  readonly name: string;
-  readonly namespace: string;
-}
-
-/** Which pod record: `<hostname>.<subdomain>.<namespace>`. */
-export interface PodRef {
-  readonly hostname: string;
-  readonly subdomain: string;
-  readonly namespace: string;
-}
-
-/** A pod as the kubelet and the EndpointSlice controller see it. */
-export interface PodSpec extends PodRef {
-  /** Pod IPs, IPv4 and/or IPv6 (dual stack). Empty while the pod has no IP yet. */
-  readonly addresses: readonly string[];
-  readonly ready: boolean;
-}
-
-/** How long withdrawn addresses are still answered (the zone's fault knobs). */
-export interface LingerTimes {
-  /** A pod removed or no longer published: its addresses are still served for this long. */
-  readonly staleForMs: number;
-  /** `setPod` replaced some addresses of a published pod: the old ones are still served for this long. */
-  readonly restartOverlapMs: number;
-}
-
-/** Construction options of {@link ClusterZone}. */
-export interface ClusterZoneOptions {
-  /** Cluster domain. Default 'cluster.local'. */
-  readonly zone?: string;
-  /** TTL of every positive record, like CoreDNS `ttl` (0–3600). Default 5. */
-  readonly ttl?: number;
-  /** Address that `ns.dns.<zone>` answers (the DNS Service IP). Default: the name has no address. */
-  readonly nameserverAddress?: string;
-  /** Milliseconds clock. Default Date.now. */
-  readonly now?: () => number;
-  /** Default: no lingering. */
-  readonly linger?: Partial<LingerTimes>;
-}
-
-/** Query types the model distinguishes; 'OTHER' is any other type (always NODATA or NXDOMAIN). */
-export type ZoneQueryType = 'A' | 'AAAA' | 'SRV' | 'SOA' | 'NS' | 'ANY' | 'OTHER';
-
-/** One record of an answer. `name` is the owner (lower case, no trailing dot). */
-export type ZoneRecord =
-  | DnsRecord
-  | { readonly type: 'NS'; readonly name: string; readonly ttl: number; readonly target: string }
-  | {
-      readonly type: 'SOA';
-      readonly name: string;
-      readonly ttl: number;
-      readonly mname: string;
-      readonly rname: string;
-      readonly serial: number;
-      readonly refresh: number;
-      readonly retry: number;
-      readonly expire: number;
-      readonly minimum: number;
-    };
-
-/** The model's answer to one question. */
-export interface ZoneAnswer {
-  readonly rcode: 'NOERROR' | 'NXDOMAIN' | 'REFUSED';
-  /** AA: set for every answer from inside the zone. */
-  readonly authoritative: boolean;
-  readonly answers: readonly ZoneRecord[];
-  /** The zone SOA on NXDOMAIN and NODATA. */
-  readonly authority: readonly ZoneRecord[];
-  /** A/AAAA of SRV targets. */
-  readonly additional: readonly ZoneRecord[];
-  /** The zone's mutation counter when this answer was computed. */
-  readonly version: number;
-  /** The answer may change by itself (a lingering address expires) at this time; Infinity when it cannot. */
-  readonly validUntil: number;
-}
-
-interface ServicePortState {
-  readonly name: string;
-  readonly port: number;
-  readonly protocol: 'tcp' | 'udp';
-}
-
-interface ServiceState {
-  readonly key: string;
-  readonly name: string;
-  readonly namespace: string;
-  readonly fqdn: string;
-  readonly publishNotReadyAddresses: boolean;
-  readonly ports: readonly ServicePortState[];
-}
-
-interface Lingering {
-  readonly address: string;
-  until: number;
-}
-
-interface PodState {
-  /** `<hostname>.<subdomain>.<ns>.svc.<zone>`. */
-  readonly fqdn: string;
-  /** `<subdomain>.<ns>`: the Service that would select it. */
-  readonly serviceKey: string;
-  /** False once removed: the entry stays only while addresses linger. */
-  present: boolean;
-  addresses: readonly string[];
-  ready: boolean;
-  lingering: Lingering[];
-}
-
-type NameEntry =
-  | { readonly kind: 'service'; readonly service: ServiceState }
-  | { readonly kind: 'srv'; readonly service: ServiceState; readonly port: ServicePortState }
-  | { readonly kind: 'pod'; readonly pod: PodState };
-
-interface Published {
-  readonly v4: string[];
-  readonly v6: string[];
-  validUntil: number;
-}
-
-/** CoreDNS' SOA timers (plugin/kubernetes, `Serial` aside). */
-const SOA_REFRESH = 7200;
-const SOA_RETRY = 1800;
-const SOA_EXPIRE = 86_400;
 const MAX_TTL = 3600;
-const EMPTY: readonly ZoneRecord[] = Object.freeze([]);
 
 /** The CoreDNS kubernetes-plugin record model for headless Services and their pods. */
 export class ClusterZone {
@@ -348,15 +238,7 @@ export class ClusterZone {
   resolveNormalized(name: string, type: ZoneQueryType): ZoneAnswer {
     const zone = this.zone;
     if (name !== zone && !(name.endsWith(zone) && name.charCodeAt(name.length - zone.length - 1) === 46)) {
-      return {
-        rcode: 'REFUSED',
-        authoritative: false,
-        answers: EMPTY,
-        authority: EMPTY,
-        additional: EMPTY,
-        version: this.#version,
-        validUntil: Number.POSITIVE_INFINITY,
-      };
+      return refusedAnswer(this.#version);
     }
     const entry = this.#names.get(name);
     if (entry !== undefined) {
@@ -403,18 +285,7 @@ export class ClusterZone {
 
   /** The zone's SOA record (TTL min(ttl, 300), MINIMUM = ttl, serial moving with every change). */
   soa(): ZoneRecord {
-    return {
-      type: 'SOA',
-      name: this.zone,
-      ttl: Math.min(this.ttl, 300),
-      mname: `ns.dns.${this.zone}`,
-      rname: `hostmaster.${this.zone}`,
-      serial: (this.#serialBase + this.#version) >>> 0,
-      refresh: SOA_REFRESH,
-      retry: SOA_RETRY,
-      expire: SOA_EXPIRE,
-      minimum: this.ttl,
-    };
+    return soaRecord(this.zone, this.ttl, (this.#serialBase + this.#version) >>> 0);
   }
 
   /** Every name that currently exists with records (pods, Services, SRV names), for debugging and docs. */
@@ -469,15 +340,7 @@ export class ClusterZone {
     mutate();
     const now = this.#now();
     list.forEach((pod, i) => {
-      const after = this.#current(pod);
-      const ms = after.length > 0 ? this.#linger.restartOverlapMs : this.#linger.staleForMs;
-      pod.lingering = pod.lingering.filter((l) => l.until > now && !after.includes(l.address));
-      for (const address of before[i] ?? EMPTY_STRINGS) {
-        if (after.includes(address) || ms <= 0) continue;
-        const existing = pod.lingering.find((l) => l.address === address);
-        if (existing !== undefined) existing.until = Math.max(existing.until, now + ms);
-        else pod.lingering.push({ address, until: now + ms });
-      }
+      lingerWithdrawn(pod, before[i] ?? EMPTY_STRINGS, this.#current(pod), now, this.#linger);
       if (!pod.present && pod.lingering.length === 0) this.#dropPod(pod);
     });
     this.#version++;
@@ -493,12 +356,7 @@ export class ClusterZone {
   }
 
   #collect(pod: PodState, now: number, out: Published): void {
-    for (const l of pod.lingering) {
-      if (l.until <= now) continue;
-      out.validUntil = Math.min(out.validUntil, l.until);
-      pushAddress(out, l.address);
-    }
-    for (const address of this.#current(pod)) pushAddress(out, address);
+    collectAddresses(pod, this.#current(pod), now, out);
   }
 
   #addressAnswer(name: string, type: ZoneQueryType, published: Published, pod?: PodState): ZoneAnswer {
@@ -508,14 +366,7 @@ export class ClusterZone {
       }
       return this.#negative(true, published.validUntil);
     }
-    const records: ZoneRecord[] = [];
-    const ttl = this.ttl;
-    if (type === 'A' || type === 'ANY') {
-      for (const address of published.v4) records.push({ type: 'A', name, ttl, address });
-    }
-    if (type === 'AAAA' || type === 'ANY') {
-      for (const address of published.v6) records.push({ type: 'AAAA', name, ttl, address });
-    }
+    const records = addressRecords(name, type, published, this.ttl);
     if (records.length === 0) return this.#negative(false, published.validUntil);
     return this.#positive(records, EMPTY, published.validUntil);
   }
@@ -532,16 +383,7 @@ export class ClusterZone {
     }
     if (targets.length === 0) return this.#negative(true, validUntil);
     if (type !== 'SRV' && type !== 'ANY') return this.#negative(false, validUntil);
-    const ttl = this.ttl;
-    // CoreDNS: priority 0, weights sharing 100 equally (floor(100 / n)).
-    const weight = Math.floor(100 / targets.length);
-    const answers: ZoneRecord[] = [];
-    const additional: ZoneRecord[] = [];
-    for (const t of targets) {
-      answers.push({ type: 'SRV', name, ttl, priority: 0, weight, port: port.port, target: t.fqdn });
-      for (const address of t.published.v4) additional.push({ type: 'A', name: t.fqdn, ttl, address });
-      for (const address of t.published.v6) additional.push({ type: 'AAAA', name: t.fqdn, ttl, address });
-    }
+    const { answers, additional } = srvRecords(name, this.ttl, port, targets);
     return this.#positive(answers, additional, validUntil);
   }
 
@@ -550,90 +392,10 @@ export class ClusterZone {
     additional: readonly ZoneRecord[],
     validUntil: number,
   ): ZoneAnswer {
-    return {
-      rcode: 'NOERROR',
-      authoritative: true,
-      answers,
-      authority: EMPTY,
-      additional,
-      version: this.#version,
-      validUntil,
-    };
+    return positiveAnswer(answers, additional, this.#version, validUntil);
   }
 
   #negative(nxdomain: boolean, validUntil: number): ZoneAnswer {
-    return {
-      rcode: nxdomain ? 'NXDOMAIN' : 'NOERROR',
-      authoritative: true,
-      answers: EMPTY,
-      authority: [this.soa()],
-      additional: EMPTY,
-      version: this.#version,
-      validUntil,
-    };
+    return negativeAnswer(nxdomain, this.soa(), this.#version, validUntil);
   }
-}
-
-const EMPTY_STRINGS: readonly string[] = Object.freeze([]);
-
-function pushAddress(out: Published, address: string): void {
-  const list = address.includes(':') ? out.v6 : out.v4;
-  if (!list.includes(address)) list.push(address);
-}
-
-function srvName(port: ServicePortState, serviceFqdn: string): string {
-  return `_${port.name}._${port.protocol}.${serviceFqdn}`;
-}
-
-function checkLabel(what: string, value: unknown): string {
-  const problem = typeof value === 'string' ? labelProblem(value) : 'must be a string';
-  if (problem !== undefined)
-    throw new UsageError(`${what} ${quote(value)} is not a valid DNS-1123 label: ${problem}`);
-  return value as string;
-}
-
-/** IANA_SVC_NAME as Kubernetes validates port names: ≤ 15 of [a-z0-9-], a letter, no '--', no '-' at the ends. */
-const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function checkPort(p: ServicePortSpec, index: number, service: string): ServicePortState {
-  const where = `Service ${quote(service)} port ${index}`;
-  if (
-    typeof p?.name !== 'string' ||
-    p.name.length > 15 ||
-    !PORT_NAME.test(p.name) ||
-    p.name.includes('--') ||
-    !/[a-z]/.test(p.name)
-  ) {
-    throw new UsageError(
-      `${where} name ${quote(p?.name)} is invalid: expected an IANA service name (1–15 of a-z, 0-9, '-', with a letter)`,
-    );
-  }
-  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65_535) {
-    throw new UsageError(
-      `${where} (${p.name}) number ${quote(p.port)} is invalid: expected an integer 1–65535`,
-    );
-  }
-  const protocol = p.protocol ?? 'tcp';
-  if (protocol !== 'tcp' && protocol !== 'udp') {
-    throw new UsageError(
-      `${where} (${p.name}) protocol ${quote(protocol)} is invalid: expected 'tcp' or 'udp'`,
-    );
-  }
-  return { name: p.name, port: p.port, protocol };
-}
-
-function normalizeLinger(partial: Partial<LingerTimes>, base: LingerTimes): LingerTimes {
-  const out = { ...base };
-  for (const key of Object.keys(partial) as (keyof LingerTimes)[]) {
-    if (key !== 'staleForMs' && key !== 'restartOverlapMs') {
-      throw new UsageError(`unknown linger option ${quote(key)}: expected staleForMs or restartOverlapMs`);
-    }
-    const value = partial[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new UsageError(`${key} ${quote(value)} is invalid: expected a number of milliseconds ≥ 0`);
-    }
-    out[key] = value;
-  }
-  return out;
 }

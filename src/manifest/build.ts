@@ -37,7 +37,8 @@ export function buildManifest(o: ManifestOptions): Manifest {
   };
 }
 
-function metadata(o: ManifestOptions, name: string): KubeObject {
+/** An object's metadata: its name, and the namespace when one was given. */
+export function metadata(o: ManifestOptions, name: string): KubeObject {
   return o.namespace === undefined ? { name } : { name, namespace: o.namespace };
 }
 
@@ -98,7 +99,7 @@ function buildJob(o: ManifestOptions): KubeObject {
 }
 
 /** Flags for the agent besides those passed through env. */
-function agentFlags(o: ManifestOptions): string[] {
+export function agentFlags(o: ManifestOptions): string[] {
   const flags: string[] = [];
   if (o.exports !== undefined) flags.push('--export', o.exports);
   if (o.verify !== undefined) flags.push('--verify', o.verify);
@@ -107,7 +108,7 @@ function agentFlags(o: ManifestOptions): string[] {
 }
 
 /** The agent's env: the world size, and identity that does not depend on /etc/hosts. */
-function agentEnv(o: ManifestOptions): YamlValue[] {
+export function agentEnv(o: ManifestOptions): YamlValue[] {
   return [
     { name: 'PEER_RENDEZVOUS_COMPLETIONS', value: String(o.completions) },
     { name: 'PEER_RENDEZVOUS_PORT', value: String(o.port) },
@@ -156,7 +157,7 @@ export function addTokenVolume(o: ManifestOptions, spec: KubeObject): KubeObject
   };
 }
 
-function agentPorts(o: ManifestOptions): YamlValue[] {
+export function agentPorts(o: ManifestOptions): YamlValue[] {
   return [{ name: PORT_NAME, containerPort: o.port, protocol: 'TCP' }];
 }
 

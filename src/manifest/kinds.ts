@@ -3,9 +3,9 @@
 // values the pod cannot see (topology, replicas), a downward-API volume where the identity is in annotations,
 // publishNotReadyAddresses where the controller lets us set it, Parallel pod management for a StatefulSet.
 import { UsageError } from '../errors.js';
-import { parseJobsetTopology, type ReplicatedJob } from '../identity/providers.js';
+import { parseJobsetTopology, type ReplicatedJob } from '../identity/providers/jobset.js';
 import { DEFAULT_PATHS } from '../identity/sources.js';
-import { addTokenVolume, EXECUTABLE, PORT_NAME, TOKEN_FILE } from './build.js';
+import { addTokenVolume, agentFlags, EXECUTABLE, metadata, PORT_NAME, TOKEN_FILE } from './build.js';
 import type { ManifestOptions } from './options.js';
 import type { YamlDocument, YamlValue } from './yaml.js';
 
@@ -26,18 +26,6 @@ export interface KindOptions {
   readonly topology?: string | undefined;
   /** TrainJob: the ClusterTrainingRuntime to run on (default torch-distributed). */
   readonly runtime?: string | undefined;
-}
-
-function metadata(o: ManifestOptions, name: string): KubeObject {
-  return o.namespace === undefined ? { name } : { name, namespace: o.namespace };
-}
-
-function agentFlags(o: ManifestOptions): string[] {
-  const flags: string[] = [];
-  if (o.exports !== undefined) flags.push('--export', o.exports);
-  if (o.verify !== undefined) flags.push('--verify', o.verify);
-  if (o.timeout !== undefined) flags.push('--timeout', o.timeout);
-  return flags;
 }
 
 function env(o: ManifestOptions, provider: string, extra: Record<string, string> = {}): YamlValue[] {

@@ -46,6 +46,9 @@ export function toYaml(value: YamlValue, comments: Readonly<Record<string, strin
 /** Quote a string for YAML when it would not read back as the same string unquoted. */
 export function yamlString(value: string): string {
   if (PLAIN.test(value) && !EXPONENT_ONLY.test(value) && !RESERVED.has(value.toLowerCase())) return value;
+  // Double quotes inside and no single quote: a single-quoted scalar needs no escapes (what YAML formatters
+  // such as biome write, so the examples stay formatted). Printable ASCII only: single quotes escape nothing.
+  if (value.includes('"') && !value.includes("'") && /^[\x20-\x7e]*$/.test(value)) return `'${value}'`;
   return doubleQuoted(value);
 }
 

@@ -6,6 +6,7 @@ import { ipFamily } from '../dns/ip-bytes.js';
 import type { Resolver } from '../dns/types.js';
 import { AbortedError, ConfigError } from '../errors.js';
 import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
+import { RefusalWatch, ReleasedWithoutThisPodError } from './after-release.js';
 import {
   type BackoffPolicy,
   BLIND_POLL,
@@ -18,14 +19,20 @@ import {
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
 import { encodeFrame, ProtocolError } from './frames.js';
-import { accept, announceTo, HandshakeError, initiate, type WireIdentity } from './handshake.js';
+import {
+  accept,
+  announceTo,
+  HandshakeError,
+  initiate,
+  type Refusal,
+  type WireIdentity,
+} from './handshake.js';
 import { Limiter } from './limiter.js';
 import { LookupGate, resolveUntil } from './lookup.js';
 import {
   type Hello,
   MAX_ADDRESSES_PER_POD,
   PROTOCOL_VERSION,
-  type RejectCode,
   type Release,
   type RosterEntry,
   releaseProblem,
@@ -64,6 +71,8 @@ export interface AgentConfig {
   readonly onProgress: ((event: ProgressEvent) => void) | undefined;
   readonly handshakeTimeoutMs: number;
   readonly releaseGraceMs: number;
+  /** Refused connections from live names this long mean "released without this pod" (0: never). */
+  readonly releasedAfterMs: number;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -139,7 +148,7 @@ class AgentCore {
 
   /** Listen on port/listen; inbound connections go through the handshake, then to `onAccepted`. */
   async listen(
-    admit: (hello: Hello) => { code: RejectCode; reason: string } | undefined,
+    admit: (hello: Hello) => Refusal | undefined,
     onAccepted: (channel: Channel, hello: Hello) => void,
   ): Promise<void> {
     // Pending handshakes are capped per source and in all; over a cap the oldest is shed (admission.ts).
@@ -487,6 +496,13 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     resolveDone = resolve;
     rejectDone = reject;
   });
+  // A restarted coordinator whose members' agents all refuse: they were released and run the workload.
+  const refusals = new RefusalWatch(cfg.releasedAfterMs, cfg.now);
+  let rejectVerdict!: (e: Error) => void;
+  const verdict = new Promise<never>((_, reject) => {
+    rejectVerdict = reject;
+  });
+  let releaseInfo: { generation: string; at: number } | undefined;
   let refuseRelease: (index: number, reason: string) => void = () => {};
   for (let i = 1; i < n; i++) core.setState(i, 'unknown');
 
@@ -504,6 +520,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     released = true;
     core.readyAt = cfg.now();
     const generation = randomBytes(8).toString('hex');
+    releaseInfo = { generation, at: Date.now() };
     const first = sessions.values().next().value as MemberSession | undefined;
     const own = ipFamily(cfg.peers[0]!) !== 0 ? cfg.peers[0]! : first?.channel.localAddress;
     const addresses: string[][] = [own ? [own] : []];
@@ -667,6 +684,14 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   };
 
   await core.listen((hello) => {
+    // A join during the grace window after release: tell the late pod what it missed.
+    if (releaseInfo && hello.purpose === 'join')
+      return {
+        code: 'released',
+        reason: `the job was released at ${new Date(releaseInfo.at).toISOString()} (generation ${releaseInfo.generation})`,
+        generation: releaseInfo.generation,
+        releasedAt: releaseInfo.at,
+      };
     if (hello.purpose !== 'join')
       return { code: 'not-coordinator', reason: `index 0 takes joins, not ${hello.purpose}` };
     if (hello.index < 1 || hello.index >= n)
@@ -683,8 +708,17 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     announced.set(address, cfg.now());
     core
       .dial(address, cfg.port, MAX_MEMBER_FRAME)
-      .then((ch) => announceTo(ch, core.wire))
-      .catch(() => {});
+      .then((ch) =>
+        // A member's agent that takes the announce (hangs up without a word) is still waiting: no verdict.
+        // Our own address (the Service lists it) rejects an announce and counts neither way.
+        announceTo(ch, core.wire, cfg.now() + cfg.handshakeTimeoutMs).then((taken) => {
+          if (taken) refusals.answered();
+        }),
+      )
+      .catch((error: unknown) => {
+        if (error instanceof DialError && error.state === 'connection-refused')
+          refusals.refused(`every member agent (last: ${hostPort(address, cfg.port)})`);
+      });
   };
   const allJoined = (): boolean => sessions.size >= n - 1;
   const discovery = (async () => {
@@ -705,6 +739,13 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
             }
           }
         }
+      }
+      if (sessions.size > 0) refusals.answered();
+      else if (refusals.expired()) {
+        rejectVerdict(
+          new ReleasedWithoutThisPodError({ index: 0, evidence: 'refused', detail: refusals.describe() }),
+        );
+        return;
       }
       round++;
       const policy = discoveryPoll(cfg.now() - lastChange, cfg.serviceName === undefined);
@@ -757,7 +798,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
   const deadline = core.deadlineReached(unfinished);
   try {
     if (n === 1) maybeRelease();
-    return await Promise.race([done, deadline.promise, core.aborted()]);
+    return await Promise.race([done, verdict, deadline.promise, core.aborted()]);
   } finally {
     deadline.cancel();
     clearInterval(statusTimer);
@@ -781,6 +822,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   const probes = new Limiter(MESH_PROBE_CONCURRENCY);
   let liveUntil = 0;
   let coordinatorView: { index: number; state: string }[] = [];
+  const refusals = new RefusalWatch(cfg.releasedAfterMs, cfg.now);
   core.setState(0, 'unknown');
 
   await core.listen(
@@ -859,6 +901,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
               });
         if (!addrs) throw new StopRetry();
         let lastFailure: { state: PeerStateKind; detail: string } | undefined;
+        let allRefused = true;
         for (const address of addrs) {
           try {
             const channel = await core.dial(address, cfg.port, maxReleaseFrame(n));
@@ -868,10 +911,31 @@ async function runMember(core: AgentCore): Promise<Mesh> {
             cfg.onProgress?.({ type: 'joined', coordinator: channel.remoteAddress });
             return { channel };
           } catch (error) {
+            if (error instanceof HandshakeError && error.reason === 'released') {
+              throw new ReleasedWithoutThisPodError({
+                index: cfg.index,
+                evidence: 'released-reject',
+                generation: error.released?.generation,
+                releasedAt: error.released?.releasedAt,
+              });
+            }
             lastFailure = failureState(error);
+            if (lastFailure.state !== 'connection-refused') allRefused = false;
           }
         }
         if (lastFailure) core.setState(0, lastFailure.state, lastFailure.detail);
+        if (allRefused)
+          refusals.refused(
+            `the coordinator's agent at ${addrs.map((a) => hostPort(a, cfg.port)).join(', ')}`,
+          );
+        else refusals.answered();
+        if (refusals.expired() && !(await otherMemberWaiting())) {
+          throw new ReleasedWithoutThisPodError({
+            index: cfg.index,
+            evidence: 'refused',
+            detail: refusals.describe(),
+          });
+        }
         throw new RetryConnect();
       },
       {
@@ -895,6 +959,41 @@ async function runMember(core: AgentCore): Promise<Mesh> {
       if (error instanceof StopRetry || error instanceof RetryConnect) return new Promise<never>(() => {}); // the deadline rejects
       throw error;
     });
+
+  // Before a refused-coordinator verdict: an agent that still listens on another member means the barrier is
+  // not over (pod 0 may only be slow to start). A few members are asked, once per verdict; a connection that
+  // opens restarts the clock.
+  const otherMemberWaiting = async (): Promise<boolean> => {
+    const others = [...Array(n).keys()]
+      .filter((i) => i !== 0 && i !== cfg.index)
+      .slice(0, OTHER_MEMBER_CHECKS);
+    const answers = await Promise.all(
+      others.map(async (i) => {
+        const name = cfg.peers[i]!;
+        const addrs =
+          ipFamily(name) !== 0
+            ? [name]
+            : ((await core.gate.addresses(name, core.signal).catch(() => undefined))?.addresses ?? []);
+        for (const a of addrs.slice(0, 2)) {
+          try {
+            (await core.dial(a, cfg.port, MAX_MEMBER_FRAME)).close({
+              kind: 'local',
+              message: 'liveness check',
+            });
+            return true;
+          } catch {
+            // Refused or unreachable: not a waiting agent.
+          }
+        }
+        return false;
+      }),
+    );
+    if (answers.some(Boolean)) {
+      refusals.answered();
+      return true;
+    }
+    return false;
+  };
 
   // One joined session: report ready (after mesh checks), wait for release. Undefined when it ends early.
   const memberSession = ({ channel }: { channel: Channel }): Promise<Mesh | undefined> =>
@@ -1054,6 +1153,9 @@ async function runMember(core: AgentCore): Promise<Mesh> {
 
 /** After an announce or a lost coordinator, the coordinator's name is polled as a live one this long. */
 const LIVE_WINDOW_MS = 10_000;
+
+/** Other members a member dials before concluding the job was released without it. */
+const OTHER_MEMBER_CHECKS = 4;
 
 /** Mesh checks one member runs at once. */
 const MESH_PROBE_CONCURRENCY = 4;

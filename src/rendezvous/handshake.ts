@@ -17,7 +17,14 @@
 import { newNonce, type Party, proofInput, prove, verifyProof } from './auth.js';
 import type { Channel } from './channel.js';
 import { ProtocolError } from './frames.js';
-import { type Challenge, type Hello, PROTOCOL_VERSION, type Purpose, type RejectCode } from './messages.js';
+import {
+  type Challenge,
+  type Hello,
+  PROTOCOL_VERSION,
+  type Purpose,
+  type Reject,
+  type RejectCode,
+} from './messages.js';
 
 /** Who this agent is on the wire. */
 export interface WireIdentity {
@@ -27,12 +34,27 @@ export interface WireIdentity {
   readonly token: string | undefined;
 }
 
+/** What `admit` answers to refuse a hello; `released` refusals say which barrier and when. */
+export interface Refusal {
+  code: RejectCode;
+  reason: string;
+  generation?: string;
+  releasedAt?: number;
+}
+
 /** The handshake failed for a reason worth showing to the user ("wrong identity", "token mismatch"). */
 export class HandshakeError extends ProtocolError {
   readonly reason: RejectCode | 'closed' | 'timeout';
-  constructor(reason: RejectCode | 'closed' | 'timeout', message: string) {
+  /** A `released` reject: the generation and release time (epoch ms) the acceptor sent, when it sent them. */
+  readonly released: { generation?: string; releasedAt?: number } | undefined;
+  constructor(
+    reason: RejectCode | 'closed' | 'timeout',
+    message: string,
+    released?: { generation?: string; releasedAt?: number },
+  ) {
     super(message);
     this.reason = reason;
+    this.released = released;
   }
 }
 
@@ -55,7 +77,7 @@ export async function initiate(
     nonce,
   });
   const reply = await receive(channel, deadline);
-  if (reply.type === 'reject') throw rejected(channel, reply.code, reply.reason);
+  if (reply.type === 'reject') throw rejected(channel, reply);
   if (reply.type !== 'challenge') return fail(channel, 'protocol', `expected challenge, got ${reply.type}`);
   if (reply.job !== self.job)
     return fail(
@@ -78,7 +100,7 @@ export async function initiate(
     proof: prove(self.token, proofInput('initiator', self.job, purpose, me, them)),
   });
   const done = await receive(channel, deadline);
-  if (done.type === 'reject') throw rejected(channel, done.code, done.reason);
+  if (done.type === 'reject') throw rejected(channel, done);
   if (done.type !== 'accepted') return fail(channel, 'protocol', `expected accepted, got ${done.type}`);
   if (!verifyProof(self.token, proofInput('acceptor', self.job, purpose, me, them), done.proof)) {
     return fail(
@@ -91,10 +113,12 @@ export async function initiate(
 }
 
 /**
- * Announce (purpose `announce`): send a hello and close. It proves nothing and asks for nothing; see the
- * header.
+ * Announce (purpose `announce`): send a hello, then close. It proves nothing and asks for nothing; see the
+ * header. Resolves to true when the other end took it (hung up without a word, as a member's agent does),
+ * false when it answered (a reject: e.g. our own listener) or said nothing by `deadline`. Unauthenticated:
+ * "taken" only means something hung up.
  */
-export function announceTo(channel: Channel, self: WireIdentity): void {
+export async function announceTo(channel: Channel, self: WireIdentity, deadline: number): Promise<boolean> {
   channel.send({
     v: PROTOCOL_VERSION,
     type: 'hello',
@@ -104,7 +128,14 @@ export function announceTo(channel: Channel, self: WireIdentity): void {
     purpose: 'announce',
     nonce: newNonce(),
   });
-  channel.close({ kind: 'local', message: 'announced' });
+  try {
+    await channel.receive(deadline);
+    return false; // it answered: not a member's agent taking an announce
+  } catch {
+    return channel.closed?.kind === 'closed';
+  } finally {
+    channel.close({ kind: 'local', message: 'announced' });
+  }
 }
 
 /** Deadlines of an inbound handshake (epoch ms): for the dialler's hello, and for the whole exchange. */
@@ -121,7 +152,7 @@ export interface AcceptDeadlines {
 export async function accept(
   channel: Channel,
   self: WireIdentity,
-  admit: (hello: Hello) => { code: RejectCode; reason: string } | undefined,
+  admit: (hello: Hello) => Refusal | undefined,
   deadlines: AcceptDeadlines,
   onHello?: () => void,
 ): Promise<Hello> {
@@ -134,7 +165,7 @@ export async function accept(
   if (hello.incarnation === self.incarnation)
     return fail(channel, 'wrong-index', `incarnation ${hello.incarnation} is this agent's own`);
   const refusal = admit(hello);
-  if (refusal) return fail(channel, refusal.code, refusal.reason);
+  if (refusal) return fail(channel, refusal.code, refusal.reason, refusal);
   if (hello.purpose === 'announce') return hello;
   const nonce = newNonce();
   channel.send({
@@ -146,7 +177,7 @@ export async function accept(
     nonce,
   });
   const auth = await receive(channel, deadlines.end);
-  if (auth.type === 'reject') throw rejected(channel, auth.code, auth.reason);
+  if (auth.type === 'reject') throw rejected(channel, auth);
   if (auth.type !== 'auth') return fail(channel, 'protocol', `expected auth, got ${auth.type}`);
   const them: Party = { index: hello.index, incarnation: hello.incarnation, nonce: hello.nonce };
   const me: Party = { index: self.index, incarnation: self.incarnation, nonce };
@@ -165,9 +196,18 @@ export async function accept(
   return hello;
 }
 
-function rejected(channel: Channel, code: RejectCode, reason: string): HandshakeError {
-  channel.close({ kind: 'local', message: `rejected: ${reason}` });
-  return new HandshakeError(code, `rejected by ${channel.remoteAddress}: ${reason}`);
+function rejected(channel: Channel, reply: Reject): HandshakeError {
+  channel.close({ kind: 'local', message: `rejected: ${reply.reason}` });
+  return new HandshakeError(
+    reply.code,
+    `rejected by ${channel.remoteAddress}: ${reply.reason}`,
+    reply.code === 'released'
+      ? {
+          ...(reply.generation === undefined ? {} : { generation: reply.generation }),
+          ...(reply.releasedAt === undefined ? {} : { releasedAt: reply.releasedAt }),
+        }
+      : undefined,
+  );
 }
 
 async function receive(channel: Channel, deadline: number, late = 'handshake deadline passed') {
@@ -180,8 +220,15 @@ async function receive(channel: Channel, deadline: number, late = 'handshake dea
   }
 }
 
-function fail(channel: Channel, code: RejectCode, reason: string): never {
-  channel.send({ v: PROTOCOL_VERSION, type: 'reject', code, reason });
+function fail(channel: Channel, code: RejectCode, reason: string, extra?: Refusal): never {
+  const released =
+    extra?.code === 'released'
+      ? {
+          ...(extra.generation === undefined ? {} : { generation: extra.generation }),
+          ...(extra.releasedAt === undefined ? {} : { releasedAt: extra.releasedAt }),
+        }
+      : undefined;
+  channel.send({ v: PROTOCOL_VERSION, type: 'reject', code, reason, ...released });
   channel.close({ kind: 'local', message: reason });
-  throw new HandshakeError(code, reason);
+  throw new HandshakeError(code, reason, released);
 }

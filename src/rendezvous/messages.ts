@@ -11,8 +11,11 @@ export const PROTOCOL_VERSION = 2;
 /** Addresses per pod a release may list; the coordinator caps what it sends at this, members reject more. */
 export const MAX_ADDRESSES_PER_POD = 16;
 
-/** Why a connection is opened: a member joining the coordinator, a coordinator waking a member, a mesh check. */
-export type Purpose = 'join' | 'announce' | 'probe';
+/**
+ * Why a connection is opened: a member joining the coordinator, a coordinator waking a member, a mesh check,
+ * or a replacement coordinator asking a released member's sidecar for the released roster (after-release.ts).
+ */
+export type Purpose = 'join' | 'announce' | 'probe' | 'rejoin';
 
 export interface Hello {
   v: number;
@@ -52,12 +55,17 @@ export type RejectCode =
   | 'not-coordinator'
   | 'protocol'
   /** The acceptor sheds pending handshakes (too many at once, or from one address): retry. */
-  | 'busy';
+  | 'busy'
+  /** The barrier already released without the dialler (after-release.ts); carries generation and time. */
+  | 'released';
 export interface Reject {
   v: number;
   type: 'reject';
   code: RejectCode;
   reason: string;
+  /** With `released`: the generation and the release time (epoch ms) of the barrier this pod missed. */
+  generation?: string;
+  releasedAt?: number;
 }
 /** Member → coordinator: my checks passed for membership epoch `epoch`. */
 export interface Ready {
@@ -118,7 +126,7 @@ export type Message =
 const isStr = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length <= max;
 const isIdx = (v: unknown): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < 1_000_000;
-const PURPOSES = new Set<string>(['join', 'announce', 'probe']);
+const PURPOSES = new Set<string>(['join', 'announce', 'probe', 'rejoin']);
 const REJECTS = new Set<string>([
   'version',
   'wrong-job',
@@ -127,6 +135,7 @@ const REJECTS = new Set<string>([
   'not-coordinator',
   'protocol',
   'busy',
+  'released',
 ]);
 
 /** A peer's `v` for messages: whatever it sent, JSON, at most 16 characters (it is unauthenticated). */
@@ -180,7 +189,13 @@ export function parseMessage(raw: unknown): Message {
       case 'accepted':
         return isStr(m.proof, 128);
       case 'reject':
-        return REJECTS.has(m.code as string) && isStr(m.reason);
+        return (
+          REJECTS.has(m.code as string) &&
+          isStr(m.reason) &&
+          (m.generation === undefined || isStr(m.generation, 64)) &&
+          (m.releasedAt === undefined ||
+            (Number.isSafeInteger(m.releasedAt) && (m.releasedAt as number) >= 0))
+        );
       case 'ready':
         return isIdx(m.epoch);
       case 'peer':

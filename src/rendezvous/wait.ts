@@ -8,6 +8,7 @@ import { MAX_DURATION_MS } from '../duration.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { discoverIdentity, type Identity, type IdentityOptions } from '../identity/identity.js';
 import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
+import { DEFAULT_RELEASED_AFTER_MS } from './after-release.js';
 import { type AgentStats, type ProgressEvent, runAgent } from './agent.js';
 import { checkTokenLength } from './auth.js';
 import type { Mesh } from './types.js';
@@ -48,6 +49,11 @@ export interface WaitForPeersOptions extends IdentityOptions {
   handshakeTimeoutMs?: number;
   /** How long the coordinator waits for acks after release (default 2000 ms). */
   releaseGraceMs?: number;
+  /**
+   * Peers' names resolve but their agents refuse connections this long → the job was released without this
+   * pod: RDV_ERR_RELEASED (default 30000 ms; 0: wait until the timeout instead).
+   */
+  releasedAfterMs?: number;
 }
 
 /** Injected dependencies; every field has a real default. */
@@ -98,6 +104,7 @@ const KNOWN = new Set([
   'onProgress',
   'handshakeTimeoutMs',
   'releaseGraceMs',
+  'releasedAfterMs',
 ]);
 
 /** Wait until every pod of the job is ready, then resolve to the roster every pod agrees on. */
@@ -144,6 +151,7 @@ export async function waitForPeers(
       onProgress: opts.onProgress,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
       releaseGraceMs: opts.releaseGraceMs,
+      releasedAfterMs: opts.releasedAfterMs,
       now,
       random: deps.random ?? Math.random,
     });
@@ -155,13 +163,14 @@ export async function waitForPeers(
 
 type Normalized = Omit<
   WaitForPeersOptions,
-  'port' | 'verify' | 'timeoutMs' | 'handshakeTimeoutMs' | 'releaseGraceMs'
+  'port' | 'verify' | 'timeoutMs' | 'handshakeTimeoutMs' | 'releaseGraceMs' | 'releasedAfterMs'
 > & {
   port: number;
   verify: VerifyMode;
   timeoutMs: number;
   handshakeTimeoutMs: number;
   releaseGraceMs: number;
+  releasedAfterMs: number;
 };
 
 /** Copy and check the options (the caller's object is never changed); unknown keys are a UsageError. */
@@ -204,6 +213,13 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
       source: 'option listen',
     });
   }
+  const releasedAfterMs = options.releasedAfterMs ?? DEFAULT_RELEASED_AFTER_MS;
+  if (!Number.isFinite(releasedAfterMs) || releasedAfterMs < 0 || releasedAfterMs > MAX_DURATION_MS) {
+    throw new ConfigError(
+      `releasedAfterMs ${quote(releasedAfterMs)} is not valid: expected a number of milliseconds from 0 to ${MAX_DURATION_MS} (0: off)`,
+      { value: String(releasedAfterMs), source: 'option releasedAfterMs' },
+    );
+  }
   const verify =
     typeof options.verify === 'string' || options.verify === undefined
       ? parseVerifyMode(options.verify ?? 'star')
@@ -215,11 +231,15 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
     timeoutMs,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
     releaseGraceMs: options.releaseGraceMs ?? 2000,
+    releasedAfterMs,
   };
 }
 
 /** A DnsClient for --dns-server, else for the nameservers of the pod's resolv.conf. */
-function createResolver(identity: Identity, opts: Normalized): Resolver {
+export function createResolver(
+  identity: Identity,
+  opts: Pick<WaitForPeersOptions, 'dnsServer' | 'resolvConf'>,
+): Resolver {
   if (identity.peers.every((p) => ipFamily(p) !== 0)) return noResolver;
   if (opts.dnsServer !== undefined && opts.dnsServer !== '') {
     return new DnsClient(dnsClientOptionsFromServerFlag(opts.dnsServer, 'option dnsServer'));

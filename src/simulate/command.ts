@@ -31,6 +31,12 @@ export async function runSimulateCommand(
     const { runInProcess } = await import('./in-process.js');
     return runInProcess(ctx, args, faults);
   }
+  if (args.sidecar && (args.inProcess || args.initContainer)) {
+    throw new UsageError('--sidecar is a pod shape of its own: drop --in-process or --init-container');
+  }
+  if (args.sidecar && command.length === 0) {
+    throw new UsageError('--sidecar needs a command after -- (the main container, started at the release)');
+  }
   if (args.initContainer && command.length === 0) {
     throw new UsageError('--init-container needs a command after -- (the main container)');
   }
@@ -72,6 +78,7 @@ export async function runSimulateCommand(
     const port = args.port ?? placement.agentPort;
     if (port !== undefined) agentArgs.push('--port', String(port));
     agentArgs.push('--timeout', args.timeout ?? '2m');
+    if (args.releasedAfter !== undefined) agentArgs.push('--released-after', args.releasedAfter);
     if (args.verify !== undefined) agentArgs.push('--verify', args.verify);
     // The token goes to the agents through their environment, never their argv (visible in /proc/<pid>/cmdline);
     // the agents drop it before the workload starts.
@@ -99,6 +106,7 @@ export async function runSimulateCommand(
       zone: args.clusterDomain,
       command: command.length > 0 ? command : undefined,
       initContainer: args.initContainer,
+      sidecar: args.sidecar,
       agentArgs,
       faults,
       self,

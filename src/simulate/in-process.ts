@@ -3,6 +3,7 @@
 import { randomInt } from 'node:crypto';
 import type { SimulateArgs } from '../cli/commands/simulate.js';
 import type { CliContext } from '../cli/context.js';
+import { EXIT_RELEASED } from '../cli/exit-codes.js';
 import { ClusterDnsServer } from '../dns/server.js';
 import { formatMs, parseDuration } from '../duration.js';
 import { type WaitResult, waitForPeers } from '../rendezvous/wait.js';
@@ -34,6 +35,8 @@ export async function runInProcess(
     args.timeout ?? '2m',
     args.timeout === undefined ? 'default' : 'flag --timeout',
   );
+  const releasedAfterMs =
+    args.releasedAfter === undefined ? undefined : parseDuration(args.releasedAfter, 'flag --released-after');
   const controller = new AbortController();
   const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => controller.abort(signal);
@@ -107,6 +110,7 @@ export async function runInProcess(
           timeoutMs,
           dnsServer: `${dns.address.host}:${dns.address.port}`,
           token: args.token,
+          ...(releasedAfterMs === undefined ? {} : { releasedAfterMs }),
           signal: AbortSignal.any([controller.signal, abort.signal]),
         },
         { sources: { readFile: () => undefined, env: {}, hostname: () => hostname } },
@@ -134,9 +138,16 @@ export async function runInProcess(
       runs.push(
         new Promise<void>((resolve) => {
           after(atMs, () => {
-            if (released[index] !== undefined) return resolve();
-            say(`${args.jobName}-${index}: restarted on a new address (--restart)`);
+            // After the release the replacement meets a finished barrier: it gets the verdict (exit 75 in a pod).
+            const late = released[index] !== undefined;
+            say(
+              `${args.jobName}-${index}: restarted on a new address (--restart)${late ? ', after the release: a replacement pod' : ''}`,
+            );
             agentAborts[index]?.abort();
+            if (late) {
+              released[index] = undefined;
+              results[index] = undefined;
+            }
             startAgent(index).then(resolve);
           });
         }),
@@ -189,7 +200,7 @@ export async function runInProcess(
       })}\n`,
     );
     if (controller.signal.aborted) return 130;
-    return failed.length === 0 ? 0 : 124;
+    return exitCodeOf(failed);
   }
   const lines = [
     `in-process: ${times.length}/${n} released in ${formatMs(now())}`,
@@ -201,5 +212,11 @@ export async function runInProcess(
   ];
   ctx.io.stdout(`${lines.join('\n')}\n`);
   if (controller.signal.aborted) return 130;
-  return failed.length === 0 ? 0 : 124;
+  return exitCodeOf(failed);
+}
+
+/** 0 when all were released; 75 when every failure is a late pod's verdict; else 124. */
+function exitCodeOf(failed: readonly (readonly [number, string | undefined])[]): number {
+  if (failed.length === 0) return 0;
+  return failed.every(([, e]) => e?.startsWith('RDV_ERR_RELEASED')) ? EXIT_RELEASED : 124;
 }

@@ -3,11 +3,11 @@
 // with `knsupdate` (RFC 2136), queries counted by mod-stats. It runs here or wherever a placement spawns it
 // (a hub network namespace); test/helpers/knot.ts wraps it with a random loopback address.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RendezvousError } from '../errors.js';
+import { runControl, superviseDaemon } from './daemon.js';
 
 /** A record for the zone file or for knsupdate: owner (relative to the zone or absolute), type, value. */
 export interface KnotRecord {
@@ -151,65 +151,20 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
   );
 
   const child = placement.spawn(['knotd', '-c', join(dir, 'knot.conf')]);
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
+  const daemon = superviseDaemon(child, {
+    name: 'knotd',
+    where: `${address}:${port}`,
+    ownDir: ownDir ? dir : undefined,
   });
-  let spawnError: Error | undefined;
-  child.once('error', (error) => {
-    spawnError = error;
-  });
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  // A test or run that never calls stop() must not leave knotd running after this process exits.
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', killOnExit);
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await closed;
-      clearTimeout(timer);
-      await sleep(0); // the process handle closes a loop turn later
-    }
-    if (ownDir) rmSync(dir, { recursive: true, force: true });
-  };
-
+  const stop = daemon.stop;
   const control = (args: readonly string[]) =>
     spawnSync('knotc', ['-s', socket, ...args], { encoding: 'utf8', timeout: 5_000, env: sbinEnv() });
   // knotd binds its addresses before it opens the control socket (and exits when a bind fails), so a loaded
   // zone there means queries are answered.
-  try {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (spawnError !== undefined) {
-        throw new RendezvousError('RDV_ERR_UNSUPPORTED', `knotd could not start: ${spawnError.message}`);
-      }
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new RendezvousError(
-          'RDV_ERR_UNSUPPORTED',
-          `knotd exited ${child.exitCode ?? child.signalCode}: ${stderr.trim()}`,
-        );
-      }
-      const status = control(['zone-status', zone]);
-      if (status.status === 0 && !/not yet loaded|-\s*$/.test(status.stdout)) break;
-      if (Date.now() >= deadline) {
-        throw new RendezvousError(
-          'RDV_ERR_UNSUPPORTED',
-          `knotd on ${address}:${port} did not come up within ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`,
-        );
-      }
-      await sleep(25);
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  await daemon.waitReady(async () => {
+    const status = await runControl('knotc', ['-s', socket, 'zone-status', zone], sbinEnv());
+    return status.code === 0 && !/not yet loaded|-\s*$/.test(status.stdout);
+  }, READY_TIMEOUT_MS);
 
   const fqdn = (name: string): string => (name.endsWith('.') ? name : `${name}.${zone}.`);
   const line = (c: KnotChange): string =>

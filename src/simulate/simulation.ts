@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { exitCodeForSignal } from '../cli/exit-codes.js';
+import { shellQuote } from '../exec/shell-quote.js';
 import type { SelfCommand } from '../self-command.js';
 import type { SimulationFaults } from './faults.js';
 import { killGroup } from './loopback.js';
@@ -23,6 +24,8 @@ export interface SimulationOptions {
   readonly command: readonly string[] | undefined;
   /** Init-container mode: `wait` first (the pod is not Ready meanwhile), then the command without the agent. */
   readonly initContainer: boolean;
+  /** Native-sidecar shape: `sidecar` runs all along, the command starts at its release with the env file sourced. */
+  readonly sidecar?: boolean;
   /** Extra arguments for every agent (`--verify`, `--timeout`, `--port`, …). */
   readonly agentArgs: readonly string[];
   readonly faults: SimulationFaults;
@@ -53,6 +56,8 @@ interface PodRun {
   readonly fqdn: string;
   slot: PodSlot | undefined;
   child: ChildProcess | undefined;
+  /** Sidecar shape: the main container's process (`child` is the sidecar). */
+  workload: ChildProcess | undefined;
   incarnation: number;
   releasedAtMs: number | undefined;
   exitCode: number | undefined;
@@ -81,7 +86,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   await placement.dns.addService({
     name: options.subdomain,
     namespace: options.namespace,
-    publishNotReadyAddresses: faults.notReadyAddresses,
+    // A sidecar barrier needs it (its pod is not Ready while it waits): manifest --sidecar sets it too.
+    publishNotReadyAddresses: faults.notReadyAddresses || options.sidecar === true,
   });
   await placement.dns.setFaults({
     dropRatio: faults.dnsDrop,
@@ -100,6 +106,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       fqdn: `${hostname}.${svc}`,
       slot: undefined,
       child: undefined,
+      workload: undefined,
       incarnation: 0,
       releasedAtMs: undefined,
       exitCode: undefined,
@@ -161,11 +168,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   };
 
   // The agent writes its --ready-file when the mesh is released: that moment is the pod's release.
-  const watchReadyFile = (pod: PodRun, incarnation: number, file: string) => {
+  const watchReadyFile = (pod: PodRun, incarnation: number, file: string, onReady?: () => void) => {
     try {
       const w = watch(dirname(file), (_event, name) => {
         if (name !== basename(file) || pod.incarnation !== incarnation) return;
         pod.releasedAtMs ??= now();
+        onReady?.();
         w.close();
         watchers.delete(w);
       });
@@ -199,6 +207,31 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     child.once('exit', (code, signal) => onExit(pod, incarnation, code, signal));
   };
 
+  // Sidecar shape at the release: the main container sources the env file and execs the command; when it
+  // exits, the pod is done and the kubelet stops the sidecar (SIGTERM: exit 0 after the release).
+  const startMainContainer = (pod: PodRun, incarnation: number, exportDir: string) => {
+    if (pod.incarnation !== incarnation || pod.workload !== undefined) return;
+    void publish(pod, incarnation, true).catch((error: unknown) => {
+      failure ??= error;
+    });
+    const script = `. ${shellQuote(join(exportDir, 'env'))} && exec "$@"`;
+    // As in `manifest --sidecar`, the main container gets none of the agent's PEER_RENDEZVOUS_* settings.
+    const env = Object.fromEntries(
+      Object.entries(podEnv(pod)).filter(([name]) => !name.startsWith('PEER_RENDEZVOUS_')),
+    );
+    const child = placement.spawn(pod.slot!, ['sh', '-c', script, 'sh', ...options.command!], env);
+    pod.workload = child;
+    attach(pod, child);
+    const sidecar = pod.child;
+    const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (sidecar !== undefined && sidecar.exitCode === null && sidecar.signalCode === null)
+        killGroup(sidecar, 'SIGTERM');
+      onExit(pod, incarnation, code, signal);
+    };
+    child.once('error', () => done(127, null));
+    child.once('exit', done);
+  };
+
   const start = async (pod: PodRun) => {
     const incarnation = ++pod.incarnation;
     const slot = await placement.allocate(pod.index, pod.hostname, pod.fqdn, search);
@@ -207,19 +240,29 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     pod.exitCode = undefined;
     const readyDir = join(scratch, `${pod.hostname}-${incarnation}`);
     const readyFile = join(readyDir, 'ready.json');
-    const runMode = options.command !== undefined && options.command.length > 0 && !options.initContainer;
+    const sidecar = options.sidecar === true;
+    const runMode =
+      options.command !== undefined && options.command.length > 0 && !options.initContainer && !sidecar;
+    const exportDir = join(readyDir, 'exports');
     const argv = [
       options.self.file,
       ...options.self.args,
-      runMode ? 'run' : 'wait',
+      sidecar ? 'sidecar' : runMode ? 'run' : 'wait',
       ...slot.agentFlags,
       ...options.agentArgs,
       '--ready-file',
       readyFile,
+      ...(sidecar ? ['--export-dir', exportDir, '--probe-port', '0'] : []),
       ...(runMode ? ['--', ...options.command!] : []),
     ];
+    pod.workload = undefined;
     mkdirSync(readyDir, { recursive: true });
-    watchReadyFile(pod, incarnation, readyFile);
+    watchReadyFile(
+      pod,
+      incarnation,
+      readyFile,
+      sidecar ? () => startMainContainer(pod, incarnation, exportDir) : undefined,
+    );
     const child = placement.spawn(slot, argv, podEnv(pod));
     pod.child = child;
     attach(pod, child);
@@ -228,13 +271,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       onExit(pod, incarnation, 127, null);
     });
     child.once('exit', (code, signal) => {
+      // The sidecar ends when its pod's main container ended (or it failed before the release).
+      if (sidecar && pod.workload !== undefined) return;
       if (options.initContainer && code === 0 && pod.incarnation === incarnation) {
         startWorkloadAfterInit(pod, incarnation);
         return;
       }
       onExit(pod, incarnation, code, signal);
     });
-    schedule(now() + faults.publishDelayMs, () => publish(pod, incarnation, !options.initContainer));
+    schedule(now() + faults.publishDelayMs, () =>
+      publish(pod, incarnation, !options.initContainer && !sidecar),
+    );
   };
 
   for (const pod of pods) {
@@ -253,7 +300,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
       const old = pod.slot;
       const child = pod.child;
+      const workload = pod.workload;
       pod.incarnation++;
+      if (workload !== undefined) killGroup(workload, 'SIGKILL');
       pod.final = false;
       pod.releasedAtMs = undefined;
       if (child !== undefined) killGroup(child, 'SIGKILL');
@@ -276,6 +325,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
       output.event(now(), `${pod.hostname}: killed (--kill); its record is withdrawn`);
       pod.notes.push(`killed at ${(atMs / 1000).toFixed(1)} s`);
+      if (pod.workload !== undefined) killGroup(pod.workload, 'SIGKILL');
       killGroup(child, 'SIGKILL');
       await placement.dns.removePod(podRef(pod));
     });
@@ -345,6 +395,10 @@ async function stopAll(pods: readonly PodRun[], output: SimulationOutput, now: (
   if (live.length === 0) return;
   output.event(now(), `stopping ${live.length} pod(s)`);
   const exited = live.map((p) => new Promise<void>((resolve) => p.child!.once('exit', () => resolve())));
+  for (const p of pods) {
+    const w = p.workload;
+    if (w !== undefined && w.exitCode === null && w.signalCode === null) killGroup(w, 'SIGTERM');
+  }
   for (const p of live) killGroup(p.child!, 'SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<'grace'>((resolve) => {

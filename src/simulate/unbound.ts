@@ -9,8 +9,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RendezvousError, UsageError } from '../errors.js';
+import { runControl, superviseDaemon } from './daemon.js';
 
 /** How to start the resolver where it lives (in a hub namespace, or here). */
 export interface UnboundPlacement {
@@ -102,7 +102,9 @@ export function unboundConfig(options: UnboundOptions & { readonly dir: string }
     // No DNSSEC: the iterator alone, as CoreDNS' cache in front of the kubernetes plugin.
     '    module-config: "iterator"',
     '    qname-minimisation: no',
-    '    cache-min-ttl: 0',
+    // CoreDNS' cache keeps a positive answer at least 5 s (MINTTL); unbound 1.17 has no such floor for denials,
+    // whose time the zone's SOA sets (its TTL and MINIMUM are the cap in every test world here).
+    `    cache-min-ttl: ${Math.min(5, positive)}`,
     `    cache-max-ttl: ${positive}`,
     `    cache-max-negative-ttl: ${negative}`,
     '    serve-expired: no',
@@ -174,64 +176,19 @@ export async function startUnbound(options: UnboundOptions): Promise<UnboundServ
   writeFileSync(confPath, config);
   const placement = options.placement ?? localUnboundPlacement;
   const child = placement.spawn([UNBOUND, '-d', '-c', confPath]);
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr = (stderr + d).slice(-4_000);
+  const daemon = superviseDaemon(child, {
+    name: 'unbound',
+    where: `${options.address}:${options.port}`,
+    installHint: '(apt-get install unbound)',
+    ownDir: ownDir ? dir : undefined,
   });
-  let spawnError: Error | undefined;
-  child.once('error', (error) => {
-    spawnError = error;
-  });
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', killOnExit);
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await closed;
-      clearTimeout(timer);
-      await sleep(0);
-    }
-    if (ownDir) rmSync(dir, { recursive: true, force: true });
-  };
   const control = (args: readonly string[]) =>
     spawnSync(UNBOUND_CONTROL, ['-c', confPath, ...args], { encoding: 'utf8', timeout: 5_000 });
-  try {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (spawnError !== undefined) {
-        throw new RendezvousError(
-          'RDV_ERR_UNSUPPORTED',
-          `unbound could not start (apt-get install unbound): ${spawnError.message}`,
-        );
-      }
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new RendezvousError(
-          'RDV_ERR_UNSUPPORTED',
-          `unbound exited ${child.exitCode ?? child.signalCode}: ${stderr.trim()}`,
-        );
-      }
-      // unbound opens its listening sockets before the control socket.
-      if (control(['status']).status === 0) break;
-      if (Date.now() >= deadline) {
-        throw new RendezvousError(
-          'RDV_ERR_UNSUPPORTED',
-          `unbound on ${options.address}:${options.port} did not come up within ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`,
-        );
-      }
-      await sleep(25);
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  // unbound opens its listening sockets before the control socket.
+  await daemon.waitReady(
+    async () => (await runControl(UNBOUND_CONTROL, ['-c', confPath, 'status'])).code === 0,
+    READY_TIMEOUT_MS,
+  );
   const zone = (options.zone ?? 'cluster.local').replace(/\.$/, '');
   const positive = options.cacheSeconds;
   return {
@@ -254,7 +211,7 @@ export async function startUnbound(options: UnboundOptions): Promise<UnboundServ
       control(['flush_zone', zone]);
       control(['flush_infra', 'all']);
     },
-    stop,
+    stop: daemon.stop,
   };
 }
 

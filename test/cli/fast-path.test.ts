@@ -66,6 +66,10 @@ describe('fast path', () => {
     [['wait', ...podArgs, '--timeout', '30s', '--log-format', 'json'], 'wait'],
     [['env', '--format', 'json', '--token=s3cret', '--verbose'], 'env'],
     [['wait', '--index', '1', '--index', '2'], 'wait'],
+    [
+      ['sidecar', ...podArgs, '--export', 'torch', '--export-dir', '/run/x', '--probe-port', '8081'],
+      'sidecar',
+    ],
   ])('takes %j as %s, with the same arguments as yargs', async (argv, command) => {
     const fast = await agree(argv);
     expect(fast).toMatchObject({ command });
@@ -168,7 +172,7 @@ describe('fast path', () => {
     );
     const argv = fc
       .tuple(
-        fc.constantFrom([], ['run'], ['wait'], ['env'], ['explain']),
+        fc.constantFrom([], ['run'], ['wait'], ['env'], ['sidecar'], ['explain']),
         fc.array(token, { maxLength: 6 }),
         fc.constantFrom([], ['--'], ['--', 'sh', '-c', 'true']),
       )

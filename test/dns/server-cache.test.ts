@@ -16,7 +16,7 @@ import {
 } from '../../src/dns/server-cache.js';
 import { type EncodedAnswer, emptyAnswer, encodeRecord } from '../../src/dns/server-wire.js';
 import { RCODE } from '../../src/dns/types.js';
-import type { ZoneRecord } from '../../src/dns/zone.js';
+import type { ZoneRecord } from '../../src/dns/zone-types.js';
 import { dig } from './server-helpers.js';
 
 const ZONE = 'cluster.local';
@@ -109,9 +109,16 @@ describe('what is cached and for how long (CoreDNS cache semantics)', () => {
     expect(cacheSeconds(positive(a(pod(0), 5)), caps)).toBe(5);
     expect(cacheSeconds(positive(a(pod(0), 300)), caps)).toBe(30);
     expect(cacheSeconds(positive(a(pod(0), 60), a(pod(0), 12, '10.0.0.2')), caps)).toBe(12);
-    expect(cacheSeconds(positive(a(pod(0), 0)), caps)).toBe(0);
-    const withAdditional = { ...positive(a(pod(0), 20)), additional: [encodeRecord(a(pod(1), 3), false)] };
-    expect(cacheSeconds(withAdditional, caps)).toBe(3);
+    const withAdditional = { ...positive(a(pod(0), 20)), additional: [encodeRecord(a(pod(1), 7), false)] };
+    expect(cacheSeconds(withAdditional, caps)).toBe(7);
+  });
+
+  it("keeps every answer at least CoreDNS' MINTTL of 5 s, or the cap when it is smaller", () => {
+    expect(cacheSeconds(positive(a(pod(0), 0)), caps)).toBe(5);
+    expect(cacheSeconds(positive(a(pod(0), 1)), caps)).toBe(5);
+    expect(cacheSeconds(positive(a(pod(0), 1)), { ...caps, positiveSeconds: 3 })).toBe(3);
+    expect(cacheSeconds(denial(RCODE.NXDOMAIN, soa(0, 0)), caps)).toBe(5);
+    expect(cacheSeconds(denial(RCODE.NXDOMAIN, soa(2, 30)), { ...caps, negativeSeconds: 3 })).toBe(3);
   });
 
   it('keeps a denial for min(SOA TTL, SOA MINIMUM, denial cap), NXDOMAIN and NODATA alike', () => {
@@ -190,7 +197,7 @@ describe('what is cached and for how long (CoreDNS cache semantics)', () => {
         (ttl, cap, elapsed) => {
           const cache = new AnswerCache({ positiveSeconds: cap, negativeSeconds: cap });
           const kept = cache.put('x', 1, positive(a(pod(0), ttl)), 10);
-          expect(kept).toBe(Math.min(ttl, cap));
+          expect(kept).toBe(Math.max(Math.min(5, cap), Math.min(ttl, cap)));
           const hit = cache.get('x', 1, 10 + elapsed);
           const left = kept - Math.floor(elapsed / 1000);
           if (left <= 0) expect(hit).toBeUndefined();

@@ -9,7 +9,7 @@ import {
   writeResponse,
 } from '../../src/dns/server-wire.js';
 import { RCODE } from '../../src/dns/types.js';
-import type { ZoneRecord } from '../../src/dns/zone.js';
+import type { ZoneRecord } from '../../src/dns/zone-types.js';
 
 type Decoded = dnsPacket.DecodedPacket & {
   rcode: string;

@@ -1,6 +1,7 @@
 // The record model alone (no sockets): which names exist and what they answer, with an injected clock.
 import { describe, expect, it } from 'vitest';
-import { ClusterZone, type PodSpec, type ZoneAnswer, type ZoneRecord } from '../../src/dns/zone.js';
+import { ClusterZone } from '../../src/dns/zone.js';
+import type { PodSpec, ZoneAnswer, ZoneRecord } from '../../src/dns/zone-types.js';
 
 const NS = 'ns';
 const SVC = 'svc';

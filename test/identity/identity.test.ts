@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { discoverIdentity, splitPodFqdn } from '../../src/identity/identity.js';
+import { discoverIdentity } from '../../src/identity/identity.js';
+import { splitPodFqdn } from '../../src/identity/pod-view.js';
 import type { SourceOverrides } from '../../src/identity/sources.js';
 
 const HOSTS = '10.244.1.7\texample-job-2.headless-svc.default.svc.cluster.local\texample-job-2\n';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { discoverIdentity } from '../../src/identity/identity.js';
 import { completeName } from '../../src/identity/pod-view.js';
 import { formatDownwardApiMap } from '../../src/identity/podinfo.js';
-import { parseJobsetTopology } from '../../src/identity/providers.js';
+import { parseJobsetTopology } from '../../src/identity/providers/jobset.js';
 
 const view = {
   namespace: { value: 'ml', source: 'x' },

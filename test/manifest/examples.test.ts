@@ -26,6 +26,7 @@ describe('examples/', () => {
     expect(yamlFiles.sort()).toEqual([
       'jax.yaml',
       'mpi.yaml',
+      'pytorch-ddp-sidecar.yaml',
       'pytorch-ddp.yaml',
       'seed-job-with-agent.yaml',
     ]);

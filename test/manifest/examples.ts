@@ -135,4 +135,35 @@ export const GENERATED_EXAMPLES: readonly GeneratedExample[] = [
       JAX_SCRIPT,
     ],
   },
+  {
+    file: 'pytorch-ddp-sidecar.yaml',
+    intro:
+      'The PyTorch DDP example with peer-rendezvous as a native sidecar (Kubernetes >= 1.29): the workload image and\n' +
+      'command are unchanged, the main container starts at the release and sources the exports; the sidecar\n' +
+      'stays up so that a replaced pod rejoins with the same roster (docs/sidecar.md). Written by:\n' +
+      '  peer-rendezvous manifest --sidecar --name ddp --completions 4 --export torchrun --timeout 10m \\\n' +
+      '    --image pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime --agent-image peer-rendezvous:0.1.0 \\\n' +
+      '    --fail-fast-on-config-error -- bash -c <script>',
+    argv: [
+      'manifest',
+      '--sidecar',
+      '--name',
+      'ddp',
+      '--completions',
+      '4',
+      '--export',
+      'torchrun',
+      '--timeout',
+      '10m',
+      '--image',
+      'pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime',
+      '--agent-image',
+      'peer-rendezvous:0.1.0',
+      '--fail-fast-on-config-error',
+      '--',
+      'bash',
+      '-c',
+      DDP_SCRIPT,
+    ],
+  },
 ];

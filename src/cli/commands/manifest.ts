@@ -8,6 +8,7 @@ import {
   MANIFEST_MODES,
   normalizeManifestOptions,
 } from '../../manifest/options.js';
+import { applySidecar, checkSidecarOptions, kindPublishesNotReady } from '../../manifest/sidecar.js';
 import { toYamlDocuments } from '../../manifest/yaml.js';
 import type { CliContext } from '../context.js';
 
@@ -92,6 +93,13 @@ export const manifestOptions = {
     describe: 'Job spec.backoffLimit [default: Kubernetes, 6]',
   },
   'container-name': { type: 'string', group: GROUP, describe: 'workload container name [default: workload]' },
+  sidecar: {
+    type: 'boolean',
+    default: false,
+    group: GROUP,
+    describe:
+      'run the agent as a native sidecar (K8s >= 1.29): startupProbe on /readyz, exports in a shared emptyDir, the workload unchanged',
+  },
 } satisfies Record<string, Options>;
 
 interface ManifestArgs {
@@ -113,6 +121,7 @@ interface ManifestArgs {
   failFastOnConfigError?: boolean;
   backoffLimit?: string;
   containerName?: string;
+  sidecar?: boolean;
   logFormat?: 'text' | 'json';
 }
 
@@ -148,6 +157,11 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
         containerName: args.containerName,
         command: commandAfterDashes(ctx.argv),
       });
+      if (args.sidecar)
+        checkSidecarOptions(options, {
+          kind: args.kind,
+          publishNotReadyAddresses: args.kind === undefined ? undefined : kindPublishesNotReady(args.kind),
+        });
       if (args.kind !== undefined && args.kind !== 'job') {
         const km = buildKindManifest(args.kind, options, { topology: args.topology, runtime: args.runtime });
         ctx.io.stdout(
@@ -157,7 +171,7 @@ export function manifestCommand(ctx: CliContext): CommandModule<object, Manifest
         );
         return;
       }
-      const manifest = buildManifest(options);
+      const manifest = args.sidecar ? applySidecar(buildManifest(options), options) : buildManifest(options);
       // --log-format json: one kubectl-applicable v1 List instead of YAML documents.
       ctx.io.stdout(
         args.logFormat === 'json'

@@ -88,6 +88,19 @@ export const simulateOptions = {
   },
   verify: { type: 'string', group: AGENT, describe: 'star | mesh | dns | tcp:<port>' },
   timeout: { type: 'string', group: AGENT, describe: "each agent's timeout [default: 2m]" },
+  'released-after': {
+    type: 'string',
+    group: AGENT,
+    describe:
+      "each agent's --released-after: a pod replaced after the release gets its verdict this soon [default: 30s]",
+  },
+  sidecar: {
+    type: 'boolean',
+    group: SIM,
+    default: false,
+    describe:
+      'each pod runs `peer-rendezvous sidecar`; the command starts at the release with the env file sourced (native-sidecar shape)',
+  },
   port: { type: 'number', group: AGENT, describe: 'rendezvous port [default: a free port]' },
   token: { type: 'string', group: AGENT, describe: 'shared secret' },
   export: { type: 'string', group: AGENT, describe: 'framework exports for `run`, e.g. torch,mpi' },
@@ -119,6 +132,8 @@ export interface SimulateArgs {
   dnsCache?: string | undefined;
   verify?: string | undefined;
   timeout?: string | undefined;
+  releasedAfter?: string | undefined;
+  sidecar: boolean;
   port?: number | undefined;
   token?: string | undefined;
   export?: string | undefined;
