@@ -12,6 +12,8 @@ interface Fake {
   source: string;
   arrived: number;
   spokeAt: number | undefined;
+  /** Order of the hellos (the admission's own order for ties in time). */
+  spokeSeq: number;
   closed: boolean;
   sent: Buffer[];
   handle: { spoke: () => void; done: () => void };
@@ -28,6 +30,7 @@ function harness(max: number, perSource: number) {
   );
   const live: Fake[] = [];
   let next = 0;
+  let spoken = 0;
   return {
     warned,
     live,
@@ -57,6 +60,7 @@ function harness(max: number, perSource: number) {
     },
     speak(f: Fake) {
       f.spokeAt = now;
+      f.spokeSeq = spoken++;
       f.handle.spoke();
     },
     finish(f: Fake) {
@@ -67,19 +71,21 @@ function harness(max: number, perSource: number) {
   };
 }
 
-/** Whom the policy must shed: a staller (longest stalled), else the oldest idle, else the oldest. */
+/**
+ * Whom the policy must shed. Within one address (`globalStaller` false): a staller (longest stalled, ties in
+ * arrival order), else the oldest idle, else the oldest. In all: the first to have spoken (the order the
+ * hellos came) if it stalled, else the oldest idle, else the first to have spoken.
+ */
 function expectedVictim(pool: Fake[], now: number, globalStaller: boolean): Fake {
   const stalled = pool.filter((f) => f.spokeAt !== undefined && now - f.spokeAt > FIRST_FRAME_MS);
-  const byHello = [...pool.filter((f) => f.spokeAt !== undefined)].sort(
-    (a, b) => a.spokeAt! - b.spokeAt! || a.id - b.id,
-  );
+  const byHello = [...pool.filter((f) => f.spokeAt !== undefined)].sort((a, b) => a.spokeSeq - b.spokeSeq);
+  const idle = pool.find((f) => f.spokeAt === undefined);
   if (globalStaller) {
-    // In all: only the first to have spoken is looked at (the order the hellos came).
     if (byHello[0] && stalled.includes(byHello[0])) return byHello[0];
-  } else if (stalled.length > 0) {
-    return [...stalled].sort((a, b) => a.spokeAt! - b.spokeAt! || a.id - b.id)[0]!;
+    return idle ?? byHello[0]!;
   }
-  return pool.find((f) => f.spokeAt === undefined) ?? byHello[0] ?? pool[0]!;
+  if (stalled.length > 0) return [...stalled].sort((a, b) => a.spokeAt! - b.spokeAt! || a.id - b.id)[0]!;
+  return idle ?? pool[0]!;
 }
 
 describe('admission policy', () => {
