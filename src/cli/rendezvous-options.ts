@@ -7,6 +7,7 @@ import { formatMs, parseDuration } from '../duration.js';
 import { AbortedError, ConfigError, quote, RendezvousError, UsageError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import type { ProgressEvent } from '../rendezvous/agent.js';
+import { checkTokenLength } from '../rendezvous/auth.js';
 import { RendezvousTimeoutError } from '../rendezvous/errors.js';
 import { describeState, type PeerReport } from '../rendezvous/peer-state.js';
 import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
@@ -68,7 +69,7 @@ export const rendezvousOptions = {
     type: 'string',
     group: GROUP,
     describe:
-      'shared secret; peers prove they know it (HMAC-SHA256), it never crosses the wire (prefer --token-file: argv is visible in /proc)',
+      'shared secret, at least 16 random bytes (openssl rand -hex 16); peers prove they know it (HMAC-SHA256), it never crosses the wire (prefer --token-file: argv is visible in /proc)',
   },
   'token-file': {
     type: 'string',
@@ -313,6 +314,7 @@ export function tokenFromArgs(
         { value: path, source: origin },
       );
     }
+    checkTokenLength(token, `the token file ${quote(path)} (${origin})`);
     return token;
   }
   if (args.token === '') {
@@ -321,6 +323,7 @@ export function tokenFromArgs(
       { value: '', source: fromToken! },
     );
   }
+  if (args.token !== undefined) checkTokenLength(args.token, fromToken!);
   return args.token;
 }
 

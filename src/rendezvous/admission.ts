@@ -4,8 +4,12 @@
 // per source address and in all; a new connection over a cap evicts the OLDEST pending one (one that has not
 // even sent its hello first) instead of being refused, so that a client holding idle connections cannot keep
 // a member out: the member's connection is the newest and finishes its handshake within a round trip. A
-// connection must send its hello within FIRST_FRAME_MS. The acceptor says `busy` to what it sheds. Shed first:
-// a client that sent its hello and then stalled past FIRST_FRAME_MS, then the oldest idle one, then the oldest.
+// connection must send its hello within FIRST_FRAME_MS. The acceptor says `busy` to what it sheds. Over the
+// total cap, the address holding the most pending handshakes pays first (when it holds more than one): an
+// attacker that sends a hello at once and stalls, reconnecting, is never idle nor stalled for long, but it
+// needs many connections to fill the cap, and a member holds one. Within the address that pays (or over
+// the per-address cap, or when every address holds one): a client that sent its hello and then stalled past
+// FIRST_FRAME_MS, then the oldest idle one, then the oldest.
 import type { Channel } from './channel.js';
 import { encodeFrame } from './frames.js';
 import { PROTOCOL_VERSION } from './messages.js';
@@ -36,8 +40,10 @@ export class Admission {
   readonly #idle = new Set<Entry>();
   readonly #spoke = new Set<Entry>();
   readonly #bySource = new Map<string, Set<Entry>>();
+  /** Sources by how many pending handshakes they hold: `#byCount[k]` holds the sources with k. */
+  readonly #byCount: Set<string>[] = [];
   readonly #busyFrames = new Map<string, Buffer>();
-  /** Connections shed so far (for tests and the warning). */
+  /** Connections shed so far (read by the tests). */
   shed = 0;
 
   readonly #now: () => number;
@@ -69,9 +75,14 @@ export class Admission {
     if (own && own.size >= this.#perSource) {
       this.#evict(this.#victimOf(own), `more than ${this.#perSource} pending handshakes from one address`);
     } else if (this.pending >= this.#max) {
-      // #spoke is in the order the hellos came: its first entry is the longest stalled.
-      const staller = first(this.#spoke);
-      const victim = staller && this.#stalled(staller) ? staller : (first(this.#idle) ?? staller);
+      const heaviest = this.#heaviest();
+      let victim: Entry | undefined;
+      if (heaviest && heaviest.size > 1) victim = this.#victimOf(heaviest);
+      else {
+        // #spoke is in the order the hellos came: its first entry is the longest stalled.
+        const staller = first(this.#spoke);
+        victim = staller && this.#stalled(staller) ? staller : (first(this.#idle) ?? staller);
+      }
       if (victim) this.#evict(victim, `more than ${this.#max} pending handshakes in all`);
     }
     const entry: Entry = { channel, source, spokeAt: undefined };
@@ -82,6 +93,7 @@ export class Admission {
       this.#bySource.set(source, set);
     }
     set.add(entry);
+    this.#recount(source, set.size - 1, set.size);
     return {
       spoke: () => {
         if (entry.spokeAt === undefined && this.#idle.delete(entry)) {
@@ -119,7 +131,31 @@ export class Admission {
     this.#idle.delete(entry);
     this.#spoke.delete(entry);
     const set = this.#bySource.get(entry.source);
-    if (set?.delete(entry) && set.size === 0) this.#bySource.delete(entry.source);
+    if (!set?.delete(entry)) return;
+    this.#recount(entry.source, set.size + 1, set.size);
+    if (set.size === 0) this.#bySource.delete(entry.source);
+  }
+
+  /** Move `source` from the bucket of `from` pending handshakes to that of `to`. */
+  #recount(source: string, from: number, to: number): void {
+    this.#byCount[from]?.delete(source);
+    if (to === 0) return;
+    let bucket = this.#byCount[to];
+    if (!bucket) {
+      bucket = new Set();
+      this.#byCount[to] = bucket;
+    }
+    bucket.add(source);
+  }
+
+  /** The pending handshakes of the source that holds the most (counts are at most the per-source cap). */
+  #heaviest(): Set<Entry> | undefined {
+    for (let k = this.#byCount.length - 1; k > 0; k--) {
+      const bucket = this.#byCount[k];
+      const source = bucket && first(bucket);
+      if (source !== undefined) return this.#bySource.get(source);
+    }
+    return undefined;
   }
 
   #evict(entry: Entry, why: string): void {

@@ -20,7 +20,14 @@ import {
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { RendezvousTimeoutError } from './errors.js';
 import { encodeFrame, ProtocolError } from './frames.js';
-import { accept, HandshakeError, initiate, type Refusal, type WireIdentity } from './handshake.js';
+import {
+  accept,
+  announceTo,
+  HandshakeError,
+  initiate,
+  type Refusal,
+  type WireIdentity,
+} from './handshake.js';
 import { Limiter } from './limiter.js';
 import { type AddressLookup, LookupGate, resolveUntil } from './lookup.js';
 import {
@@ -35,6 +42,7 @@ import { hintsFor, type PeerReport, type PeerStateKind } from './peer-state.js';
 import { sleep, Waker } from './sleep.js';
 import type { Mesh, PeerInfo } from './types.js';
 import type { VerifyMode } from './verify.js';
+import { MAX_WARNED, WarnOnce } from './warn-once.js';
 
 /**
  * The reason of every internal stop (a session or a probe that ended): one object for all. abort() without a
@@ -122,10 +130,10 @@ class AgentCore {
   readonly stats: AgentStats = { dnsQueries: 0, connections: 0 };
   readonly #channels = new Set<Channel>();
   readonly #sockets = new Set<Socket>();
-  /** Addresses already reported as speaking another protocol version. */
-  readonly #versionWarned = new Set<string>();
-  /** Addresses already warned about for shed connections. */
-  readonly #shedWarned = new Set<string>();
+  /** Addresses already reported as speaking another protocol version (at most MAX_WARNED). */
+  readonly #versionWarned = new WarnOnce();
+  /** Addresses already warned about for shed connections (at most MAX_WARNED). */
+  readonly #shedWarned = new WarnOnce();
   readonly #abort = new AbortController();
   readonly signal: AbortSignal;
   /** Rejects once the caller's signal fires; its listener is removed at shutdown. */
@@ -279,11 +287,14 @@ class AgentCore {
       maxPending(this.cfg.completions),
       MAX_PENDING_PER_SOURCE,
       (source, why) => {
-        if (this.#shedWarned.has(source)) return;
-        this.#shedWarned.add(source);
+        const say = this.#shedWarned.take(source);
+        if (say === undefined) return;
         this.cfg.onProgress?.({
           type: 'warning',
-          message: `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
+          message:
+            say === 'warn'
+              ? `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`
+              : `shedding unauthenticated connections from more than ${MAX_WARNED} addresses (${source} and others, ${why}): not said again`,
         });
       },
       this.cfg.now,
@@ -306,11 +317,14 @@ class AgentCore {
           pending.done();
           const closed = channel.closed;
           // Unparsed, the dialler's index is unknown: say it once per address, as a warning.
-          if (closed?.kind === 'version' && !this.#versionWarned.has(channel.remoteAddress)) {
-            this.#versionWarned.add(channel.remoteAddress);
+          const say = closed?.kind === 'version' && this.#versionWarned.take(channel.remoteAddress);
+          if (say) {
             this.cfg.onProgress?.({
               type: 'warning',
-              message: `${channel.remoteAddress} dialled in with another protocol: ${closed.message}`,
+              message:
+                say === 'warn'
+                  ? `${channel.remoteAddress} dialled in with another protocol: ${closed.message}`
+                  : `more than ${MAX_WARNED} addresses dialled in with another protocol (${channel.remoteAddress} and others): not said again`,
             });
           }
           channel.close();
@@ -451,6 +465,7 @@ class AgentCore {
         selfState,
         service: this.cfg.serviceName,
         jobName: this.cfg.jobName,
+        port: this.cfg.port,
       }),
       waitedMs: now - this.startedAt,
       total: this.cfg.completions,
@@ -550,7 +565,7 @@ function failureState(error: unknown): { state: PeerStateKind; detail: string } 
       case 'busy':
         return { state: 'busy', detail: error.message };
       case 'closed':
-        return { state: 'busy', detail: 'connection dropped during the handshake' };
+        return { state: 'busy', detail: `connection dropped during the handshake (${error.message})` };
       case 'timeout':
         return { state: 'busy', detail: 'connected, but no answer to the handshake in time' };
       default:
@@ -944,11 +959,11 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     core
       .dial(address, cfg.port, MAX_MEMBER_FRAME)
       .then((ch) =>
-        initiate(ch, core.wire, 'announce', undefined, cfg.now() + cfg.handshakeTimeoutMs)
-          // A member's agent that takes the announce is still waiting: no verdict. Our own address (the
-          // Service lists it) rejects an announce and counts neither way.
-          .then(() => refusals.answered())
-          .finally(() => ch.close()),
+        // A member's agent that takes the announce (hangs up without a word) is still waiting: no verdict.
+        // Our own address (the Service lists it) rejects an announce and counts neither way.
+        announceTo(ch, core.wire, cfg.now() + cfg.handshakeTimeoutMs).then((taken) => {
+          if (taken) refusals.answered();
+        }),
       )
       .catch((error: unknown) => {
         if (error instanceof DialError && error.state === 'connection-refused')
@@ -1063,6 +1078,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   const waker = new Waker();
   // Mesh: checks of the other members run a few at a time (sockets and DNS questions stay bounded).
   const probes = new Limiter(MESH_PROBE_CONCURRENCY);
+  // Where an announce came from: dialled first (once), so no DNS question is needed for the coordinator.
   let hint: string | undefined;
   let liveUntil = 0;
   // An announce ends a DNS wait for the coordinator: its source address is dialled instead.
@@ -1087,7 +1103,8 @@ async function runMember(core: AgentCore): Promise<Mesh> {
     (channel, hello) => {
       channel.close({ kind: 'local', message: 'done' });
       if (hello.purpose === 'announce') {
-        // The coordinator is alive at this address: look it up now, and fast from here on.
+        // A coordinator says it is up at this address (the announce itself is unauthenticated: the join's
+        // handshake is what proves index 0 of this job there). Dialled first, so no DNS question is needed.
         hint = channel.remoteAddress;
         core.selfAddress ??= channel.localAddress;
         liveUntil = cfg.now() + LIVE_WINDOW_MS;
@@ -1169,7 +1186,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         if (lastFailure) core.setState(0, lastFailure.state, lastFailure.detail);
         if (allRefused)
           refusals.refused(
-            `the coordinator's agent at ${ordered.map((a) => hostPort(a, cfg.port)).join(', ')}`,
+            `the coordinator's agent at ${addrs.map((a) => hostPort(a, cfg.port)).join(', ')}`,
           );
         else refusals.answered();
         if (refusals.expired() && !(await otherMemberWaiting())) {

@@ -1,6 +1,23 @@
 // HMAC-SHA256 challenge–response: each side proves it knows the token without sending it. The dialler proves
 // first; the acceptor sends nothing derived from the token before that proof checked out (see handshake.ts).
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from '../errors.js';
+
+/**
+ * The shortest token accepted, in bytes (128 bits). Whatever answers a dial (a recycled pod IP, a stale DNS
+ * answer) gets the dialler's proof, an HMAC it can attack offline: only a long random token survives that.
+ */
+export const MIN_TOKEN_BYTES = 16;
+
+/** Refuse a token shorter than MIN_TOKEN_BYTES (UTF-8 bytes); `source` names where it came from. Never prints it. */
+export function checkTokenLength(token: string, source: string): void {
+  const bytes = Buffer.byteLength(token, 'utf8');
+  if (bytes >= MIN_TOKEN_BYTES) return;
+  throw new ConfigError(
+    `the token from ${source} is ${bytes} byte${bytes === 1 ? '' : 's'} long: expected at least ${MIN_TOKEN_BYTES} random bytes (128 bits); make one with \`openssl rand -hex 16\``,
+    { source },
+  );
+}
 
 /** Random bytes drawn from the CSPRNG 4 KiB at a time; each byte is handed out once. */
 const pool = Buffer.allocUnsafe(4096);

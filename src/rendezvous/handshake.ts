@@ -5,8 +5,15 @@
 //   dialler  → auth      {proof}                       HMAC(token, initiator role + whole exchange)
 //   acceptor → accepted  {proof}                       only once the dialler's proof checked out
 //
-// A client without the token gets a challenge and then a reject: no byte it receives depends on the token,
-// so there is nothing to guess the token against offline. Each guess costs a connection (see admission.ts).
+// An `announce` (a late coordinator telling members it is up) is a hello and nothing more, in both
+// directions: no challenge, no proof. It is a hint: the member looks the coordinator's name up at once and
+// joins as usual. So whatever answers an address the coordinator announces to (a recycled pod IP in the
+// Service's answer) gets nothing derived from the token either.
+//
+// A client that connects without the token gets a challenge and then a reject: no byte it receives depends
+// on the token, so there is nothing to guess it against offline; each guess costs a connection (see
+// admission.ts). Whatever ANSWERS a dial does get the dialler's proof (a recycled pod IP, a stale DNS
+// answer): hence tokens under MIN_TOKEN_BYTES are refused (auth.ts).
 import { newNonce, type Party, proofInput, prove, verifyProof } from './auth.js';
 import type { Channel } from './channel.js';
 import { ProtocolError } from './frames.js';
@@ -105,6 +112,32 @@ export async function initiate(
   return reply;
 }
 
+/**
+ * Announce (purpose `announce`): send a hello, then close. It proves nothing and asks for nothing; see the
+ * header. Resolves to true when the other end took it (hung up without a word, as a member's agent does),
+ * false when it answered (a reject: e.g. our own listener) or said nothing by `deadline`. Unauthenticated:
+ * "taken" only means something hung up.
+ */
+export async function announceTo(channel: Channel, self: WireIdentity, deadline: number): Promise<boolean> {
+  channel.send({
+    v: PROTOCOL_VERSION,
+    type: 'hello',
+    job: self.job,
+    index: self.index,
+    incarnation: self.incarnation,
+    purpose: 'announce',
+    nonce: newNonce(),
+  });
+  try {
+    await channel.receive(deadline);
+    return false; // it answered: not a member's agent taking an announce
+  } catch {
+    return channel.closed?.kind === 'closed';
+  } finally {
+    channel.close({ kind: 'local', message: 'announced' });
+  }
+}
+
 /** Deadlines of an inbound handshake (epoch ms): for the dialler's hello, and for the whole exchange. */
 export interface AcceptDeadlines {
   readonly hello: number;
@@ -113,7 +146,8 @@ export interface AcceptDeadlines {
 
 /**
  * Answer a connection as acceptor. `admit` may refuse a hello (e.g. a member dialling a non-coordinator);
- * `onHello` is told when a well-formed hello arrived. Returns the peer's hello once it proved the token.
+ * `onHello` is told when a well-formed hello arrived. Returns the peer's hello once it proved the token, or
+ * at once for an `announce` (unauthenticated, answered with nothing: a hint only, see the header).
  */
 export async function accept(
   channel: Channel,
@@ -132,6 +166,7 @@ export async function accept(
     return fail(channel, 'wrong-index', `incarnation ${hello.incarnation} is this agent's own`);
   const refusal = admit(hello);
   if (refusal) return fail(channel, refusal.code, refusal.reason, refusal);
+  if (hello.purpose === 'announce') return hello;
   const nonce = newNonce();
   channel.send({
     v: PROTOCOL_VERSION,

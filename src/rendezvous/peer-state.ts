@@ -87,6 +87,8 @@ export function hintsFor(
     selfState?: PeerStateKind | undefined;
     service?: string | undefined;
     jobName?: string | undefined;
+    /** The agent port (named in the hint for a peer still busy at the deadline). */
+    port?: number | undefined;
   },
 ): string[] {
   const hints: string[] = [];
@@ -136,6 +138,10 @@ export function hintsFor(
       'names resolve but the agent port does not answer: is peer-rendezvous running on every pod with the same --port, and do NetworkPolicies allow it?',
     );
   }
+  if (reports.some((r) => r.state === 'busy'))
+    hints.push(
+      `a peer was still busy at the deadline: something else answers on port ${context.port ?? 'the agent port'} — another server on the port, or the coordinator is shedding connections under load/attack (its log warns "shedding unauthenticated connections")`,
+    );
   if (reports.some((r) => r.state === 'token-mismatch'))
     hints.push(
       'token mismatch: every pod must get the same token (--token-file / PEER_RENDEZVOUS_TOKEN_FILE, or --token / PEER_RENDEZVOUS_TOKEN)',

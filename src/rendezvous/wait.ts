@@ -10,6 +10,7 @@ import { discoverIdentity, type Identity, type IdentityOptions } from '../identi
 import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
 import { DEFAULT_RELEASED_AFTER_MS } from './after-release.js';
 import { type AgentStats, type PeerAddressMode, type ProgressEvent, runAgent } from './agent.js';
+import { checkTokenLength } from './auth.js';
 import type { Mesh } from './types.js';
 import { parseVerifyMode, type VerifyMode } from './verify.js';
 
@@ -224,6 +225,7 @@ export function normalizeOptions(options: WaitForPeersOptions): Normalized {
       source: 'option token',
     });
   }
+  if (options.token !== undefined) checkTokenLength(options.token, 'option token');
   if (options.listen !== undefined && ipFamily(options.listen) === 0) {
     throw new ConfigError(`listen address ${quote(options.listen)} is not an IP address`, {
       value: options.listen,

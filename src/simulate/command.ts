@@ -4,6 +4,7 @@ import type { SimulateArgs } from '../cli/commands/simulate.js';
 import type { CliContext } from '../cli/context.js';
 import { exitCodeForSignal } from '../cli/exit-codes.js';
 import { ConfigError, UsageError } from '../errors.js';
+import { checkTokenLength } from '../rendezvous/auth.js';
 import type { SelfCommand } from '../self-command.js';
 import { parseFaults } from './faults.js';
 import { createLoopbackPlacement } from './loopback.js';
@@ -84,6 +85,7 @@ export async function runSimulateCommand(
     const tokenEnv: NodeJS.ProcessEnv = {};
     if (args.token === '')
       throw new ConfigError('--token is empty: expected the shared secret, or leave it out');
+    if (args.token !== undefined) checkTokenLength(args.token, '--token');
     if (args.token !== undefined) tokenEnv.PEER_RENDEZVOUS_TOKEN = args.token;
     // On loopback a workload's resolver is the machine's, which knows none of the pods' names: hand over the
     // addresses instead (and no cluster name leaks to the machine's DNS).

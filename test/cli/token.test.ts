@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { waitForPeers } from '../../src/rendezvous/wait.js';
 import { runBin, startBin } from '../helpers/cli.js';
 import { type LoopbackJob, loopbackJob, podFlags } from '../helpers/job.js';
 
@@ -49,6 +50,9 @@ describe('the token and the workload', () => {
       expect(r.stdout).not.toMatch(/^PEER_RENDEZVOUS_/m);
       expect(r.stdout).toMatch(/^sh -c env; echo; cat/m);
     }
+    // Exec (pod 0, not PID 1) leaves no agent behind: nothing to warn about; the supervising pod 1 warns.
+    expect(ended[0]!.stderr).not.toMatch(/stays readable/);
+    expect(ended[1]!.stderr).toMatch(/stays readable by the workload in \/proc\/\$PPID\/environ/);
   });
 
   it('--token-file: the file (with its trailing newline) and the env token are the same token; the workload sees neither', async () => {
@@ -63,6 +67,51 @@ describe('the token and the workload', () => {
       expect(r.stdout).not.toContain('PEER_RENDEZVOUS_TOKEN_FILE');
       expect(r.stderr).not.toMatch(/visible .* cmdline/);
     }
+  });
+
+  it('--no-exec: with --token-file the supervising parent holds no token in /proc/$PPID (only the path); with env or --token it warns', async () => {
+    const file = join(work, 'token');
+    writeFileSync(file, `${TOKEN}\n`);
+    // The workload reads its parent's (the supervising agent's) environment and argv.
+    const parent = [
+      'sh',
+      '-c',
+      'echo "ppid $PPID"; tr "\\0" "\\n" < /proc/$PPID/environ; echo; tr "\\0" " " < /proc/$PPID/cmdline; echo',
+    ];
+    const ended = await pair(
+      (i) =>
+        i === 0
+          ? { args: ['--no-exec', '--token-file', file] }
+          : { args: ['--no-exec'], env: { PEER_RENDEZVOUS_TOKEN_FILE: file } },
+      parent,
+    );
+    for (const r of ended) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(file); // it did read the parent's argv / environment: the path is there
+      expect(r.stdout).toMatch(/--no-exec/);
+      expect(r.stdout).not.toContain(TOKEN);
+      expect(r.stderr).not.toMatch(/stays readable/);
+    }
+    await job!.close();
+    job = undefined;
+    // The same with the token in the agent's environment (pod 0) or argv (pod 1): there it is, and said.
+    const leaky = await pair(
+      (i) =>
+        i === 0
+          ? { args: ['--no-exec'], env: { PEER_RENDEZVOUS_TOKEN: TOKEN } }
+          : { args: ['--no-exec', '--token', TOKEN] },
+      parent,
+    );
+    for (const r of leaky) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(TOKEN);
+    }
+    expect(leaky[0]!.stderr).toMatch(
+      /warning: the token from env PEER_RENDEZVOUS_TOKEN stays readable by the workload in \/proc\/\$PPID\/environ: this agent supervises it \(--no-exec\).*use --token-file/,
+    );
+    expect(leaky[1]!.stderr).toMatch(
+      /warning: the token from flag --token stays readable by the workload in \/proc\/\$PPID\/cmdline.*use --token-file/,
+    );
   });
 
   it('--keep-agent-env passes the variables on; --token warns that argv is visible', async () => {
@@ -156,6 +205,24 @@ describe('bad tokens are configuration errors (exit 78)', () => {
       /cannot read the token file ".*" from env PEER_RENDEZVOUS_TOKEN_FILE: EISDIR/,
     ],
     [
+      'a short --token (15 bytes)',
+      ['--token', 'hunter2-hunter2'],
+      {},
+      /the token from flag --token is 15 bytes long: expected at least 16 random bytes \(128 bits\); make one with `openssl rand -hex 16`/,
+    ],
+    [
+      'a short PEER_RENDEZVOUS_TOKEN (multi-byte: 6 characters, 12 bytes)',
+      [],
+      { PEER_RENDEZVOUS_TOKEN: 'éééééé' },
+      /the token from env PEER_RENDEZVOUS_TOKEN is 12 bytes long: expected at least 16/,
+    ],
+    [
+      'a short token file (newline dropped: 7 bytes)',
+      ['--token-file', '@short'],
+      {},
+      /the token from the token file ".*short" \(flag --token-file\) is 7 bytes long: expected at least 16 .*openssl rand -hex 16/,
+    ],
+    [
       'both',
       ['--token', 'a', '--token-file', '@newline'],
       {},
@@ -168,7 +235,9 @@ describe('bad tokens are configuration errors (exit 78)', () => {
       '@newline': join(work, 'newline'),
       '@missing': join(work, 'missing'),
       '@dir': work,
+      '@short': join(work, 'short'),
     };
+    writeFileSync(paths['@short']!, 'hunter2\n');
     writeFileSync(paths['@empty']!, '');
     writeFileSync(paths['@newline']!, '\n');
     chmodSync(paths['@newline']!, 0o600);
@@ -180,6 +249,19 @@ describe('bad tokens are configuration errors (exit 78)', () => {
     expect(r.code, r.stderr).toBe(78);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain('[RDV_ERR_CONFIG]');
+    // The error names the length, never the token.
+    expect(r.stderr).not.toMatch(/hunter2|éééééé/);
+  });
+
+  it('the library refuses a short token too (RDV_ERR_CONFIG), and takes one of 16 bytes', async () => {
+    job = await loopbackJob(1, BLOCK);
+    job.publish(0);
+    await expect(waitForPeers(job.options(0, { token: 'x'.repeat(15) }))).rejects.toMatchObject({
+      code: 'RDV_ERR_CONFIG',
+      message: expect.stringMatching(/^the token from option token is 15 bytes long: expected at least 16/),
+    });
+    const ok = await waitForPeers(job.options(0, { token: 'x'.repeat(16) }));
+    expect(ok.peers).toHaveLength(1);
   });
 });
 

@@ -12,6 +12,8 @@ interface Fake {
   source: string;
   arrived: number;
   spokeAt: number | undefined;
+  /** Order of the hellos (the admission's own order for ties in time). */
+  spokeSeq: number;
   closed: boolean;
   sent: Buffer[];
   handle: { spoke: () => void; done: () => void };
@@ -28,6 +30,7 @@ function harness(max: number, perSource: number) {
   );
   const live: Fake[] = [];
   let next = 0;
+  let spoken = 0;
   return {
     warned,
     live,
@@ -57,6 +60,7 @@ function harness(max: number, perSource: number) {
     },
     speak(f: Fake) {
       f.spokeAt = now;
+      f.spokeSeq = spoken++;
       f.handle.spoke();
     },
     finish(f: Fake) {
@@ -67,19 +71,21 @@ function harness(max: number, perSource: number) {
   };
 }
 
-/** Whom the policy must shed: a staller (longest stalled), else the oldest idle, else the oldest. */
+/**
+ * Whom the policy must shed. Within one address (`globalStaller` false): a staller (longest stalled, ties in
+ * arrival order), else the oldest idle, else the oldest. In all: the first to have spoken (the order the
+ * hellos came) if it stalled, else the oldest idle, else the first to have spoken.
+ */
 function expectedVictim(pool: Fake[], now: number, globalStaller: boolean): Fake {
   const stalled = pool.filter((f) => f.spokeAt !== undefined && now - f.spokeAt > FIRST_FRAME_MS);
-  const byHello = [...pool.filter((f) => f.spokeAt !== undefined)].sort(
-    (a, b) => a.spokeAt! - b.spokeAt! || a.id - b.id,
-  );
+  const byHello = [...pool.filter((f) => f.spokeAt !== undefined)].sort((a, b) => a.spokeSeq - b.spokeSeq);
+  const idle = pool.find((f) => f.spokeAt === undefined);
   if (globalStaller) {
-    // In all: only the first to have spoken is looked at (the order the hellos came).
     if (byHello[0] && stalled.includes(byHello[0])) return byHello[0];
-  } else if (stalled.length > 0) {
-    return [...stalled].sort((a, b) => a.spokeAt! - b.spokeAt! || a.id - b.id)[0]!;
+    return idle ?? byHello[0]!;
   }
-  return pool.find((f) => f.spokeAt === undefined) ?? byHello[0] ?? pool[0]!;
+  if (stalled.length > 0) return [...stalled].sort((a, b) => a.spokeAt! - b.spokeAt! || a.id - b.id)[0]!;
+  return idle ?? pool[0]!;
 }
 
 describe('admission policy', () => {
@@ -103,15 +109,30 @@ describe('admission policy', () => {
               const source = `10.0.0.${o.source}`;
               const before = [...h.live];
               const ofSource = before.filter((f) => f.source === source);
+              const count = (s: string) => before.filter((x) => x.source === s).length;
+              const most = Math.max(0, ...before.map((x) => count(x.source)));
               const expected =
                 ofSource.length >= perSource
                   ? expectedVictim(ofSource, h.now(), false)
-                  : before.length >= max
+                  : before.length >= max && most <= 1
                     ? expectedVictim(before, h.now(), true)
                     : undefined;
               const f = h.arrive(source);
               const shed = before.filter((x) => x.closed);
-              expect(shed).toEqual(expected ? [expected] : []);
+              if (ofSource.length < perSource && before.length >= max && most > 1) {
+                // Over the total cap: the victim comes from an address holding the most (ties: any of
+                // them), chosen within it as over the per-address cap.
+                expect(shed).toHaveLength(1);
+                const from = shed[0]!.source;
+                expect(count(from)).toBe(most);
+                expect(shed[0]).toBe(
+                  expectedVictim(
+                    before.filter((x) => x.source === from),
+                    h.now(),
+                    false,
+                  ),
+                );
+              } else expect(shed).toEqual(expected ? [expected] : []);
               for (const x of shed) {
                 expect(new FrameDecoder(1024).push(Buffer.concat(x.sent))).toEqual([
                   expect.objectContaining({ type: 'reject', code: 'busy' }),
@@ -155,12 +176,25 @@ describe('admission policy', () => {
     expect(h.admission.shed).toBe(10_000 - 63);
   });
 
-  it('warns for each address it sheds from, in the order it does', () => {
-    const h = harness(2, 16);
-    h.arrive('10.0.0.1');
+  it('warns for each address it sheds from, in the order it does: the one holding the most first', () => {
+    const h = harness(3, 16);
+    const a = h.arrive('10.0.0.1');
     h.arrive('10.0.0.2');
-    h.arrive('10.0.0.3');
-    h.arrive('10.0.0.3');
-    expect(h.warned).toEqual(['10.0.0.1', '10.0.0.2']);
+    h.arrive('10.0.0.2');
+    h.arrive('10.0.0.3'); // in all over the cap: 10.0.0.2 holds two, it pays (not the oldest, 10.0.0.1)
+    expect(h.warned).toEqual(['10.0.0.2']);
+    h.arrive('10.0.0.4'); // one each now: the oldest idle one goes, as before
+    expect(h.warned).toEqual(['10.0.0.2', '10.0.0.1']);
+    expect(a.closed).toBe(true);
+  });
+
+  it('sheds hello-then-stall clients of one address, not members that just connected, at the total cap', () => {
+    const h = harness(64, 16);
+    // The attacker's handshakes spoke at once and have not stalled for a second yet.
+    for (let i = 0; i < 63; i++) h.speak(h.arrive(`10.9.${i % 8}.1`));
+    const members = [1, 2, 3, 4].map((i) => h.arrive(`10.1.0.${i}`)); // idle: their hellos are on the way
+    for (let i = 0; i < 500; i++) h.speak(h.arrive(`10.9.${i % 8}.1`));
+    expect(members.filter((m) => m.closed)).toEqual([]);
+    expect(h.warned.every((w) => w.startsWith('10.9.'))).toBe(true);
   });
 });

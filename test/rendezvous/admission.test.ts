@@ -7,10 +7,12 @@ import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../src/rendezvous/agent.js';
+import { RendezvousTimeoutError } from '../../src/rendezvous/errors.js';
 import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
 import { PROTOCOL_VERSION } from '../../src/rendezvous/messages.js';
 import { describeState } from '../../src/rendezvous/peer-state.js';
 import { waitForPeers } from '../../src/rendezvous/wait.js';
+import { MAX_WARNED } from '../../src/rendezvous/warn-once.js';
 import { type LoopbackJob, loopbackJob, podIp } from '../helpers/job.js';
 
 const BLOCK = 36;
@@ -35,7 +37,13 @@ function fileLimits(): { soft: number; hard: number } {
 }
 
 /** Start idle clients (raising their open-files limit to the hard one); resolves once all are open. */
-async function startIdleClients(count: number, sources: string[], reconnect: boolean, ms: number) {
+async function startIdleClients(
+  count: number,
+  sources: string[],
+  reconnect: boolean,
+  ms: number,
+  helloJob?: string,
+) {
   const { hard } = fileLimits();
   expect(hard, `the idle clients need ${count + 64} open files (ulimit -Hn)`).toBeGreaterThan(count + 64);
   const child = spawn(
@@ -51,6 +59,7 @@ async function startIdleClients(count: number, sources: string[], reconnect: boo
       sources.join(','),
       reconnect ? '1' : '0',
       String(ms),
+      ...(helloJob === undefined ? [] : [helloJob, String(PROTOCOL_VERSION)]),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -113,12 +122,12 @@ function expectAllReleased(results: Awaited<ReturnType<typeof joinUnder>>['resul
   expect(new Set(results.map((r) => r.generation)).size).toBe(1);
 }
 
-/** Members never show a scary state for the coordinator: at most "busy, retrying". */
+/** Members never show a scary state for the coordinator: at most "busy, retrying" (with its cause). */
 function expectNoScaryStates(events: ProgressEvent[]): void {
   const states = events.flatMap((e) => (e.type === 'peer' && e.peer.index === 0 ? [e.peer.state] : []));
   expect(states).not.toContain('protocol-error');
   for (const e of events)
-    if (e.type === 'peer') expect(`${e.peer.state} ${e.peer.detail}`).not.toMatch(/ECONNRESET/);
+    if (e.type === 'peer' && e.peer.state !== 'busy') expect(e.peer.detail).not.toMatch(/ECONNRESET/);
 }
 
 describe('admission under idle connections', () => {
@@ -147,6 +156,35 @@ describe('admission under idle connections', () => {
     expect(closedByPeer).toBeGreaterThan(0); // the coordinator cut idle connections (shed or 1 s deadline)
     console.log(
       `admission: 64 reconnecting idle connections: members released ${run.delayMs.toFixed(0)} ms after they started (baseline ${baseline.delayMs.toFixed(0)} ms); ${opened} connections opened, ${closedByPeer} cut by the coordinator`,
+    );
+  }, 30_000);
+
+  it('releases every member, never shedding one, while clients that send a hello and stall reconnect from 8 addresses', async () => {
+    // Each connection sends a valid hello at once and never its `auth`: never idle, never stalled for
+    // long (the coordinator cuts it first), so only the address it comes from tells it from a member.
+    let attack: Awaited<ReturnType<typeof startIdleClients>> | undefined;
+    const run = await joinUnder(async () => {
+      attack = await startIdleClients(256, ATTACK_SOURCES, true, 25_000, `default/example-job/${N}`);
+      await new Promise((r) => setTimeout(r, 1500));
+    });
+    expect(attack!.running()).toBe(true);
+    attacker!.kill('SIGTERM');
+    expectAllReleased(run.results);
+    expectNoScaryStates(run.memberEvents);
+    // The coordinator shed only the attacker's handshakes: every member holds one, each attacking address many.
+    const warned = run.coordinatorEvents.flatMap((e) =>
+      e.type === 'warning' ? [/from (\S+) /.exec(e.message)?.[1]] : [],
+    );
+    expect(warned.length).toBeGreaterThan(0);
+    for (const w of warned) expect(ATTACK_SOURCES).toContain(w);
+    const shedMembers = run.memberEvents.filter(
+      (e) => e.type === 'peer' && e.peer.index === 0 && e.peer.state === 'busy',
+    );
+    expect(shedMembers).toEqual([]);
+    const { opened, closedByPeer } = await attack!.finished;
+    expect(closedByPeer).toBeGreaterThan(256); // cut and reconnecting, over and over
+    console.log(
+      `admission: 256 reconnecting hello-then-stall connections: members released ${run.delayMs.toFixed(0)} ms after they started; ${opened} connections opened, ${closedByPeer} cut by the coordinator`,
     );
   }, 30_000);
 
@@ -206,6 +244,40 @@ describe('admission under idle connections', () => {
     expect(warnings).toEqual([expect.stringContaining(`from ${podIp(BLOCK, 1)} (more than 16 pending`)]);
   }, 20_000);
 
+  it('warns about at most 256 addresses it sheds from, then once "and more"', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(0);
+    job.publish(1);
+    const warnings: string[] = [];
+    const stop = new AbortController();
+    const coordinator = waitForPeers(
+      job.options(0, {
+        signal: stop.signal,
+        onProgress: (e) => {
+          if (e.type === 'warning') warnings.push(e.message);
+        },
+      }),
+    );
+    coordinator.catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    // Idle connections from 330 addresses, one each, reconnecting: over the cap of 64, each address is shed.
+    const sources = Array.from({ length: 330 }, (_, k) => `127.35.${k >> 6}.${(k & 63) + 1}`);
+    await startIdleClients(330, sources, true, 20_000);
+    for (let i = 0; i < 200 && warnings.length <= MAX_WARNED; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 300)); // more sheds go on: still no more warnings
+    attacker!.kill('SIGTERM');
+    stop.abort();
+    await expect(coordinator).rejects.toMatchObject({ code: 'RDV_ERR_ABORTED' });
+    expect(warnings).toHaveLength(MAX_WARNED + 1);
+    const addresses = warnings.slice(0, MAX_WARNED).map((w) => /from (\S+) /.exec(w)?.[1]);
+    expect(new Set(addresses).size).toBe(MAX_WARNED);
+    for (const a of addresses) expect(sources).toContain(a);
+    expect(warnings.at(-1)).toMatch(
+      /^shedding unauthenticated connections from more than 256 addresses \(127\.35\.\S+ and others, .*\): not said again$/,
+    );
+  }, 30_000);
+
   it('a member that is shed shows "busy, retrying" and tries again', async () => {
     job = await loopbackJob(2, BLOCK);
     job.publish(0);
@@ -239,6 +311,44 @@ describe('admission under idle connections', () => {
     expect(describeState(last, last.since)).toMatch(
       /^busy, retrying since 0 s \(rejected by .*busy \(test\), retry\)$/,
     );
+  }, 20_000);
+});
+
+describe('a coordinator address that drops every handshake', () => {
+  it('times the member out with the cause of each drop in the detail and a hint naming the port', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(0);
+    job.publish(1);
+    // Something else on the coordinator's port: it takes the hello, then resets the connection.
+    let resets = 0;
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        resets++;
+        socket.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(job!.port, podIp(BLOCK, 0), resolve));
+    try {
+      const error: unknown = await waitForPeers(job.options(1, { timeoutMs: 1500 })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(error instanceof RendezvousTimeoutError))
+        throw new Error(`expected a timeout, got ${String(error)}`);
+
+      expect(resets).toBeGreaterThan(0);
+      const coordinator = error.peers.find((p) => p.index === 0)!;
+      expect(coordinator.state).toBe('busy');
+      expect(coordinator.detail).toMatch(/^connection dropped during the handshake \(.*ECONNRESET.*\)$/);
+      expect(error.hints).toContainEqual(
+        expect.stringContaining(
+          `a peer was still busy at the deadline: something else answers on port ${job.port} — another server on the port, or the coordinator is shedding connections under load/attack`,
+        ),
+      );
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   }, 20_000);
 });
 

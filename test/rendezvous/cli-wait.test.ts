@@ -255,8 +255,12 @@ describe('wait processes against knotd', () => {
     const port = await freePort();
     for (const i of [0, 1]) await publish(i);
     const runs = [
-      startWait(0, port, { n: 2, args: ['--timeout', '2s'], env: { PEER_RENDEZVOUS_TOKEN: 'alpha' } }),
-      startWait(1, port, { n: 2, args: ['--timeout', '2s', '--token', 'beta'] }),
+      startWait(0, port, {
+        n: 2,
+        args: ['--timeout', '2s'],
+        env: { PEER_RENDEZVOUS_TOKEN: 'alpha-0123456789abcdef' },
+      }),
+      startWait(1, port, { n: 2, args: ['--timeout', '2s', '--token', 'beta-0123456789abcdef'] }),
     ];
     const [c, m] = await Promise.all(runs.map((r) => r.done));
     expect(c!.code).toBe(124);

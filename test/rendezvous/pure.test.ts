@@ -330,6 +330,11 @@ describe('peer reports', () => {
     expect(hintsFor([r(1, 'connection-refused')], { total: 2 }).join()).toMatch(/same --port/);
     expect(hintsFor([r(1, 'nxdomain')], { total: 2, selfState: 'ready' })).toEqual([]);
     expect(hintsFor([r(1, 'cname-loop')], { total: 2 }).join()).toMatch(/CNAME chain that comes back/);
+    expect(hintsFor([r(0, 'busy')], { total: 2, port: 29600 })).toEqual([
+      expect.stringMatching(
+        /^a peer was still busy at the deadline: something else answers on port 29600 — another server on the port, or the coordinator is shedding connections under load\/attack/,
+      ),
+    ]);
   });
   it('names the socket error behind a DNS timeout in the hint', () => {
     const timeout = (detail: string): PeerReport => ({ ...r(1, 'dns-timeout'), detail });

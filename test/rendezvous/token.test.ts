@@ -120,6 +120,72 @@ describe('the token on the wire', () => {
     );
   }, 30_000);
 
+  it('an address the coordinator announces to gets a hello and nothing derived from the token, whatever it answers', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(0);
+    job.publish(1); // pod 1's record points at an impostor (a recycled pod IP, a stale cached answer)
+    const got: Record<string, unknown>[] = [];
+    let closed = 0;
+    const impostor = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.on('close', () => closed++);
+      const decoder = new FrameDecoder(1 << 20);
+      socket.on('data', (chunk) => {
+        for (const f of decoder.push(chunk) as Record<string, unknown>[]) {
+          got.push(f);
+          // Answer as a member would have in protocol 2 before announces went proofless: a challenge.
+          if (f.type === 'hello')
+            socket.write(
+              encodeFrame({
+                v: PROTOCOL_VERSION,
+                type: 'challenge',
+                job: f.job,
+                index: 1,
+                incarnation: 'i',
+                nonce: 'n',
+              }),
+            );
+        }
+      });
+    });
+    await new Promise<void>((resolve) => impostor.listen(job!.port, podIp(BLOCK, 1), resolve));
+    servers.push(impostor);
+    const stop = new AbortController();
+    stops.push(stop);
+    waitForPeers(job.options(0, { token: 'a-long-random-token-0123456789', signal: stop.signal })).catch(
+      () => {},
+    );
+    for (let i = 0; i < 200 && closed === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBeGreaterThan(0); // the coordinator announced and hung up
+    await new Promise((r) => setTimeout(r, 200)); // anything it would have sent after the challenge
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.every((f) => f.type === 'hello' && f.purpose === 'announce')).toBe(true);
+    expect(JSON.stringify(got)).not.toMatch(/proof/);
+  }, 20_000);
+
+  it('a member answers an announce with nothing (no challenge) and still joins its coordinator', async () => {
+    job = await loopbackJob(2, BLOCK);
+    job.publish(1);
+    const token = 'a-long-random-token-0123456789';
+    const member = waitForPeers(job.options(1, { token }));
+    await new Promise((r) => setTimeout(r, 100));
+    // A stranger (no token) announces itself as index 0 to the member: a hint, answered with nothing.
+    const socket = connect({ host: podIp(BLOCK, 1), port: job.port, localAddress: podIp(BLOCK, 0) });
+    socket.on('error', () => {});
+    const bytes: Buffer[] = [];
+    socket.on('data', (b) => bytes.push(b));
+    await once(socket, 'connect');
+    socket.write(encodeFrame({ ...hello('announce'), index: 0 }));
+    await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 3000))]);
+    expect(socket.destroyed).toBe(true);
+    socket.destroy();
+    expect(Buffer.concat(bytes).length).toBe(0);
+    // The real coordinator comes: the member joins it as usual, proofs both ways.
+    job.publish(0);
+    const [c, m] = await Promise.all([waitForPeers(job.options(0, { token })), member]);
+    expect(c.generation).toBe(m.generation);
+  }, 20_000);
+
   describe('a wrong token is named on both ends', () => {
     /** Run one handshake over a real socket pair; returns what each side ended with. */
     async function handshake(

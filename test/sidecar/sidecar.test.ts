@@ -130,7 +130,7 @@ describe('sidecar', () => {
     const port = await freePort();
     const probePort = await freePort();
     const tokenFile = join(dir, `token-${port}`);
-    writeFileSync(tokenFile, 'sidecar-secret\n');
+    writeFileSync(tokenFile, 'sidecar-secret-0123456789\n');
     const first = await releasedSidecars(port, probePort, ['--token-file', tokenFile]);
     const generation = generationOf(first[0]!);
     first[1]!.pod.child.kill('SIGKILL');

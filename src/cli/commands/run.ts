@@ -6,7 +6,7 @@ import { type HandOverPreparation, handOver, prepareHandOver } from '../../exec/
 import { exitCodeForSignalName, reraiseSignal } from '../../exec/signals.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
-import { outputOptions } from '../options.js';
+import { originOf, outputOptions } from '../options.js';
 import {
   keepAgentEnvOption,
   logger,
@@ -81,6 +81,14 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
       prepare.unref();
       // Only the real process may be replaced: an in-process invocation (tests, embedding) supervises.
       const own = ctx.io.env === process.env;
+      const tokenOrigin = args.token === undefined ? undefined : originOf(ctx, 'token');
+      if (own && tokenOrigin && handOverMode(args.exec, own, process.pid) === 'supervise') {
+        // Supervising, the agent stays the workload's parent with its own environment and argv.
+        const where = tokenOrigin.startsWith('flag') ? 'cmdline' : 'environ';
+        logger(ctx, args).warn(
+          `the token from ${tokenOrigin} stays readable by the workload in /proc/$PPID/${where}: this agent supervises it (${args.exec === false ? '--no-exec' : 'PID 1'}) and keeps its own ${where === 'cmdline' ? 'argv' : 'environment'}; use --token-file (a mounted Secret) instead`,
+        );
+      }
       let waited: Awaited<ReturnType<typeof waitFromArgs>>;
       try {
         // The real process keeps its signal handlers until the workload takes over (see waitFromArgs).

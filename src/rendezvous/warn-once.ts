@@ -1,0 +1,36 @@
+// Warnings said once per key (an address), with a bounded memory: a flood from many addresses must not grow
+// the agent without limit. After MAX_WARNED keys, one last "and more" warning, then silence.
+
+/** Keys remembered (and warned about) at most. */
+export const MAX_WARNED = 256;
+
+/** Remembers whom it warned about, up to `max` keys. */
+export class WarnOnce {
+  readonly #seen = new Set<string>();
+  readonly #max: number;
+  #full = false;
+
+  constructor(max: number = MAX_WARNED) {
+    this.#max = max;
+  }
+
+  /**
+   * What to say for `key`: `warn` the first time (for the first `max` keys), `more` once for the first key
+   * past the cap, `undefined` otherwise (already said, or past the cap).
+   */
+  take(key: string): 'warn' | 'more' | undefined {
+    if (this.#seen.has(key)) return undefined;
+    if (this.#seen.size < this.#max) {
+      this.#seen.add(key);
+      return 'warn';
+    }
+    if (this.#full) return undefined;
+    this.#full = true;
+    return 'more';
+  }
+
+  /** Keys remembered now (at most `max`). */
+  get size(): number {
+    return this.#seen.size;
+  }
+}
