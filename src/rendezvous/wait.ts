@@ -143,10 +143,7 @@ export async function waitForPeers(
       jobKey: identity.jobKey,
       // The hint names the Job label only for an Indexed Job: other controllers label their pods otherwise.
       jobName: identity.mode === 'job' ? identity.jobName?.value : undefined,
-      serviceName:
-        identity.mode === 'job'
-          ? `${identity.subdomain!.value}.${identity.namespace!.value}.svc.${identity.clusterDomain.value}.`
-          : undefined,
+      serviceName: headlessService(identity),
       port: opts.port,
       listen: opts.listen,
       verify: opts.verify,
@@ -289,3 +286,17 @@ const noResolver: Resolver = {
   query: () => Promise.reject(new ConfigError('no DNS server configured')),
   close: () => {},
 };
+
+/**
+ * The headless Service whose A answer lists the peers (evidence that their records exist, discovery of a late
+ * coordinator's members): the pod's subdomain, when every peer name lies under it — an Indexed Job always,
+ * another controller's pods when they share one Service (JobSet, StatefulSet, LWS, Volcano, …). None for an
+ * explicit list of IPs or names elsewhere.
+ */
+export function headlessService(identity: Identity): string | undefined {
+  if (identity.subdomain === undefined || identity.namespace === undefined) return undefined;
+  const service = `${identity.subdomain.value}.${identity.namespace.value}.svc.${identity.clusterDomain.value}.`;
+  if (identity.mode === 'job') return service;
+  const under = (name: string): boolean => name.toLowerCase().endsWith(`.${service.toLowerCase()}`);
+  return identity.peers.length > 0 && identity.peers.every(under) ? service : undefined;
+}

@@ -565,7 +565,7 @@ describe('a provider pod that times out', () => {
           'wait',
           ...pod.flags,
           ...['--hostname', 'web-1', '--replicas', '2', '--listen', '127.41.0.2', '--port', '29677'],
-          ...['--dns-server', `${dns.address.host}:${dns.address.port}`, '--timeout', '1500ms'],
+          ...['--dns-server', `${dns.address.host}:${dns.address.port}`, '--timeout', '3500ms'],
           ...['--progress-interval', '0', '--termination-log', ''],
         ],
         { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
@@ -580,7 +580,7 @@ describe('a provider pod that times out', () => {
       expect(code, stderr).toBe(124);
       expect(stderr).toMatch(/warning: StatefulSet: with podManagementPolicy OrderedReady/);
       expect(stderr).toMatch(
-        /no peer name resolves, this pod's own included: is there a headless Service \(clusterIP: None\) whose name equals/,
+        /no peer name resolves, this pod's own included: is there a headless Service "nginx\.default\.svc\.cluster\.local\." \(clusterIP: None\) whose name equals/,
       );
       expect(stderr).not.toMatch(/batch\.kubernetes\.io\/job-name/);
     } finally {

@@ -17,7 +17,7 @@ import {
 import { LookupGate } from '../../rendezvous/lookup.js';
 import type { Mesh, PeerInfo } from '../../rendezvous/types.js';
 import { parseVerifyMode } from '../../rendezvous/verify.js';
-import { createResolver } from '../../rendezvous/wait.js';
+import { createResolver, headlessService } from '../../rendezvous/wait.js';
 import { DEFAULT_EXPORT_DIR, writeExportDir } from '../../sidecar/export-dir.js';
 import { ProbeServer } from '../../sidecar/probe.js';
 import type { CliContext } from '../context.js';
@@ -136,10 +136,7 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
         ? recoverReleased({
             completions: n,
             peers: identity.peers,
-            serviceName:
-              identity.mode === 'job'
-                ? `${identity.subdomain!.value}.${identity.namespace!.value}.svc.${identity.clusterDomain.value}.`
-                : undefined,
+            serviceName: headlessService(identity),
             jobKey: identity.jobKey,
             token,
             port: args.port,
