@@ -1,6 +1,6 @@
 // The one place errors become exit codes (documented in README.md, "Exit codes").
-import { constants } from 'node:os';
 import { RendezvousError } from '../errors.js';
+import { exitCodeForSignal } from '../signals.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 64; // EX_USAGE
@@ -12,11 +12,6 @@ export const EXIT_SOFTWARE = 70; // EX_SOFTWARE: a bug or an error we did not cl
 // EX_TEMPFAIL: the job was released without this pod (a replacement after the one-shot barrier). Not 124 (the
 // peers did come, and left), not 78 (nothing is misconfigured in this pod): the job as a whole can be run again.
 export const EXIT_RELEASED = 75;
-
-/** 128 + the signal's number, as shells report a process ended by that signal. */
-export function exitCodeForSignal(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 0);
-}
 
 /** Map any thrown value to the documented exit code. */
 export function exitCodeFor(error: unknown): number {

@@ -12,6 +12,7 @@ import { RendezvousTimeoutError } from '../rendezvous/errors.js';
 import { describeState, type PeerReport } from '../rendezvous/peer-state.js';
 import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
 import { DEFAULT_PORT, type WaitResult } from '../rendezvous/wait.js';
+import { STOP_SIGNALS } from '../signals.js';
 import type { CliContext } from './context.js';
 import { exitCodeFor } from './exit-codes.js';
 import {
@@ -118,7 +119,6 @@ export interface RendezvousArgs extends IdentityArgs {
 }
 
 /** Signals that end the wait with exit 128+n. */
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'];
 
 /** Wait for the mesh as the CLI does: identity, progress, signals, failure report. Throws on failure. */
 export async function waitFromArgs(

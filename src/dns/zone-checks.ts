@@ -1,6 +1,6 @@
 // Validation of what callers hand the zone: DNS-1123 labels, Service ports, linger times.
 import { quote, UsageError } from '../errors.js';
-import { labelProblem } from '../identity/validate.js';
+import { labelProblem } from '../names.js';
 import type { ServicePortState } from './zone-state.js';
 import type { LingerTimes, ServicePortSpec } from './zone-types.js';
 

@@ -17,7 +17,7 @@
 // building in zone-answer.ts, input checks in zone-checks.ts.
 
 import { quote, UsageError } from '../errors.js';
-import { nameProblem } from '../identity/validate.js';
+import { nameProblem } from '../names.js';
 import { canonicalIp, ipFamily } from './ip-bytes.js';
 import {
   addressRecords,

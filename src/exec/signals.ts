@@ -48,16 +48,6 @@ export function catchIgnoredSignalsForExec(proc: SignalProcess = process): void 
   for (const signal of NODE_IGNORED_SIGNALS) proc.on(signal, keepIgnoring);
 }
 
-/** The signal's number (SIGTERM → 15), or undefined when this platform has no such signal. */
-export function signalNumber(signal: NodeJS.Signals): number | undefined {
-  return constants.signals[signal as keyof typeof constants.signals];
-}
-
-/** The exit code a shell reports for a process ended by `signal`: 128 + its number. */
-export function exitCodeForSignalName(signal: NodeJS.Signals): number {
-  return 128 + (signalNumber(signal) ?? 0);
-}
-
 /**
  * End this process the way the workload ended: with the same signal. Every listener for it is removed
  * and its disposition set back to SIG_DFL first (adding and removing a listener does that in libuv).

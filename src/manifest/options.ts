@@ -2,7 +2,8 @@
 import { parseDuration } from '../duration.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { parsePresets } from '../exec/export-options.js';
-import { labelProblem, MAX_COMPLETIONS, MAX_LABEL_LENGTH } from '../identity/validate.js';
+import { MAX_COMPLETIONS } from '../identity/validate.js';
+import { labelProblem, MAX_LABEL_LENGTH } from '../names.js';
 import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
 import { DEFAULT_PORT } from '../rendezvous/wait.js';
 import { VERSION } from '../version.js';

@@ -2,10 +2,10 @@
 
 import type { SimulateArgs } from '../cli/commands/simulate.js';
 import type { CliContext } from '../cli/context.js';
-import { exitCodeForSignal } from '../cli/exit-codes.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { checkTokenLength } from '../rendezvous/auth.js';
 import type { SelfCommand } from '../self-command.js';
+import { exitCodeForSignal, STOP_SIGNALS } from '../signals.js';
 import { parseFaults } from './faults.js';
 import { createLoopbackPlacement } from './loopback.js';
 import { SimulationOutput, simJson } from './output.js';
@@ -13,8 +13,6 @@ import type { Placement } from './placement.js';
 import { runSimulation } from './simulation.js';
 
 export { serveDnsChild } from './dns-child.js';
-
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Run `simulate` and return the exit code. */
 export async function runSimulateCommand(

@@ -7,11 +7,10 @@ import { EXIT_RELEASED } from '../cli/exit-codes.js';
 import { ClusterDnsServer } from '../dns/server.js';
 import { formatMs, parseDuration } from '../duration.js';
 import { type WaitResult, waitForPeers } from '../rendezvous/wait.js';
+import { exitCodeForSignal, STOP_SIGNALS } from '../signals.js';
 import type { SimulationFaults } from './faults.js';
 import { freePort, loopbackAddress } from './loopback.js';
 import { simJson } from './output.js';
-
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Run N agents in this process and return the exit code (0: all released; 124: some timed out). */
 export async function runInProcess(
@@ -199,7 +198,7 @@ export async function runInProcess(
         failed: failed.map(([i, e]) => ({ pod: `${args.jobName}-${i}`, error: e })),
       })}\n`,
     );
-    if (controller.signal.aborted) return 130;
+    if (controller.signal.aborted) return exitCodeForSignal(controller.signal.reason as NodeJS.Signals);
     return exitCodeOf(failed);
   }
   const lines = [
@@ -211,7 +210,7 @@ export async function runInProcess(
     ...(failed.length > 10 ? [`  … ${failed.length - 10} more failed`] : []),
   ];
   ctx.io.stdout(`${lines.join('\n')}\n`);
-  if (controller.signal.aborted) return 130;
+  if (controller.signal.aborted) return exitCodeForSignal(controller.signal.reason as NodeJS.Signals);
   return exitCodeOf(failed);
 }
 

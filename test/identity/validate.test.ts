@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  isDns1123Label,
-  labelProblem,
-  nameProblem,
-  parseCompletions,
-  parseDecimal,
-  parseIndex,
-} from '../../src/identity/validate.js';
+import { parseCompletions, parseDecimal, parseIndex } from '../../src/identity/validate.js';
+import { isDns1123Label, labelProblem, nameProblem } from '../../src/names.js';
 
 const labelChar = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'.split(''));
 const alnum = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'.split(''));

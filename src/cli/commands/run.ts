@@ -3,7 +3,8 @@ import type { CommandModule, Options } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { resolveCommand } from '../../exec/command-lookup.js';
 import { type HandOverPreparation, handOver, prepareHandOver } from '../../exec/hand-over.js';
-import { exitCodeForSignalName, reraiseSignal } from '../../exec/signals.js';
+import { reraiseSignal } from '../../exec/signals.js';
+import { exitCodeForSignal } from '../../signals.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs, handOverExports } from '../export-options.js';
 import { originOf, outputOptions } from '../options.js';
@@ -119,7 +120,7 @@ export function runCommand(ctx: CliContext): CommandModule<object, RunArgs> {
         releaseSignals();
       }
       if (result.signal !== null) {
-        ctx.exitCode = exitCodeForSignalName(result.signal);
+        ctx.exitCode = exitCodeForSignal(result.signal);
         if (own) reraiseSignal(result.signal);
       } else {
         ctx.exitCode = result.code ?? 70;

@@ -20,6 +20,7 @@ import { parseVerifyMode } from '../../rendezvous/verify.js';
 import { createResolver, headlessService } from '../../rendezvous/wait.js';
 import { DEFAULT_EXPORT_DIR, writeExportDir } from '../../sidecar/export-dir.js';
 import { ProbeServer } from '../../sidecar/probe.js';
+import { STOP_SIGNALS } from '../../signals.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs } from '../export-options.js';
 import { identityFromArgs, originOf } from '../options.js';
@@ -58,8 +59,6 @@ export const sidecarOptions = {
     describe: 'HTTP port of GET /readyz (503 before the release, 200 after) for the startupProbe',
   },
 } satisfies Record<string, Options>;
-
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'];
 
 export function sidecarCommand(ctx: CliContext): CommandModule<object, SidecarArgs> {
   return {

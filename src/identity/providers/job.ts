@@ -1,9 +1,10 @@
 // Indexed Job: `<job>-<index>.<subdomain>.<ns>.svc.<zone>.` for every completion index (FIELD.md §1).
 import { ConfigError, quote } from '../../errors.js';
+import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH } from '../../names.js';
 import type { IdentityOptionName, IdentityOptions } from '../identity.js';
 import { type Built, checkRange, completionsOption, indexOption } from '../options.js';
 import { envOf, type PodView, podMeta, type Sourced, trimDot } from '../pod-view.js';
-import { assertLabel, MAX_LABEL_LENGTH, MAX_NAME_LENGTH, parseIndex } from '../validate.js';
+import { assertLabel, parseIndex } from '../validate.js';
 import { escapeRe } from './shared.js';
 
 const JOB_HOSTNAME = /^(.+)-(0|[1-9][0-9]*)$/;
