@@ -116,7 +116,9 @@ describe('peer-rendezvous in network-namespace pods with Knot', () => {
   it('waits with --verify tcp:<port> for plain TCP servers that do not run the agent', async () => {
     requireNetns();
     const server =
-      "const s=require('net').createServer(c=>c.end()).listen(2222,()=>console.log('LISTENING'));setTimeout(()=>s.close(),5000).unref();";
+      // Serves until the launcher's first connection (its proof), at most 15 s: a fixed short life raced the
+      // launcher's DNS waits on a loaded machine.
+      "const s=require('net').createServer(c=>{c.end();s.close()}).listen(2222,()=>console.log('LISTENING'));setTimeout(()=>s.close(),15000).unref();";
     const result = await runNetnsJob({
       n: N,
       command: (pod) =>
