@@ -19,6 +19,8 @@ import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { accept, initiate, type WireIdentity } from './handshake.js';
 import { type LookupGate, resolveUntil } from './lookup.js';
 import { type Hello, PROTOCOL_VERSION, type Release, releaseProblem } from './messages.js';
+import { sleep } from './sleep.js';
+import { shedWarning, WarnOnce } from './warn-once.js';
 
 /** What a released pod keeps to answer replacements. */
 export interface ReleasedState {
@@ -82,16 +84,14 @@ export class AfterReleaseServer {
     const now = this.#cfg.now ?? Date.now;
     // The barrier's admission (admission.ts): pending handshakes capped per source and in all, the oldest
     // idle or stalled one shed with `busy`, a hello within FIRST_FRAME_MS.
-    const shedWarned = new Set<string>();
+    // Said once per address, for at most MAX_WARNED addresses: the listener lives as long as the job.
+    const shedWarned = new WarnOnce();
     const admission = new Admission(
       maxPending(n),
       MAX_PENDING_PER_SOURCE,
       (source, why) => {
-        if (shedWarned.has(source)) return;
-        shedWarned.add(source);
-        this.#cfg.log(
-          `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`,
-        );
+        const say = shedWarned.take(source);
+        if (say !== undefined) this.#cfg.log(shedWarning(say, source, why));
       },
       now,
     );
@@ -295,17 +295,8 @@ export async function recoverReleased(options: {
     const answers = await Promise.all(tries.map((a) => askOne(a, options, wire)));
     const found = answers.find((a) => a !== undefined);
     if (found) return found;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, interval);
-      options.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+    // sleep() removes its abort listener when the timer wins (a listener per round leaked here before).
+    await sleep(interval, options.signal).catch(() => {});
   }
   return undefined;
 }

@@ -42,7 +42,7 @@ import { hintsFor, type PeerReport, type PeerStateKind } from './peer-state.js';
 import { sleep, Waker } from './sleep.js';
 import type { Mesh, PeerInfo } from './types.js';
 import type { VerifyMode } from './verify.js';
-import { MAX_WARNED, WarnOnce } from './warn-once.js';
+import { MAX_WARNED, shedWarning, WarnOnce } from './warn-once.js';
 
 /**
  * The reason of every internal stop (a session or a probe that ended): one object for all. abort() without a
@@ -289,13 +289,7 @@ class AgentCore {
       (source, why) => {
         const say = this.#shedWarned.take(source);
         if (say === undefined) return;
-        this.cfg.onProgress?.({
-          type: 'warning',
-          message:
-            say === 'warn'
-              ? `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`
-              : `shedding unauthenticated connections from more than ${MAX_WARNED} addresses (${source} and others, ${why}): not said again`,
-        });
+        this.cfg.onProgress?.({ type: 'warning', message: shedWarning(say, source, why) });
       },
       this.cfg.now,
     );
@@ -951,7 +945,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
 
   // A late coordinator announces itself: find members through the headless Service (one query for all)
   // or, with an explicit list, their own names; dial each address not joined yet.
-  const announce = (address: string): void => {
+  const announce = (address: string, countsForVerdict = true): void => {
     const last = announced.get(address);
     if (last !== undefined && cfg.now() - last < 2000) return;
     if ([...sessions.values()].some((s) => s.address === address)) return;
@@ -966,7 +960,7 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
         }),
       )
       .catch((error: unknown) => {
-        if (error instanceof DialError && error.state === 'connection-refused')
+        if (countsForVerdict && error instanceof DialError && error.state === 'connection-refused')
           refusals.refused(`every member agent (last: ${hostPort(address, cfg.port)})`);
       });
   };
@@ -980,7 +974,10 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     while (!released && !core.signal.aborted && cfg.now() < cfg.deadline) {
       if (cfg.serviceName !== undefined && (!allJoined() || awaitingEvidence())) {
         const lookup = await core.askService();
-        if (!allJoined()) for (const a of lookup?.addresses ?? []) announce(a);
+        // A Service that lists more pods than the job has (other groups, other tasks under one Service) may
+        // hold pods that refuse for their own reasons: then no refusal counts towards a verdict.
+        const addresses = lookup?.addresses ?? [];
+        if (!allJoined()) for (const a of addresses) announce(a, addresses.length <= n);
       } else if (!allJoined()) {
         // An explicit peer list has no Service to ask: each missing name (a cached denial is not asked again).
         for (let i = 1; i < n; i++) {
@@ -1085,6 +1082,8 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   let announced = new AbortController();
   // The coordinator's name resolved once: its record exists, asking it again poisons nothing.
   let coordinatorRecordSeen = false;
+  // The coordinator's addresses dialled last (not another member's, for the liveness check before a verdict).
+  let coordinatorDialled: readonly string[] = [];
   let coordinatorView: { index: number; state: string }[] = [];
   const refusals = new RefusalWatch(cfg.releasedAfterMs, cfg.now);
   core.setState(0, 'unknown');
@@ -1155,6 +1154,7 @@ async function runMember(core: AgentCore): Promise<Mesh> {
       async () => {
         const addrs = await coordinatorAddresses();
         if (!addrs) throw new StopRetry();
+        coordinatorDialled = addrs;
         const tried = hint;
         // A hint is used once: if it fails, the coordinator may have moved, and its name decides.
         hint = undefined;
@@ -1184,7 +1184,12 @@ async function runMember(core: AgentCore): Promise<Mesh> {
           }
         }
         if (lastFailure) core.setState(0, lastFailure.state, lastFailure.detail);
-        if (allRefused)
+        // Only the announce's source was dialled (anyone can send an announce): that says nothing about the
+        // coordinator's name, so it counts neither way for the released-without-this-pod verdict.
+        const onlyHint = tried !== undefined && ordered.length === 1;
+        if (onlyHint) {
+          // neither way
+        } else if (allRefused)
           refusals.refused(
             `the coordinator's agent at ${addrs.map((a) => hostPort(a, cfg.port)).join(', ')}`,
           );
@@ -1237,7 +1242,11 @@ async function runMember(core: AgentCore): Promise<Mesh> {
         waker,
         now: cfg.now,
         random: cfg.random,
-        onMiss: (lookup) => core.setState(0, lookup.state, lookup.detail),
+        onMiss: (lookup) => {
+          core.setState(0, lookup.state, lookup.detail);
+          // The verdict needs the name resolving the whole time: a denial restarts its clock.
+          refusals.answered();
+        },
       });
       if (addrs) coordinatorRecordSeen = true;
       return addrs;
@@ -1285,6 +1294,27 @@ async function runMember(core: AgentCore): Promise<Mesh> {
   // not over (pod 0 may only be slow to start). A few members are asked, once per verdict; a connection that
   // opens restarts the clock.
   const otherMemberWaiting = async (): Promise<boolean> => {
+    if (cfg.serviceName !== undefined) {
+      // The Service's answer is the evidence of which records exist: its addresses are dialled, no pod's name
+      // is asked (a denial would be cached for every pod).
+      const lookup = await core.askService();
+      const candidates = (lookup?.addresses ?? [])
+        .filter((a) => a !== core.selfAddress && !coordinatorDialled.includes(a))
+        .slice(0, OTHER_MEMBER_CHECKS);
+      for (const a of candidates) {
+        try {
+          (await core.dial(a, cfg.port, MAX_MEMBER_FRAME)).close({
+            kind: 'local',
+            message: 'liveness check',
+          });
+          refusals.answered();
+          return true;
+        } catch {
+          // Refused or unreachable: not a waiting agent.
+        }
+      }
+      return false;
+    }
     const others = [...Array(n).keys()]
       .filter((i) => i !== 0 && i !== cfg.index)
       .slice(0, OTHER_MEMBER_CHECKS);

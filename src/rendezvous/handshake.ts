@@ -6,9 +6,10 @@
 //   acceptor → accepted  {proof}                       only once the dialler's proof checked out
 //
 // An `announce` (a late coordinator telling members it is up) is a hello and nothing more, in both
-// directions: no challenge, no proof. It is a hint: the member looks the coordinator's name up at once and
-// joins as usual. So whatever answers an address the coordinator announces to (a recycled pod IP in the
-// Service's answer) gets nothing derived from the token either.
+// directions: no challenge, no proof. It is a hint: the member dials its source once (a normal `join`, so the
+// coordinator proves index 0 there) before it falls back to the coordinator's name. Whatever answers an
+// address the coordinator announces to (a recycled pod IP in the Service's answer) gets nothing derived from
+// the token; a stranger who sends an announce gets the member's join proof (see below).
 //
 // A client that connects without the token gets a challenge and then a reject: no byte it receives depends
 // on the token, so there is nothing to guess it against offline; each guess costs a connection (see

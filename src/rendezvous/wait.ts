@@ -289,14 +289,19 @@ const noResolver: Resolver = {
 
 /**
  * The headless Service whose A answer lists the peers (evidence that their records exist, discovery of a late
- * coordinator's members): the pod's subdomain, when every peer name lies under it — an Indexed Job always,
- * another controller's pods when they share one Service (JobSet, StatefulSet, LWS, Volcano, …). None for an
- * explicit list of IPs or names elsewhere.
+ * coordinator's members): the pod's subdomain, when every peer name lies under it and the Service selects
+ * just the peers — an Indexed Job always, JobSet, StatefulSet, Trainer, mpi-operator, LWS with
+ * UniquePerReplica. None for an explicit list of IPs or names elsewhere.
  */
 export function headlessService(identity: Identity): string | undefined {
   if (identity.subdomain === undefined || identity.namespace === undefined) return undefined;
   const service = `${identity.subdomain.value}.${identity.namespace.value}.svc.${identity.clusterDomain.value}.`;
   if (identity.mode === 'job') return service;
+  // Only where the Service selects exactly the peers: LWS' default (Shared) Service selects every group and
+  // Volcano's every task, so their answers would hold pods of other barriers.
+  const provider = identity.provider.value;
+  if (provider === 'volcano') return undefined;
+  if (provider === 'lws' && identity.peers[0]?.split('.')[0] !== identity.subdomain.value) return undefined;
   const under = (name: string): boolean => name.toLowerCase().endsWith(`.${service.toLowerCase()}`);
   return identity.peers.length > 0 && identity.peers.every(under) ? service : undefined;
 }

@@ -34,3 +34,10 @@ export class WarnOnce {
     return this.#seen.size;
   }
 }
+
+/** The warning for a source whose unauthenticated connections were shed (`take()`'s answer for it). */
+export function shedWarning(say: 'warn' | 'more', source: string, why: string): string {
+  return say === 'warn'
+    ? `shedding unauthenticated connections from ${source} (${why}): an idle or hostile client on the rendezvous port? (said once per address)`
+    : `shedding unauthenticated connections from more than ${MAX_WARNED} addresses (${source} and others, ${why}): not said again`;
+}
