@@ -31,8 +31,8 @@ export interface ReleasedState {
   readonly addresses: string[][];
 }
 
-export interface AfterReleaseConfig {
-  readonly index: number;
+/** Who the job is and how its agents talk: what the after-release listener and the roster recovery share. */
+export interface JobEndpoint {
   readonly completions: number;
   readonly peers: readonly string[];
   readonly jobKey: string;
@@ -41,6 +41,10 @@ export interface AfterReleaseConfig {
   readonly listen: string | undefined;
   readonly handshakeTimeoutMs: number;
   readonly gate: LookupGate;
+}
+
+export interface AfterReleaseConfig extends JobEndpoint {
+  readonly index: number;
   readonly state: ReleasedState;
   /** One line per event worth a log line (a replacement rejoined, a rejoin that failed its checks). */
   readonly log: (line: string) => void;
@@ -251,20 +255,14 @@ export interface Recovered {
  * answers with a release or `signal` fires. Waiting members (a barrier not released yet) accept the hello and
  * hang up: no roster, the barrier goes on.
  */
-export async function recoverReleased(options: {
-  readonly completions: number;
-  readonly peers: readonly string[];
-  readonly serviceName: string | undefined;
-  readonly jobKey: string;
-  readonly token: string | undefined;
-  readonly port: number;
-  readonly listen: string | undefined;
-  readonly handshakeTimeoutMs: number;
-  readonly gate: LookupGate;
-  readonly signal: AbortSignal;
-  readonly intervalMs?: number;
-  readonly fanout?: number;
-}): Promise<Recovered | undefined> {
+export async function recoverReleased(
+  options: JobEndpoint & {
+    readonly serviceName: string | undefined;
+    readonly signal: AbortSignal;
+    readonly intervalMs?: number;
+    readonly fanout?: number;
+  },
+): Promise<Recovered | undefined> {
   const n = options.completions;
   const interval = options.intervalMs ?? 500;
   const fanout = options.fanout ?? 8;

@@ -10,6 +10,7 @@ import { writeExportFiles } from '../../exec/write-files.js';
 import { formatClock } from '../../rendezvous/after-release.js';
 import {
   AfterReleaseServer,
+  type JobEndpoint,
   type Recovered,
   type ReleasedState,
   recoverReleased,
@@ -130,18 +131,21 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
     const barrierAbort = new AbortController();
     const recoverAbort = new AbortController();
     let recovered: Recovered | undefined;
+    const endpoint: JobEndpoint = {
+      completions: n,
+      peers: identity.peers,
+      jobKey: identity.jobKey,
+      token,
+      port: args.port,
+      listen: args.listen,
+      handshakeTimeoutMs: 5000,
+      gate,
+    };
     const recovery =
       index === 0 && barrier && n > 1
         ? recoverReleased({
-            completions: n,
-            peers: identity.peers,
+            ...endpoint,
             serviceName: headlessService(identity),
-            jobKey: identity.jobKey,
-            token,
-            port: args.port,
-            listen: args.listen,
-            handshakeTimeoutMs: 5000,
-            gate,
             signal: recoverAbort.signal,
           }).then((r) => {
             if (r && !barrierAbort.signal.aborted) {
@@ -182,15 +186,8 @@ async function runSidecar(ctx: CliContext, args: SidecarArgs): Promise<number> {
         addresses: mesh.peers.map((p) => [...p.addresses]),
       };
       server = new AfterReleaseServer({
+        ...endpoint,
         index,
-        completions: n,
-        peers: identity.peers,
-        jobKey: identity.jobKey,
-        token,
-        port: args.port,
-        listen: args.listen,
-        handshakeTimeoutMs: 5000,
-        gate,
         state,
         log: (line) => log.warn(line),
       });
