@@ -144,7 +144,7 @@ class AgentCore {
   /** This pod's address as the others see it (known from the start, or from the first connection). */
   selfAddress: string | undefined;
   /** The latest answer for the headless Service name, and when it came. */
-  service: { addresses: ReadonlySet<string>; at: number; ttl: number } | undefined;
+  service: { addresses: ReadonlySet<string>; at: number; ttl: number; authoritative: boolean } | undefined;
   /** Answers of the Service name received after this time were fetched after the pod had run a while. */
   #serviceFreshAfter: number | undefined;
   #readyOnlyWarned = false;
@@ -197,7 +197,12 @@ class AgentCore {
       .catch(() => undefined);
     if (!lookup) return undefined;
     const now = this.cfg.now();
-    this.service = { addresses: new Set(lookup.addresses), at: now, ttl: lookup.ttl ?? 0 };
+    this.service = {
+      addresses: new Set(lookup.addresses),
+      at: now,
+      ttl: lookup.ttl ?? 0,
+      authoritative: lookup.authoritative === true,
+    };
     this.#checkReadyOnly(lookup, now);
     for (const w of [...this.#serviceWaiters]) w();
     return lookup;
@@ -867,8 +872,11 @@ async function runCoordinator(core: AgentCore): Promise<Mesh> {
     for (;;) {
       if (signal.aborted) throw signal.reason;
       if (cfg.serviceName === undefined || core.servicePublishes(address)) return;
-      // Records seen to come before their pods: wait only a moment for the Service to show this one.
-      const until = since() + (recordsLead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
+      // Records seen to come before their pods: wait only a moment for the Service to show this one, since
+      // a cached Service answer may be older than the pod. An authoritative answer (AA: no cache between)
+      // is not: it lacks the address because the record is not there yet (a slow update), so wait on.
+      const lead = recordsLead && core.service?.authoritative !== true;
+      const until = since() + (lead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
       if (cfg.now() >= until) return;
       if (!said) {
         said = true;

@@ -313,20 +313,41 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       groups.set(delay, [...(groups.get(delay) ?? []), pod]);
     }
     const lead = publishDelayMs < 0 ? -publishDelayMs : 0;
+    // Each pod's record comes `publishDelayMs` after that pod started, as a pod becomes Ready some time
+    // after its own start. Spawning is synchronous and, with 64 pods on 2 busy cores, spreads a group's starts
+    // over seconds: timing the records from the group's scheduled start instead published the first pods'
+    // records 3 s after they started, not 1 s (the agents' 2 s record grace ran out before and their
+    // denials were cached for 30 s). One update at a time: the pods that came due while one was in flight go
+    // together in the next.
+    let due: PodState[] = [];
+    let publishing: Promise<void> = Promise.resolve();
+    const publishDue = (pod: PodState): Promise<void> => {
+      due.push(pod);
+      publishing = publishing.then(() => {
+        const batch = due;
+        due = [];
+        return publishPods(batch);
+      });
+      return publishing;
+    };
     for (const [delay, group] of [...groups].sort((a, b) => a[0] - b[0])) {
-      const startGroup = () => {
+      const startGroup = async () => {
         if (delay > 0) event(`starting ${group.map((p) => p.ctx.hostname).join(', ')}`);
-        for (const pod of group) start(pod);
+        for (const pod of group) {
+          start(pod);
+          if (lead === 0) at(pod.startedAtMs + publishDelayMs, () => publishDue(pod));
+          // Let due timers (records, other groups) fire between spawns.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       };
       if (lead > 0) {
         // The record first, the pod once it is committed.
         at(delay, async () => {
           await publishPods(group);
-          startGroup();
+          await startGroup();
         });
       } else {
         at(delay, startGroup);
-        at(delay + publishDelayMs, () => publishPods(group));
       }
     }
     const restart = options.restart;

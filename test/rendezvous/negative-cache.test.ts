@@ -194,3 +194,31 @@ describe('a Service that publishes only Ready pods', () => {
     expect(events.filter((e) => e.type === 'warning')).toEqual([]);
   }, 20_000);
 });
+
+describe('without a cache (the zone’s server answers, AA)', () => {
+  it('records seen to lead, then one record later than its pod’s join: its name is not asked before the record', async () => {
+    // Pods 0 and 1 have records before they start (records lead); pod 2's comes 1 s after: a slow update.
+    // A cache's Service answer may be older than a pod (hence the short wait once records lead), the
+    // server's own is not: without the address in it the record is not there yet.
+    const n = 3;
+    job = await loopbackJob(n, BLOCK);
+    job.publish(0);
+    job.publish(1);
+    const name = podName(2).replace(/\.$/, '');
+    let askedBefore = -1;
+    const timer = setTimeout(() => {
+      const c = job!.dns.stats().byName.get(name);
+      askedBefore = c === undefined ? 0 : c.A + c.AAAA + c.other;
+      job!.publish(2);
+    }, 1_000);
+    try {
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => waitForPeers(job!.options(i))));
+      expect(results).toHaveLength(n);
+    } finally {
+      clearTimeout(timer);
+    }
+    expect(askedBefore).toBe(0);
+    // Each name that was asked was answered: no denial of a pod's name at all.
+    expect(job.dns.stats().byRcode.NXDOMAIN ?? 0).toBe(0);
+  }, 20_000);
+});
