@@ -1,10 +1,10 @@
 // Signals at the agent's edges, with real processes: PID 1 of a PID namespace supervises by default (the
 // kernel drops default-action signals to PID 1, so an exec'd `sleep` would ignore the kubelet's SIGTERM), and
 // SIGUSR1 while waiting prints the progress line instead of opening Node's inspector on 127.0.0.1:9229.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handOverMode } from '../../src/cli/commands/run.js';
-import { BIN, startBin } from '../helpers/cli.js';
+import { startBin } from '../helpers/cli.js';
 import { type LoopbackJob, loopbackJob, podFlags } from '../helpers/job.js';
 import { childrenOf, commOf, listeningPorts, until } from '../helpers/proc.js';
 
@@ -22,27 +22,9 @@ beforeAll(() => {
 
 /** The CLI as PID 1 of a new PID namespace; `agent()` is its PID as seen from here. */
 function startAsPid1(argv: string[]) {
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, BIN, ...argv], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(kill);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  const agent = () => until('the agent under unshare', () => childrenOf(child.pid!)[0]);
-  return { child, done, agent, stderr: () => stderr };
+  const started = startBin(argv, {}, ['unshare', '--pid', '--fork', '--mount-proc']);
+  const agent = () => until('the agent under unshare', () => childrenOf(started.child.pid!)[0]);
+  return { ...started, agent };
 }
 
 describe('as PID 1 of its PID namespace', () => {

@@ -52,9 +52,13 @@ export interface Ended {
   stderr: string;
 }
 
-/** Start the real CLI; resolves when it ends (killed after 30 s). */
-export function startBin(argv: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...argv], {
+/**
+ * Start the real CLI; resolves when it ends (killed after 30 s). `wrapper`: a command line it runs under
+ * (e.g. `unshare --pid --fork --mount-proc`).
+ */
+export function startBin(argv: string[], env: Record<string, string> = {}, wrapper: readonly string[] = []) {
+  const [file, ...args] = [...wrapper, process.execPath, BIN, ...argv] as [string, ...string[]];
+  const child = spawn(file, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
