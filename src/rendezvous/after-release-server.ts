@@ -16,6 +16,7 @@ import { ConfigError } from '../errors.js';
 import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
 import { livePoll } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
+import { clockWithNow } from './clock.js';
 import { accept, initiate, type WireIdentity } from './handshake.js';
 import { type LookupGate, resolveUntil } from './lookup.js';
 import { type Hello, PROTOCOL_VERSION, type Release, releaseProblem } from './messages.js';
@@ -197,7 +198,7 @@ export class AfterReleaseServer {
           policy: () => livePoll(now() - started),
           deadline: started + cfg.handshakeTimeoutMs,
           signal: AbortSignal.any([this.#abort.signal, closedSignal(channel)]),
-          now,
+          clock: clockWithNow(now),
         }).catch(() => undefined);
         if (!ok) {
           cfg.log(`pod ${i} tried to rejoin from ${address}, but ${name} does not resolve there: refused`);

@@ -1,10 +1,11 @@
 // Name lookups as the agent makes them: A then AAAA, deduplicated, rate-limited per name, counted.
-import pRetry from 'p-retry';
 import { ipFamily } from '../dns/ip-bytes.js';
 import type { DnsResult, QueryType, Resolver } from '../dns/types.js';
 import { AbortedError } from '../errors.js';
-import { type BackoffPolicy, backoffDelay } from './backoff.js';
+import type { BackoffPolicy } from './backoff.js';
+import { type Clock, systemClock } from './clock.js';
 import type { PeerStateKind } from './peer-state.js';
+import { NotYet, retryUntil } from './retry.js';
 import { sleep, type Waker } from './sleep.js';
 
 /** A denial the cluster DNS gave for a name, and until when a cache in front of it serves that denial. */
@@ -247,16 +248,13 @@ function classify(result: DnsResult): { state: PeerStateKind; detail: string } {
 /** Asked again this long after a cached denial's end, so the cache has surely dropped it. */
 const DENIAL_MARGIN_MS = 50;
 
-/** Thrown inside a retry loop: not there yet, try again. */
-class NotYet extends Error {}
-
 /**
- * Resolve `name` until `accept` likes the addresses, retrying through p-retry with full-jitter backoff from
- * `policy` (the delay happens in onFailedAttempt so the jitter is ours), cut short by `waker`, bounded by
- * `deadline` and `signal`. `onMiss` sees every unsuccessful lookup. Resolves to the addresses, or undefined
- * when the deadline passed first.
+ * Resolve `name` until `accept` likes the addresses (retryUntil: full-jitter backoff from `policy`, cut short by
+ * `waker`, bounded by `deadline` and `signal`). A cached denial is waited out, never cut short nor asked again
+ * before it ends. `onMiss` sees every unsuccessful lookup. Resolves to the addresses, or undefined when the
+ * deadline passed first.
  */
-export async function resolveUntil(
+export function resolveUntil(
   gate: LookupGate,
   name: string,
   accept: (addresses: readonly string[]) => boolean,
@@ -268,43 +266,33 @@ export async function resolveUntil(
     /** Default true: a cached denial is waited out, not asked again (see LookupGate.addresses). */
     respectDenial?: boolean;
     onMiss?: ((lookup: AddressLookup) => void) | undefined;
-    now?: () => number;
+    clock?: Clock | undefined;
     random?: () => number;
   },
 ): Promise<readonly string[] | undefined> {
-  const now = options.now ?? Date.now;
-  try {
-    return await pRetry(
-      async () => {
-        const lookup = await gate.addresses(name, options.signal, {
-          respectDenial: options.respectDenial !== false,
-        });
-        if (lookup.addresses.length > 0 && accept(lookup.addresses)) return lookup.addresses;
-        options.onMiss?.(lookup);
-        throw new NotYet(name);
+  const clock = options.clock ?? systemClock;
+  const respectDenial = options.respectDenial !== false;
+  return retryUntil(
+    async () => {
+      const lookup = await gate.addresses(name, options.signal, { respectDenial });
+      if (lookup.addresses.length > 0 && accept(lookup.addresses)) return lookup.addresses;
+      options.onMiss?.(lookup);
+      throw new NotYet(name);
+    },
+    {
+      policy: options.policy,
+      deadline: options.deadline,
+      signal: options.signal,
+      waker: options.waker,
+      clock,
+      random: options.random,
+      onRetry: () => {
+        // A cached denial is not asked again before it runs out: the cache would only repeat it.
+        const denied = respectDenial ? gate.denial(name) : undefined;
+        return denied
+          ? { atLeastMs: denied.until - clock.now() + DENIAL_MARGIN_MS, wakeable: false }
+          : undefined;
       },
-      {
-        retries: Number.POSITIVE_INFINITY,
-        minTimeout: 0,
-        maxRetryTime: Math.max(0, options.deadline - now()),
-        signal: options.signal,
-        shouldRetry: ({ error }) => error instanceof NotYet,
-        onFailedAttempt: async ({ attemptNumber }) => {
-          // A cached denial is not asked again before it runs out: the cache would only repeat it.
-          const denied = options.respectDenial === false ? undefined : gate.denial(name);
-          const delay = Math.min(
-            Math.max(
-              backoffDelay(options.policy(), attemptNumber, options.random),
-              denied ? denied.until - now() + DENIAL_MARGIN_MS : 0,
-            ),
-            Math.max(0, options.deadline - now()),
-          );
-          await sleep(delay, options.signal, denied ? undefined : options.waker);
-        },
-      },
-    );
-  } catch (error) {
-    if (error instanceof NotYet) return undefined;
-    throw error;
-  }
+    },
+  );
 }

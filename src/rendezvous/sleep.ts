@@ -1,4 +1,5 @@
 // Interruptible waits: a timer that an AbortSignal cancels and a Waker cuts short.
+import { type Clock, systemClock } from './clock.js';
 
 /** Lets an event (a peer connecting, a coordinator announcing itself) end a backoff wait early. */
 export class Waker {
@@ -33,22 +34,27 @@ export class Waker {
 }
 
 /** Wait `ms`, or less if `waker` fires; rejects with the signal's reason on abort. Cleans up on every path. */
-export function sleep(ms: number, signal?: AbortSignal, waker?: Waker): Promise<void> {
+export function sleep(
+  ms: number,
+  signal?: AbortSignal,
+  waker?: Waker,
+  clock: Clock = systemClock,
+): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (waker?.take()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = (): void => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       waker?.delete(done);
       resolve();
     };
     const onAbort = (): void => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       waker?.delete(done);
       reject(signal?.reason);
     };
-    const timer = setTimeout(done, Math.max(0, ms));
+    const timer = clock.setTimeout(done, Math.max(0, ms));
     signal?.addEventListener('abort', onAbort, { once: true });
     waker?.add(done);
   });

@@ -11,6 +11,7 @@ import { DEFAULT_PATHS, type SourceOverrides } from '../identity/sources.js';
 import { DEFAULT_RELEASED_AFTER_MS } from './after-release.js';
 import { type AgentStats, type PeerAddressMode, type ProgressEvent, runAgent } from './agent.js';
 import { checkTokenLength } from './auth.js';
+import { type Clock, clockWithNow } from './clock.js';
 import type { Mesh } from './types.js';
 import { parseVerifyMode, type VerifyMode } from './verify.js';
 
@@ -67,6 +68,8 @@ export interface WaitDependencies {
   /** A resolver to use instead of one built from dnsServer / resolv.conf (not closed by waitForPeers). */
   resolver?: Resolver;
   now?: () => number;
+  /** Time and timers for the agent (default: the system's, with `now` if given). */
+  clock?: Clock;
   random?: () => number;
   /** An identity already discovered (the CLI discovers it first to print warnings); skips discovery. */
   identity?: Identity;
@@ -132,7 +135,7 @@ export async function waitForPeers(
         volcano: opts.volcanoDir ?? deps.sources?.paths?.volcano ?? DEFAULT_PATHS.volcano,
       },
     });
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? clockWithNow(deps.now ?? Date.now);
   const ownResolver = deps.resolver === undefined;
   const resolver = deps.resolver ?? createResolver(identity, opts);
   try {
@@ -148,7 +151,7 @@ export async function waitForPeers(
       listen: opts.listen,
       verify: opts.verify,
       token: opts.token,
-      deadline: now() + opts.timeoutMs,
+      deadline: clock.now() + opts.timeoutMs,
       resolver,
       signal: opts.signal ?? new AbortController().signal,
       onProgress: opts.onProgress,
@@ -161,7 +164,7 @@ export async function waitForPeers(
           ? opts.listen
           : undefined),
       releasedAfterMs: opts.releasedAfterMs,
-      now,
+      clock,
       random: deps.random ?? Math.random,
     });
     return { ...mesh, identity, stats };

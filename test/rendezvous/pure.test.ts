@@ -2,7 +2,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatMs, MAX_DURATION_MS, parseDuration } from '../../src/duration.js';
-import { podAddresses } from '../../src/rendezvous/agent.js';
 import { newNonce, proofInput, prove, verifyProof } from '../../src/rendezvous/auth.js';
 import {
   BLIND_POLL,
@@ -14,6 +13,7 @@ import {
   livePoll,
   validatePolicy,
 } from '../../src/rendezvous/backoff.js';
+import { podAddresses } from '../../src/rendezvous/barrier.js';
 import { encodeFrame, FrameDecoder } from '../../src/rendezvous/frames.js';
 import {
   MAX_ADDRESSES_PER_POD,

@@ -1,0 +1,95 @@
+// The coordinator's discovery: a late coordinator finds its members through the headless Service (one question
+// for all) or, with an explicit list, their own names, and announces itself to each address not joined yet.
+// The same loop polls the Service for the evidence rule, and watches for the released-without-this-pod verdict.
+import { ipFamily } from '../dns/ip-bytes.js';
+import { type RefusalWatch, ReleasedWithoutThisPodError } from './after-release.js';
+import type { AgentCore } from './agent-core.js';
+import { backoffDelay, discoveryPoll, livePoll } from './backoff.js';
+import type { Barrier } from './barrier.js';
+import { MAX_MEMBER_FRAME } from './channel.js';
+import { DialError, hostPort } from './failure.js';
+import { announceTo } from './handshake.js';
+import { sleep, type Waker } from './sleep.js';
+
+/** An address is announced to at most once in this long. */
+const ANNOUNCE_EVERY_MS = 2000;
+/** Once every member joined and no name waits for evidence, the loop only watches, this slowly. */
+const QUIET_MS = 1000;
+
+export interface DiscoveryOptions {
+  readonly barrier: Barrier;
+  readonly waker: Waker;
+  readonly refusals: RefusalWatch;
+  /** When a member last joined or left: discovery polls fast right after a change, slower when all is quiet. */
+  readonly lastChange: () => number;
+  /** Names still waiting for evidence (the Service's answer is what gives it). */
+  readonly awaitingEvidence: () => boolean;
+  /** Every member agent refused long enough: the job was released without this pod. */
+  readonly verdict: (error: ReleasedWithoutThisPodError) => void;
+  /** The coordinator's role ended: stop at the next turn. */
+  readonly stopped: () => boolean;
+}
+
+/** Run until the barrier released, the agent stopped or the deadline passed. */
+export async function runDiscovery(core: AgentCore, o: DiscoveryOptions): Promise<void> {
+  const { cfg } = core;
+  const n = cfg.completions;
+  const announced = new Map<string, number>();
+
+  const announce = (address: string, countsForVerdict = true): void => {
+    const last = announced.get(address);
+    if (last !== undefined && core.now() - last < ANNOUNCE_EVERY_MS) return;
+    for (const m of o.barrier.members()) if (m.address === address) return;
+    announced.set(address, core.now());
+    core
+      .dial(address, cfg.port, MAX_MEMBER_FRAME)
+      .then((ch) =>
+        // A member's agent that takes the announce (hangs up without a word) is still waiting: no verdict.
+        // Our own address (the Service lists it) rejects an announce and counts neither way.
+        announceTo(ch, core.wire, core.now() + cfg.handshakeTimeoutMs).then((taken) => {
+          if (taken) o.refusals.answered();
+        }),
+      )
+      .catch((error: unknown) => {
+        if (countsForVerdict && error instanceof DialError && error.state === 'connection-refused')
+          o.refusals.refused(`every member agent (last: ${hostPort(address, cfg.port)})`);
+      });
+  };
+
+  let round = 0;
+  while (!o.stopped() && !o.barrier.released && !core.signal.aborted && core.now() < cfg.deadline) {
+    const allJoined = o.barrier.allJoined();
+    if (cfg.serviceName !== undefined && (!allJoined || o.awaitingEvidence())) {
+      const lookup = await core.service.ask();
+      // A Service that lists more pods than the job has (other groups, other tasks under one Service) may hold
+      // pods that refuse for their own reasons: then no refusal counts towards a verdict.
+      const addresses = lookup?.addresses ?? [];
+      if (!o.barrier.allJoined()) for (const a of addresses) announce(a, addresses.length <= n);
+    } else if (!allJoined) {
+      // An explicit peer list has no Service to ask: each missing name (a cached denial is not asked again).
+      for (let i = 1; i < n; i++) {
+        if (o.barrier.member(i)) continue;
+        const name = cfg.peers[i]!;
+        if (ipFamily(name) !== 0) announce(name);
+        else {
+          const lookup = await core.gate.addresses(name, core.signal).catch(() => undefined);
+          for (const a of lookup?.addresses ?? []) announce(a);
+        }
+      }
+    }
+    if (o.barrier.joined > 0) o.refusals.answered();
+    else if (o.refusals.expired()) {
+      o.verdict(
+        new ReleasedWithoutThisPodError({ index: 0, evidence: 'refused', detail: o.refusals.describe() }),
+      );
+      return;
+    }
+    round++;
+    // A joined pod's record is imminent: evidence is polled as fast as its name used to be (livePoll).
+    const waiting = o.awaitingEvidence();
+    const quietFor = core.now() - o.lastChange();
+    const policy = waiting ? livePoll(quietFor) : discoveryPoll(quietFor, cfg.serviceName === undefined);
+    const pause = o.barrier.allJoined() && !waiting ? QUIET_MS : backoffDelay(policy, round, cfg.random);
+    await sleep(pause, core.signal, o.waker, core.clock).catch(() => {});
+  }
+}

@@ -1,0 +1,122 @@
+// The headless Service's answers as the agent sees them: the latest, who waits for the next, and the one
+// warning about a Service that publishes only Ready pods (issue 11, point 4).
+import type { Clock } from './clock.js';
+import type { AddressLookup, LookupGate } from './lookup.js';
+
+/** A Service that still leaves out a running pod's address this long after the pod started publishes only Ready pods. */
+export const READY_ONLY_AFTER_MS = 3000;
+
+/** The latest answer for the headless Service name, and when it came. */
+export interface ServiceAnswer {
+  readonly addresses: ReadonlySet<string>;
+  readonly at: number;
+  readonly ttl: number;
+  /** From the zone's own server (AA): no cache between, so it is current. */
+  readonly authoritative: boolean;
+}
+
+export class ServiceWatch {
+  readonly name: string | undefined;
+  latest: ServiceAnswer | undefined;
+  readonly #gate: LookupGate;
+  readonly #clock: Clock;
+  readonly #signal: AbortSignal;
+  readonly #startedAt: number;
+  readonly #self: () => string | undefined;
+  readonly #warn: (message: string) => void;
+  readonly #waiters = new Set<() => void>();
+  /** Answers received after this time were fetched after the pod had run a while. */
+  #freshAfter: number | undefined;
+  #readyOnlyWarned = false;
+
+  constructor(options: {
+    name: string | undefined;
+    gate: LookupGate;
+    clock: Clock;
+    signal: AbortSignal;
+    startedAt: number;
+    /** This pod's address as the others see it, once known. */
+    self: () => string | undefined;
+    warn: (message: string) => void;
+  }) {
+    this.name = options.name;
+    this.#gate = options.gate;
+    this.#clock = options.clock;
+    this.#signal = options.signal;
+    this.#startedAt = options.startedAt;
+    this.#self = options.self;
+    this.#warn = options.warn;
+  }
+
+  /** Ask the Service name once (its denial does not stop later questions); note what it holds. */
+  async ask(): Promise<AddressLookup | undefined> {
+    const name = this.name;
+    if (name === undefined) return undefined;
+    const lookup = await this.#gate
+      .addresses(name, this.#signal, { respectDenial: false })
+      .catch(() => undefined);
+    if (!lookup) return undefined;
+    const now = this.#clock.now();
+    this.latest = {
+      addresses: new Set(lookup.addresses),
+      at: now,
+      ttl: lookup.ttl ?? 0,
+      authoritative: lookup.authoritative === true,
+    };
+    this.#checkReadyOnly(lookup, now);
+    this.poke();
+    return lookup;
+  }
+
+  /** Wake every next() waiter now (something else they wait for changed). */
+  poke(): void {
+    for (const w of [...this.#waiters]) w();
+  }
+
+  /** Whether the latest answer holds `address`. */
+  publishes(address: string | undefined): boolean {
+    return address !== undefined && this.latest?.addresses.has(address) === true;
+  }
+
+  /** Resolves at the next answer (or poke), at `until`, or on abort of `signal` (whichever first). */
+  next(until: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#clock.clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(done, Math.max(0, until - this.#clock.now()));
+      this.#waiters.add(done);
+      if (signal.aborted) done();
+      else signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * A Service that publishes only Ready pods. Said once, when an answer that must have been fetched after this
+   * pod had run READY_ONLY_AFTER_MS (a cache may hold an older one for its TTL) leaves it out.
+   */
+  #checkReadyOnly(lookup: AddressLookup, now: number): void {
+    const self = this.#self();
+    if (this.#readyOnlyWarned || self === undefined || lookup.addresses.length === 0) return;
+    if (lookup.addresses.includes(self)) {
+      this.#freshAfter = Number.POSITIVE_INFINITY; // published: nothing to say, ever
+      return;
+    }
+    if (now - this.#startedAt < READY_ONLY_AFTER_MS) return;
+    if (this.#freshAfter === undefined) {
+      // This answer may come from a cache filled before we started (unless the zone's server gave it, AA):
+      // the next one after its TTL cannot.
+      const ttl = lookup.authoritative === true ? 0 : (lookup.ttl ?? 0);
+      this.#freshAfter = now + ttl * 1000;
+      if (ttl > 0) return;
+    }
+    if (now < this.#freshAfter) return;
+    this.#readyOnlyWarned = true;
+    this.#warn(
+      `the headless Service ${this.name} answers ${lookup.addresses.length} address(es) but not this pod's ${self}, ${Math.round((now - this.#startedAt) / 1000)} s after it started: it publishes only Ready pods. Set publishNotReadyAddresses: true on it, so each pod's record exists from the time it has an IP (the barrier's handshake is the readiness gate, and a name asked before its record exists stays denied for the DNS cache's negative TTL)`,
+    );
+  }
+}
