@@ -195,6 +195,7 @@ export async function waitFromArgs(
     else if (e.type === 'joined' && args.verbose) log.info(`joined the coordinator at ${e.coordinator}`);
     else if (e.type === 'listening' && args.verbose) log.info(`listening on ${e.address}:${e.port}`);
     else if (e.type === 'warning') log.warn(e.message);
+    else if (e.type === 'notice') log.info(e.message);
   };
   /** The progress line; `asked` (SIGUSR1) prints it even when no peer is known to be missing yet. */
   function report(asked: boolean): void {

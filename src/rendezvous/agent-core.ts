@@ -52,7 +52,7 @@ export class AgentCore {
     this.gate = new LookupGate(
       cfg.resolver,
       Math.min(BLIND_POLL.floor, LIVE_POLL.floor),
-      () => this.clock.now(),
+      cfg.clock,
       this.signal,
     );
     this.service = new ServiceWatch({
@@ -63,6 +63,7 @@ export class AgentCore {
       startedAt: this.startedAt,
       self: () => this.selfAddress,
       warn: (message) => cfg.onProgress?.({ type: 'warning', message }),
+      notice: (message) => cfg.onProgress?.({ type: 'notice', message }),
     });
     this.#aborted = new Promise<never>((_, reject) => {
       const fire = (): void => reject(asAbort(cfg.signal.reason));

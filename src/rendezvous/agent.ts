@@ -57,7 +57,9 @@ export type ProgressEvent =
   | { readonly type: 'status'; readonly ready: number; readonly total: number }
   | { readonly type: 'released'; readonly generation: string }
   /** Something this agent cannot tie to a peer, e.g. an agent of another release dialled in. */
-  | { readonly type: 'warning'; readonly message: string };
+  | { readonly type: 'warning'; readonly message: string }
+  /** Something worth saying at the default level that is no fault, e.g. a denial the cluster DNS caches. */
+  | { readonly type: 'notice'; readonly message: string };
 
 /** What the exports carry for each pod: its name or the address the barrier proved. */
 export type PeerAddressMode = 'fqdn' | 'ip';

@@ -87,7 +87,8 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
 
   const maybeRelease = (): void => {
     changed = true;
-    if (barrier.released || !barrier.releasable()) return;
+    // After the role ended (a timeout, an abort) nothing may be released, even in the moment before shutdown.
+    if (stopped || barrier.released || !barrier.releasable()) return;
     const first = barrier.members().next().value as Member | undefined;
     const own =
       ipFamily(cfg.peers[0]!) !== 0
@@ -158,6 +159,10 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
 
   const onJoin = (channel: Channel, hello: Hello): void => {
     const i = hello.index;
+    if (stopped) {
+      channel.close({ kind: 'local', message: 'agent finished' });
+      return;
+    }
     const outcome = barrier.join(i, hello.incarnation, channel.remoteAddress, core.now());
     if (outcome.kind === 'refused') {
       channel.close({

@@ -3,7 +3,7 @@ import { ipFamily } from '../dns/ip-bytes.js';
 import type { DnsResult, QueryType, Resolver } from '../dns/types.js';
 import { AbortedError } from '../errors.js';
 import type { BackoffPolicy } from './backoff.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, clockWithNow, systemClock } from './clock.js';
 import type { PeerStateKind } from './peer-state.js';
 import { NotYet, retryUntil } from './retry.js';
 import { sleep, type Waker } from './sleep.js';
@@ -64,6 +64,7 @@ export class LookupGate {
   readonly #resolver: Resolver;
   readonly #floor: number;
   readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #signal: AbortSignal | undefined;
   readonly #inflight = new Map<string, Promise<DnsResult>>();
   readonly #last = new Map<string, number>();
@@ -75,10 +76,17 @@ export class LookupGate {
   /** Prefer AAAA after a name had only AAAA records (IPv6-only clusters). */
   #preferV6 = false;
 
-  constructor(resolver: Resolver, floor: number, now: () => number = Date.now, signal?: AbortSignal) {
+  /** `time`: the agent's clock (its timers space the questions), or only a time source (system timers). */
+  constructor(
+    resolver: Resolver,
+    floor: number,
+    time: Clock | (() => number) = systemClock,
+    signal?: AbortSignal,
+  ) {
     this.#resolver = resolver;
     this.#floor = floor;
-    this.#now = now;
+    this.#clock = typeof time === 'function' ? clockWithNow(time) : time;
+    this.#now = () => this.#clock.now();
     this.#signal = signal;
   }
 
@@ -92,7 +100,7 @@ export class LookupGate {
       const wait = last === undefined ? 0 : last + this.#floor - this.#now();
       const own = this.#signal;
       run = (async () => {
-        if (wait > 0) await sleep(wait, own);
+        if (wait > 0) await sleep(wait, own, undefined, this.#clock);
         this.#last.set(key, this.#now());
         this.#asked.set(key, this.#now());
         this.queries++;

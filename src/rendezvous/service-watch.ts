@@ -1,7 +1,8 @@
 // The headless Service's answers as the agent sees them: the latest, who waits for the next, and the one
 // warning about a Service that publishes only Ready pods (issue 11, point 4).
 import type { Clock } from './clock.js';
-import type { AddressLookup, LookupGate } from './lookup.js';
+import { RECORD_GRACE_MS } from './evidence.js';
+import { type AddressLookup, describeDenial, type LookupGate } from './lookup.js';
 
 /** A Service that still leaves out a running pod's address this long after the pod started publishes only Ready pods. */
 export const READY_ONLY_AFTER_MS = 3000;
@@ -24,10 +25,12 @@ export class ServiceWatch {
   readonly #startedAt: number;
   readonly #self: () => string | undefined;
   readonly #warn: (message: string) => void;
+  readonly #notice: (message: string) => void;
   readonly #waiters = new Set<() => void>();
   /** Answers received after this time were fetched after the pod had run a while. */
   #freshAfter: number | undefined;
   #readyOnlyWarned = false;
+  #denialNoted = false;
 
   constructor(options: {
     name: string | undefined;
@@ -38,6 +41,8 @@ export class ServiceWatch {
     /** This pod's address as the others see it, once known. */
     self: () => string | undefined;
     warn: (message: string) => void;
+    /** Said once, at the default log level: what the cluster DNS's cache does to this barrier. */
+    notice: (message: string) => void;
   }) {
     this.name = options.name;
     this.#gate = options.gate;
@@ -46,6 +51,7 @@ export class ServiceWatch {
     this.#startedAt = options.startedAt;
     this.#self = options.self;
     this.#warn = options.warn;
+    this.#notice = options.notice;
   }
 
   /** Ask the Service name once (its denial does not stop later questions); note what it holds. */
@@ -64,6 +70,7 @@ export class ServiceWatch {
       authoritative: lookup.authoritative === true,
     };
     this.#checkReadyOnly(lookup, now);
+    this.#noteDenial(name, lookup);
     this.poke();
     return lookup;
   }
@@ -92,6 +99,18 @@ export class ServiceWatch {
       if (signal.aborted) done();
       else signal.addEventListener('abort', done, { once: true });
     });
+  }
+
+  /**
+   * The Service name denied with a negative TTL: every cache in front of the zone (CoreDNS' `cache`, NodeLocal
+   * DNSCache) serves that denial to every pod for as long, so no pod shows in its answer until then. Said once.
+   */
+  #noteDenial(name: string, lookup: AddressLookup): void {
+    if (this.#denialNoted || !lookup.denial || lookup.queries === 0) return;
+    this.#denialNoted = true;
+    this.#notice(
+      `the headless Service has no published pod yet: ${describeDenial(name, lookup.denial)}. Until then its answer shows no pod, so each pod's name is asked only ${RECORD_GRACE_MS / 1000} s after that pod showed it is alive; publishNotReadyAddresses: true on the Service publishes each pod's record from the time it has an IP`,
+    );
   }
 
   /**
