@@ -20,6 +20,7 @@ export { type Detail, PROVIDERS, type ProviderName } from './identity/providers.
 export type { IdentitySources, SourceOverrides } from './identity/sources.js';
 export { DEFAULT_RELEASED_AFTER_MS, ReleasedWithoutThisPodError } from './rendezvous/after-release.js';
 export type { AgentStats, PeerAddressMode, ProgressEvent } from './rendezvous/agent.js';
+export { type Clock, systemClock, type TimerHandle } from './rendezvous/clock.js';
 export { RendezvousTimeoutError } from './rendezvous/errors.js';
 export type { PeerReport, PeerStateKind } from './rendezvous/peer-state.js';
 export type { Mesh, PeerInfo } from './rendezvous/types.js';

@@ -176,3 +176,34 @@ describe('ServiceWatch.next on an injected clock', () => {
     await core.shutdown();
   });
 });
+
+describe('waitForPeers with an injected clock', () => {
+  it('its deadline is the clock’s: a 60 s timeout ends when the clock has moved 60 s, with no real minute passing', async () => {
+    const { waitForPeers } = await import('../../src/rendezvous/wait.js');
+    const { freePort } = await import('../helpers/job.js');
+    const clock = new ManualClock();
+    const started = Date.now();
+    let error: unknown;
+    const done = waitForPeers(
+      {
+        peers: '127.0.0.1,127.0.0.2',
+        index: 0,
+        listen: '127.0.0.1',
+        port: await freePort(),
+        timeoutMs: 60_000,
+        releasedAfterMs: 0,
+      },
+      { clock },
+    ).catch((e: unknown) => {
+      error = e;
+    });
+    await clock.advance(59_000);
+    expect(error).toBeUndefined();
+    await clock.advance(1_000);
+    await done;
+    expect(error).toBeInstanceOf(RendezvousTimeoutError);
+    expect((error as RendezvousTimeoutError).waitedMs).toBe(60_000);
+    expect((error as RendezvousTimeoutError).peers.map((p) => p.index)).toEqual([1]);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
