@@ -1,5 +1,5 @@
 // Error classes with stable codes. Callers match `err.code`, never the message.
-// The CLI maps codes to exit codes in one place (src/cli/exit-codes.ts).
+// The CLI maps codes to exit codes in one place (src/exit-codes.ts).
 
 export type ErrorCode =
   | 'RDV_ERR_USAGE'

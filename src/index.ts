@@ -1,5 +1,6 @@
 // Public API of the peer-rendezvous package.
 
+export { DEFAULT_PORT, DEFAULT_TIMEOUT_MS } from './defaults.js';
 export { DnsClient, type DnsClientOptions } from './dns/client.js';
 export { parseResolvConf, type ResolvConf } from './dns/resolv-conf.js';
 export { ClusterDnsServer, type ClusterDnsServerOptions } from './dns/server.js';
@@ -26,8 +27,6 @@ export type { PeerReport, PeerStateKind } from './rendezvous/peer-state.js';
 export type { Mesh, PeerInfo } from './rendezvous/types.js';
 export { parseVerifyMode, type VerifyMode } from './rendezvous/verify.js';
 export {
-  DEFAULT_PORT,
-  DEFAULT_TIMEOUT_MS,
   type WaitDependencies,
   type WaitForPeersOptions,
   type WaitResult,

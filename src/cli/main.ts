@@ -1,13 +1,13 @@
 // CLI entry: parses one invocation (the fast path for run/wait/env, else yargs) and maps every outcome to an
 // exit code in one place.
 import { quote, RendezvousError, UsageError } from '../errors.js';
+import { exitCodeFor } from '../exit-codes.js';
 import { VERSION } from '../version.js';
 import { envCommand } from './commands/env.js';
 import { runCommand } from './commands/run.js';
 import { sidecarCommand } from './commands/sidecar.js';
 import { waitCommand } from './commands/wait.js';
 import { type CliContext, type CliIo, processIo } from './context.js';
-import { exitCodeFor } from './exit-codes.js';
 import { type FastCommand, fastParse } from './fast-path.js';
 import { envNameFor } from './options.js';
 import { rendezvousOptions, terminationLogged, writeTerminationLog } from './rendezvous-options.js';

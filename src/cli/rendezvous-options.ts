@@ -2,19 +2,20 @@
 // signals → exit 128+n, progress lines, the timeout table and hints, /dev/termination-log, --ready-file.
 import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Options } from 'yargs';
+import { DEFAULT_PORT } from '../defaults.js';
 import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
 import { AbortedError, ConfigError, quote, RendezvousError, UsageError } from '../errors.js';
+import { exitCodeFor } from '../exit-codes.js';
 import type { Identity } from '../identity/identity.js';
 import type { ProgressEvent } from '../rendezvous/agent.js';
 import { checkTokenLength } from '../rendezvous/auth.js';
 import { RendezvousTimeoutError } from '../rendezvous/errors.js';
 import { describeState, type PeerReport } from '../rendezvous/peer-state.js';
 import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
-import { DEFAULT_PORT, type WaitResult } from '../rendezvous/wait.js';
+import type { WaitResult } from '../rendezvous/wait.js';
 import { STOP_SIGNALS } from '../signals.js';
 import type { CliContext } from './context.js';
-import { exitCodeFor } from './exit-codes.js';
 import {
   envNameFor,
   flagGiven,

@@ -1,19 +1,17 @@
 // Options of `manifest`: defaults, validation the way Kubernetes would reject the objects, one normalised copy.
+import { DEFAULT_PORT } from '../defaults.js';
 import { parseDuration } from '../duration.js';
 import { ConfigError, quote, UsageError } from '../errors.js';
 import { parsePresets } from '../exec/export-options.js';
 import { MAX_COMPLETIONS } from '../identity/validate.js';
 import { labelProblem, MAX_LABEL_LENGTH } from '../names.js';
 import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
-import { DEFAULT_PORT } from '../rendezvous/wait.js';
 import { VERSION } from '../version.js';
 
 /** How the agent gets into the pod. */
 export const MANIFEST_MODES = ['wrapper', 'init-container', 'copy-in'] as const;
 export type ManifestMode = (typeof MANIFEST_MODES)[number];
 
-/** The agent's rendezvous port when `--port` is not given (the Service's named port `rendezvous`). */
-export const DEFAULT_RENDEZVOUS_PORT: number = DEFAULT_PORT;
 /** The image `--agent-image` defaults to: what `docker build -t peer-rendezvous:<version> .` tags. */
 export const DEFAULT_AGENT_IMAGE = `peer-rendezvous:${VERSION}`;
 /** Where the copy-in mode mounts the shared volume with the executable in the workload container. */
@@ -115,7 +113,7 @@ export function normalizeManifestOptions(raw: RawManifestOptions): ManifestOptio
       'manifest needs the workload command after --, e.g. manifest --name train -- python train.py',
     );
   }
-  const port = integer('--port', raw.port, DEFAULT_RENDEZVOUS_PORT, 1, 65535);
+  const port = integer('--port', raw.port, DEFAULT_PORT, 1, 65535);
   // Values handed to the agent are checked with the agent's own parsers, so a manifest never carries a value
   // the pods would reject; what they accept contains no shell metacharacters (init-container mode quotes none).
   const verify =

@@ -1,9 +1,9 @@
 // `manifest --sidecar`: the agent as a native sidecar (an init container with restartPolicy: Always, K8s ≥ 1.29)
 // whose startupProbe holds the main containers back until the release. The workload's image and command stay
 // as they are: the main container sources the exports from a shared emptyDir and execs the command.
+import { DEFAULT_TIMEOUT_MS } from '../defaults.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_TIMEOUT_MS } from '../rendezvous/wait.js';
 import {
   addTokenVolume,
   agentEnv,

@@ -1,5 +1,6 @@
 // waitForPeers(): the library entry point. Options are copied and checked here, dependencies injected.
 
+import { DEFAULT_PORT, DEFAULT_TIMEOUT_MS } from '../defaults.js';
 import { DnsClient } from '../dns/client.js';
 import { dnsClientOptionsFromResolvConf, dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { ipFamily } from '../dns/ip-bytes.js';
@@ -14,11 +15,6 @@ import { checkTokenLength } from './auth.js';
 import { type Clock, clockWithNow } from './clock.js';
 import type { Mesh } from './types.js';
 import { parseVerifyMode, type VerifyMode } from './verify.js';
-
-/** The agent's rendezvous port unless --port says otherwise (not 29400/29500, which torchrun uses). */
-export const DEFAULT_PORT = 29600;
-/** Default overall deadline. */
-export const DEFAULT_TIMEOUT_MS = 600_000;
 
 /** Options of waitForPeers(). Identity options are discovered when absent (see discoverIdentity). */
 export interface WaitForPeersOptions extends IdentityOptions {

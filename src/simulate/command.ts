@@ -1,11 +1,10 @@
 // The `simulate` command's body: pick the placement, wire Ctrl-C, run, print the summary.
 
-import type { SimulateArgs } from '../cli/commands/simulate.js';
-import type { CliContext } from '../cli/context.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { checkTokenLength } from '../rendezvous/auth.js';
 import type { SelfCommand } from '../self-command.js';
 import { exitCodeForSignal, STOP_SIGNALS } from '../signals.js';
+import type { SimulateArgs, SimulateIo } from './args.js';
 import { parseFaults } from './faults.js';
 import { createLoopbackPlacement } from './loopback.js';
 import { SimulationOutput, simJson } from './output.js';
@@ -16,7 +15,7 @@ export { serveDnsChild } from './dns-child.js';
 
 /** Run `simulate` and return the exit code. */
 export async function runSimulateCommand(
-  ctx: CliContext,
+  io: SimulateIo,
   args: SimulateArgs & { n: number },
   command: readonly string[],
   self: SelfCommand,
@@ -27,7 +26,7 @@ export async function runSimulateCommand(
       throw new UsageError('--in-process runs no workload: drop the command after --, or drop --in-process');
     }
     const { runInProcess } = await import('./in-process.js');
-    return runInProcess(ctx, args, faults);
+    return runInProcess(io, args, faults);
   }
   if (args.sidecar && (args.inProcess || args.initContainer)) {
     throw new UsageError('--sidecar is a pod shape of its own: drop --in-process or --init-container');
@@ -49,9 +48,9 @@ export async function runSimulateCommand(
   const names = Array.from({ length: args.n }, (_, i) => `${args.jobName}-${i}`);
   const output = new SimulationOutput(
     {
-      stdout: ctx.io.stdout,
-      stderr: ctx.io.stderr,
-      tty: ctx.io.isTTY,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      tty: io.isTTY,
       verbose: args.verbose,
       quiet: args.quiet,
       json: args.logFormat === 'json',
@@ -97,7 +96,7 @@ export async function runSimulateCommand(
 
     if (!args.quiet) {
       const banner = `${args.n} pods of job ${args.jobName} (${placement.kind}), cluster DNS ${placement.dnsLabel}, ${command.length > 0 ? `workload: ${command.join(' ')}` : 'no workload (wait)'}`;
-      ctx.io.stderr(args.logFormat === 'json' ? simJson(banner) : `simulate: ${banner}\n`);
+      io.stderr(args.logFormat === 'json' ? simJson(banner) : `simulate: ${banner}\n`);
     }
     const result = await runSimulation({
       n: args.n,
@@ -111,7 +110,7 @@ export async function runSimulateCommand(
       agentArgs,
       faults,
       self,
-      env: { ...podBaseEnv(ctx.io.env), ...tokenEnv },
+      env: { ...podBaseEnv(io.env), ...tokenEnv },
       placement,
       output,
       signal: controller.signal,

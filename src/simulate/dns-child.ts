@@ -2,10 +2,10 @@
 // stdin `{"id":1,"op":"setPod","arg":{…}}` → stdout `{"id":1,"ok":true,"result":…}`. Ends when stdin closes.
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { CliContext } from '../cli/context.js';
 import { ClusterDnsServer } from '../dns/server.js';
 import { parseServerAddress } from '../dns/server-address.js';
 import { RendezvousError } from '../errors.js';
+import type { SimulateIo } from './args.js';
 import { parseDnsCache } from './faults.js';
 import type { DnsControl } from './placement.js';
 
@@ -15,7 +15,7 @@ type Op = 'addService' | 'setPod' | 'removePod' | 'setFaults' | 'queries';
 export async function serveDnsChild(
   hostPort: string,
   zone: string,
-  ctx: CliContext,
+  io: SimulateIo,
   dnsCache?: string,
 ): Promise<void> {
   const { host, port } = parseServerAddress(hostPort, 'flag --serve-dns');
@@ -23,7 +23,7 @@ export async function serveDnsChild(
   // Corefile has them (`ttl 30`, `cache 30`); the cache itself is unbound in front of this server.
   const ttl = parseDnsCache(dnsCache);
   const server = await ClusterDnsServer.start({ host, port, zone, ...(ttl === undefined ? {} : { ttl }) });
-  ctx.io.stdout(`${JSON.stringify({ ready: true, host: server.address.host, port: server.address.port })}\n`);
+  io.stdout(`${JSON.stringify({ ready: true, host: server.address.host, port: server.address.port })}\n`);
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   try {
     for await (const line of lines) {
@@ -52,9 +52,9 @@ export async function serveDnsChild(
           default:
             throw new Error(`unknown op ${JSON.stringify(msg.op)}`);
         }
-        ctx.io.stdout(`${JSON.stringify({ id, ok: true, result })}\n`);
+        io.stdout(`${JSON.stringify({ id, ok: true, result })}\n`);
       } catch (error) {
-        ctx.io.stdout(`${JSON.stringify({ id, ok: false, error: (error as Error).message })}\n`);
+        io.stdout(`${JSON.stringify({ id, ok: false, error: (error as Error).message })}\n`);
       }
     }
   } finally {

@@ -1,20 +1,19 @@
 // `simulate --in-process`: every agent in this Node process (waitForPeers), each on its own loopback address,
 // the project's DNS server in-process too; no workload. Prints timings and counters: for scale runs.
 import { randomInt } from 'node:crypto';
-import type { SimulateArgs } from '../cli/commands/simulate.js';
-import type { CliContext } from '../cli/context.js';
-import { EXIT_RELEASED } from '../cli/exit-codes.js';
 import { ClusterDnsServer } from '../dns/server.js';
 import { formatMs, parseDuration } from '../duration.js';
+import { EXIT_RELEASED, EXIT_TIMEOUT } from '../exit-codes.js';
 import { type WaitResult, waitForPeers } from '../rendezvous/wait.js';
 import { exitCodeForSignal, STOP_SIGNALS } from '../signals.js';
+import type { SimulateArgs, SimulateIo } from './args.js';
 import type { SimulationFaults } from './faults.js';
 import { freePort, loopbackAddress } from './loopback.js';
 import { simJson } from './output.js';
 
 /** Run N agents in this process and return the exit code (0: all released; 124: some timed out). */
 export async function runInProcess(
-  ctx: CliContext,
+  io: SimulateIo,
   args: SimulateArgs & { n: number },
   faults: SimulationFaults,
 ): Promise<number> {
@@ -49,7 +48,7 @@ export async function runInProcess(
   const json = args.logFormat === 'json';
   const say = (text: string) => {
     if (args.quiet) return;
-    ctx.io.stderr(
+    io.stderr(
       json ? simJson(text, { atMs: Math.round(now()) }) : `sim | [${(now() / 1000).toFixed(2)} s] ${text}\n`,
     );
   };
@@ -183,7 +182,7 @@ export async function runInProcess(
   if (json) {
     const since = (t: number | undefined) =>
       t === undefined ? null : Math.round(Math.max(0, t - lastPublishMs));
-    ctx.io.stdout(
+    io.stdout(
       `${JSON.stringify({
         released: times.length,
         pods: n,
@@ -209,7 +208,7 @@ export async function runInProcess(
     ...failed.slice(0, 10).map(([i, e]) => `  ${args.jobName}-${i}: ${e}`),
     ...(failed.length > 10 ? [`  … ${failed.length - 10} more failed`] : []),
   ];
-  ctx.io.stdout(`${lines.join('\n')}\n`);
+  io.stdout(`${lines.join('\n')}\n`);
   if (controller.signal.aborted) return exitCodeForSignal(controller.signal.reason as NodeJS.Signals);
   return exitCodeOf(failed);
 }
@@ -217,5 +216,5 @@ export async function runInProcess(
 /** 0 when all were released; 75 when every failure is a late pod's verdict; else 124. */
 function exitCodeOf(failed: readonly (readonly [number, string | undefined])[]): number {
   if (failed.length === 0) return 0;
-  return failed.every(([, e]) => e?.startsWith('RDV_ERR_RELEASED')) ? EXIT_RELEASED : 124;
+  return failed.every(([, e]) => e?.startsWith('RDV_ERR_RELEASED')) ? EXIT_RELEASED : EXIT_TIMEOUT;
 }

@@ -2,7 +2,7 @@
 // of the `released` reject and the `rejoin` purpose.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { exitCodeFor } from '../../src/exit-codes.js';
 import {
   formatClock,
   RefusalWatch,

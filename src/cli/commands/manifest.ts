@@ -1,13 +1,9 @@
 // `manifest`: print a headless Service and an Indexed Job that run a command behind the agent.
 import type { CommandModule, Options } from 'yargs';
+import { DEFAULT_PORT } from '../../defaults.js';
 import { buildManifest } from '../../manifest/build.js';
 import { buildKindManifest, MANIFEST_KINDS, type ManifestKind } from '../../manifest/kinds.js';
-import {
-  DEFAULT_AGENT_IMAGE,
-  DEFAULT_RENDEZVOUS_PORT,
-  MANIFEST_MODES,
-  normalizeManifestOptions,
-} from '../../manifest/options.js';
+import { DEFAULT_AGENT_IMAGE, MANIFEST_MODES, normalizeManifestOptions } from '../../manifest/options.js';
 import { applySidecar, checkSidecarOptions, kindPublishesNotReady } from '../../manifest/sidecar.js';
 import { toYamlDocuments } from '../../manifest/yaml.js';
 import type { CliContext } from '../context.js';
@@ -66,7 +62,7 @@ export const manifestOptions = {
   port: {
     type: 'string',
     group: GROUP,
-    describe: `agent rendezvous port [default: ${DEFAULT_RENDEZVOUS_PORT}]`,
+    describe: `agent rendezvous port [default: ${DEFAULT_PORT}]`,
   },
   export: {
     type: 'string',

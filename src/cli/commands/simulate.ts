@@ -2,6 +2,7 @@
 import type { CommandModule, Options } from 'yargs';
 import { quote, UsageError } from '../../errors.js';
 import { selfCommand } from '../../self-command.js';
+import type { SimulateArgs } from '../../simulate/args.js';
 import type { CliContext } from '../context.js';
 
 const SIM = 'Simulation:';
@@ -118,39 +119,6 @@ export const simulateOptions = {
   },
 } satisfies Record<string, Options>;
 
-/** Parsed `simulate` options. */
-export interface SimulateArgs {
-  n?: number | undefined;
-  jobName: string;
-  subdomain: string;
-  namespace: string;
-  clusterDomain: string;
-  initContainer: boolean;
-  inProcess: boolean;
-  netns: boolean;
-  startDelay?: string[] | undefined;
-  publishDelay?: string | undefined;
-  restart?: string[] | undefined;
-  kill?: string[] | undefined;
-  dnsDrop?: number | undefined;
-  dnsServfail?: number | undefined;
-  notReadyAddresses: boolean;
-  staleFor?: string | undefined;
-  dnsCache?: string | undefined;
-  verify?: string | undefined;
-  timeout?: string | undefined;
-  releasedAfter?: string | undefined;
-  sidecar: boolean;
-  port?: number | undefined;
-  token?: string | undefined;
-  peerAddress?: 'fqdn' | 'ip' | undefined;
-  export?: string | undefined;
-  serveDns?: string | undefined;
-  quiet: boolean;
-  logFormat: 'text' | 'json';
-  verbose: boolean;
-}
-
 /** The `simulate` command module. */
 export function simulateCommand(ctx: CliContext): CommandModule<object, SimulateArgs> {
   return {
@@ -183,7 +151,7 @@ export function simulateCommand(ctx: CliContext): CommandModule<object, Simulate
     handler: async (args) => {
       const { runSimulateCommand, serveDnsChild } = await import('../../simulate/command.js');
       if (args.serveDns !== undefined) {
-        await serveDnsChild(args.serveDns, args.clusterDomain, ctx, args.dnsCache);
+        await serveDnsChild(args.serveDns, args.clusterDomain, ctx.io, args.dnsCache);
         return;
       }
       const n = args.n;
@@ -194,7 +162,7 @@ export function simulateCommand(ctx: CliContext): CommandModule<object, Simulate
       }
       const dash = ctx.argv.indexOf('--');
       const command = dash === -1 ? [] : ctx.argv.slice(dash + 1);
-      ctx.exitCode = await runSimulateCommand(ctx, { ...args, n }, command, selfCommand());
+      ctx.exitCode = await runSimulateCommand(ctx.io, { ...args, n }, command, selfCommand());
     },
   };
 }

@@ -1,6 +1,6 @@
 // The one place errors become exit codes (documented in README.md, "Exit codes").
-import { RendezvousError } from '../errors.js';
-import { exitCodeForSignal } from '../signals.js';
+import { RendezvousError } from './errors.js';
+import { exitCodeForSignal } from './signals.js';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 64; // EX_USAGE
