@@ -24,7 +24,8 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertNetnsAvailable } from '../dist/simulate/netns.js';
-import { runNetnsJob, seedScript } from '../dist/simulate/netns-job.js';
+import { runNetnsJob } from '../dist/simulate/netns-job.js';
+import { seedScript } from '../dist/simulate/seed-script.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sizes = (process.env.BENCH_SEED_N ?? '3,16,32,64').split(',').map(Number);

@@ -2,20 +2,13 @@
 // their records are published as they become ready, each pod's output is watched for its release line.
 // Shared by the end-to-end tests and the benchmark against the seed's loop.
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type KnotServer, startKnot } from './knot.js';
-import {
-  createNetnsCluster,
-  disposeOnProcessExit,
-  type NetnsCluster,
-  type NetnsPod,
-  processCpu,
-  processGroupCpu,
-  readTimesFile,
-} from './netns.js';
-import { startUnbound, type UnboundServer, type UnboundStats } from './unbound.js';
+import { createNetnsCluster, type NetnsCluster, type NetnsPod } from './netns.js';
+import { type JobDns, type JobDnsCache, startJobDns } from './netns-job-dns.js';
+import { disposeOnProcessExit } from './netns-teardown.js';
+import { processGroupCpu, readTimesFile } from './process-cpu.js';
+import type { UnboundStats } from './unbound.js';
 
 /** What a pod's command is built from. */
 export interface JobPodContext {
@@ -77,7 +70,7 @@ export interface NetnsJobOptions {
    * unbound on the DNS address (port 53) capped at `seconds`, Knot behind it on port 5300 with `ttl` (default
    * `seconds`) as record TTL, SOA TTL and SOA MINIMUM. Default: none (the pods ask Knot).
    */
-  readonly dnsCache?: { readonly seconds: number; readonly ttl?: number };
+  readonly dnsCache?: JobDnsCache;
   readonly signal?: AbortSignal;
 }
 
@@ -118,22 +111,6 @@ export interface NetnsJobResult {
 }
 
 const MAX_LINES = 2_000;
-/** Knot's port when the cache takes port 53 of the DNS address. */
-const AUTHORITATIVE_BEHIND_CACHE_PORT = 5300;
-
-function statsSince(now: UnboundStats, before: UnboundStats): UnboundStats {
-  const byRcode: Record<string, number> = {};
-  for (const [rcode, n] of Object.entries(now.byRcode)) {
-    const d = n - (before.byRcode[rcode] ?? 0);
-    if (d > 0) byRcode[rcode] = d;
-  }
-  return {
-    queries: now.queries - before.queries,
-    cacheHits: now.cacheHits - before.cacheHits,
-    cacheMisses: now.cacheMisses - before.cacheMisses,
-    byRcode,
-  };
-}
 
 interface PodState {
   readonly ctx: JobPodContext;
@@ -167,36 +144,9 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
   const cluster: NetnsCluster = await createNetnsCluster({ prefix: options.prefix ?? 'prdv' });
   const offExit = disposeOnProcessExit(() => cluster.dispose());
   const timers = new Set<NodeJS.Timeout>();
-  let knot: KnotServer | undefined;
-  let cache: UnboundServer | undefined;
+  let dns: JobDns | undefined;
   try {
-    const knotDir = join(cluster.dir, 'knot');
-    mkdirSync(knotDir);
-    const cached = options.dnsCache;
-    knot = await startKnot({
-      dir: knotDir,
-      address: cluster.dnsAddress,
-      port: cached === undefined ? 53 : AUTHORITATIVE_BEHIND_CACHE_PORT,
-      zone,
-      ...(cached === undefined ? {} : { ttl: cached.ttl ?? cached.seconds }),
-      placement: {
-        spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }),
-        spawnShort: (argv) => cluster.spawnInHub(argv),
-      },
-    });
-    if (cached !== undefined) {
-      const cacheDir = join(cluster.dir, 'unbound');
-      mkdirSync(cacheDir);
-      cache = await startUnbound({
-        dir: cacheDir,
-        address: cluster.dnsAddress,
-        port: 53,
-        upstream: { address: cluster.dnsAddress, port: AUTHORITATIVE_BEHIND_CACHE_PORT },
-        zone,
-        cacheSeconds: cached.seconds,
-        placement: { spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }) },
-      });
-    }
+    dns = await startJobDns(cluster, zone, options.dnsCache);
     const serviceOf = (i: number) =>
       `${options.podName?.(i).subdomain ?? subdomain}.${namespace}.svc.${zone}`;
     const specs = Array.from({ length: options.n }, (_, i) => {
@@ -223,9 +173,8 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       incarnation: 0,
       output: [],
     }));
-    const baseline = knot.queries();
-    const cacheBaseline = cache?.stats();
-    const server = knot;
+    const server = dns;
+    const counted = dns.mark();
     const t0 = performance.now();
     const now = () => performance.now() - t0;
     // The wall clock at t0, to place times the pods wrote (Date.now() terms) on this run's time line.
@@ -255,15 +204,11 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       );
       timers.add(t);
     };
-    const recordsOf = (pod: NetnsPod) => [
-      { name: `${pod.fqdn}.`, type: 'A', value: pod.address },
-      { name: `${pod.fqdn!.slice(pod.fqdn!.indexOf('.') + 1)}.`, type: 'A', value: pod.address },
-    ];
     const publishPods = async (list: PodState[]) => {
       if (!publish || list.length === 0) return;
       // The publish moment is when the update is sent: a pod may see the record before knsupdate exits.
       const sentAt = now();
-      await server.update(list.flatMap((p) => recordsOf(p.netnsPod)).map((r) => ({ op: 'add', ...r })));
+      await server.publish(list.map((p) => p.netnsPod));
       lastPublishAtMs = Math.max(lastPublishAtMs, sentAt);
       event(`published ${list.map((p) => p.ctx.hostname).join(', ')}`);
     };
@@ -369,7 +314,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
           at(
             now() + restart.staleMs,
             async () => {
-              await server.update(recordsOf(old).map((r) => ({ op: 'delete', ...r })));
+              await server.withdraw(old);
               event(`removed stale record ${old.fqdn} → ${old.address}`);
             },
             false,
@@ -401,11 +346,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     for (const pod of pods) {
       if (!pod.done && pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
     }
-    const queries = knot.queries() - baseline;
-    const cacheNow = cache?.stats();
-    const cacheStats =
-      cacheNow === undefined || cacheBaseline === undefined ? undefined : statsSince(cacheNow, cacheBaseline);
-    const dnsCpuSeconds = (knot.process.pid === undefined ? undefined : processCpu(knot.process.pid)) ?? 0;
+    const { queries, cache, cpuSeconds: dnsCpuSeconds } = counted();
     return {
       pods: pods.map((p) => ({
         index: p.ctx.index,
@@ -420,40 +361,15 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       })),
       lastPublishAtMs,
       queries,
-      cache: cacheStats,
+      cache,
       podCpuSeconds: pods.reduce((sum, p) => sum + p.cpu, 0),
       dnsCpuSeconds,
       capped,
     };
   } finally {
     for (const t of timers) clearTimeout(t);
-    await cache?.stop();
-    await knot?.stop();
+    await dns?.stop();
     cluster.dispose();
     offExit();
   }
-}
-
-/**
- * The seed's container script (kubernetes.io "Job with Pod-to-Pod Communication"), verbatim except for the
- * index list, which the seed writes out for its 3 pods.
- */
-export function seedScript(n: number, jobName = 'example-job', subdomain = 'headless-svc'): string {
-  const indexes = Array.from({ length: n }, (_, i) => i).join(' ');
-  return `for i in ${indexes}
-do
-  gotStatus="-1"
-  wantStatus="0"
-  while [ $gotStatus -ne $wantStatus ]
-  do
-    ping -c 1 ${jobName}-\${i}.${subdomain} > /dev/null 2>&1
-    gotStatus=$?
-    if [ $gotStatus -ne $wantStatus ]; then
-      echo "Failed to ping pod ${jobName}-\${i}.${subdomain}, retrying in 1 second..."
-      sleep 1
-    fi
-  done
-  echo "Successfully pinged pod: ${jobName}-\${i}.${subdomain}"
-done
-`;
 }

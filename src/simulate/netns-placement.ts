@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SelfCommand } from '../self-command.js';
 import { connectDnsChild } from './dns-child.js';
-import { createNetnsCluster, disposeOnProcessExit, type NetnsPod } from './netns.js';
+import { createNetnsCluster, type NetnsPod } from './netns.js';
+import { disposeOnProcessExit } from './netns-teardown.js';
 import type { DnsControl, Placement, PodSlot } from './placement.js';
 import { startUnbound, type UnboundServer } from './unbound.js';
 

@@ -3,14 +3,19 @@
 // namespace's interfaces or routes; every address lives inside the namespaces a run creates. Linux, root.
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RendezvousError } from '../errors.js';
 import { kubeletHosts, kubeletResolvConf } from './kubelet-files.js';
+import {
+  DEFAULT_NETNS_PREFIX,
+  killNetnsProcesses,
+  NETNS_ETC_DIR,
+  sweepNetns,
+  teardownRun,
+} from './netns-teardown.js';
 
-/** Namespaces, /etc/netns directories and temp directories of a run are named `<prefix>-<pid>-<hex>-…`. */
-export const DEFAULT_NETNS_PREFIX = 'prdv';
 /** The bridge's own address in the hub namespace (pods reach the hub through it). */
 export const HUB_ADDRESS = '10.244.0.1';
 /** Where the cluster DNS server listens, on the hub's bridge (port 53). */
@@ -24,8 +29,6 @@ export const HUB_MAC = '02:00:0a:f4:00:01';
 /** The cluster network; pods reach all of it (each other and the DNS address) through the hub. */
 const CLUSTER_CIDR = '10.244.0.0/16';
 const PREFIX_LENGTH = 16;
-const NETNS_RUN_DIR = '/run/netns';
-const NETNS_ETC_DIR = '/etc/netns';
 
 /** Options of {@link createNetnsCluster}. */
 export interface NetnsClusterOptions {
@@ -277,120 +280,11 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
   };
 }
 
-/**
- * Call `dispose` on SIGINT, SIGTERM, SIGHUP and process exit; a signal is re-raised afterwards so the process
- * still ends the way it would have. Returns the function that removes the handlers.
- */
-export function disposeOnProcessExit(dispose: () => void): () => void {
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = (signal: NodeJS.Signals) => {
-    off();
-    dispose();
-    process.kill(process.pid, signal);
-  };
-  const onExit = () => dispose();
-  const off = () => {
-    for (const s of signals) process.off(s, onSignal);
-    process.off('exit', onExit);
-  };
-  for (const s of signals) process.on(s, onSignal);
-  process.on('exit', onExit);
-  return off;
-}
-
-/** Remove what dead runs with this prefix left behind (their owner pid is gone). Returns the run ids removed. */
-export function sweepNetns(options: { prefix?: string; ip?: string | undefined } = {}): string[] {
-  const prefix = options.prefix ?? DEFAULT_NETNS_PREFIX;
-  const pattern = new RegExp(`^(${prefix}-(\\d+)-[0-9a-f]+)-`);
-  const runs = new Map<string, number>();
-  for (const dir of [NETNS_RUN_DIR, NETNS_ETC_DIR, tmpdir()]) {
-    for (const name of listDir(dir)) {
-      const m = pattern.exec(name);
-      if (m) runs.set(m[1]!, Number(m[2]));
-    }
-  }
-  const removed: string[] = [];
-  for (const [id, pid] of runs) {
-    if (pidAlive(pid)) continue;
-    teardownRun(id, options.ip ?? 'ip');
-    for (const name of listDir(tmpdir())) {
-      if (name.startsWith(`${id}-`)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    }
-    removed.push(id);
-  }
-  return removed;
-}
-
-/** Names of the network namespaces that exist now (from /run/netns). */
-export function listNetns(): string[] {
-  return listDir(NETNS_RUN_DIR);
-}
-
-// Kill every process inside the run's namespaces, delete the namespaces (their veths go with them) and
-// the /etc/netns directories.
-function teardownRun(id: string, ip: string): void {
-  const mine = (name: string) => name.startsWith(`${id}-`);
-  const names = listDir(NETNS_RUN_DIR).filter(mine);
-  for (const name of names) killNetnsProcesses(name);
-  if (names.length > 0) {
-    spawnSync(ip, ['-force', '-batch', '-'], {
-      input: `${names.map((n) => `netns delete ${n}`).join('\n')}\n`,
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-  }
-  for (const name of listDir(NETNS_ETC_DIR).filter(mine)) {
-    rmSync(join(NETNS_ETC_DIR, name), { recursive: true, force: true });
-  }
-  try {
-    if (listDir(NETNS_ETC_DIR).length === 0) rmSync(NETNS_ETC_DIR, { recursive: true, force: true });
-  } catch {}
-}
-
-// SIGKILL every process whose network namespace is /run/netns/<name> (compared by inode, no `ip` needed).
-function killNetnsProcesses(name: string): void {
-  let inode: number;
-  try {
-    inode = statSync(join(NETNS_RUN_DIR, name)).ino;
-  } catch {
-    return;
-  }
-  for (let round = 0; round < 5; round++) {
-    let found = 0;
-    for (const entry of listDir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (statSync(`/proc/${entry}/ns/net`).ino !== inode) continue;
-        process.kill(Number(entry), 'SIGKILL');
-        found++;
-      } catch {}
-    }
-    if (found === 0) return;
-    spawnSync('sleep', ['0.05']);
-  }
-}
-
 function killGroup(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid, 'SIGKILL');
   } catch {}
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 // Set sysctls of one namespace (paths under /proc/sys, which shows the namespace of the writer).
@@ -431,48 +325,4 @@ function ipBatch(ip: string, lines: readonly string[], netns?: string): Promise<
     });
     child.stdin.end(`${lines.join('\n')}\n`);
   });
-}
-
-/** CPU seconds (user + system) a `times` file written by {@link NetnsSpawnOptions.cpuFile} reports for the children. */
-export function readTimesFile(path: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const lines = text.trim().split('\n');
-  const children = lines[1];
-  if (children === undefined) return undefined;
-  let total = 0;
-  for (const m of children.matchAll(/(\d+)m([\d.]+)s/g)) total += Number(m[1]) * 60 + Number(m[2]);
-  return total;
-}
-
-/** CPU seconds (user + system, own and reaped children) of every live process in process group `pgid`. */
-export function processGroupCpu(pgid: number): number {
-  const ticks = 100; // USER_HZ on Linux
-  let total = 0;
-  for (const entry of listDir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[0] is state (field 3); pgrp is field 5, utime..cstime fields 14-17.
-      if (Number(fields[2]) !== pgid) continue;
-      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
-    } catch {}
-  }
-  return total;
-}
-
-/** CPU seconds (user + system) of one live process. */
-export function processCpu(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
 }

@@ -3,7 +3,8 @@
 // Uses the built CLI (npm run build first); Linux, root (CI runs as root).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type NetnsJobResult, runNetnsJob, seedScript } from '../../src/simulate/netns-job.js';
+import { type NetnsJobResult, runNetnsJob } from '../../src/simulate/netns-job.js';
+import { seedScript } from '../../src/simulate/seed-script.js';
 import { requireNetns } from './root.js';
 
 const BIN = fileURLToPath(new URL('../../bin/peer-rendezvous.js', import.meta.url));

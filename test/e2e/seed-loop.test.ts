@@ -1,8 +1,9 @@
 // The seed's own bash+ping loop in 3 network-namespace pods, Knot as the cluster DNS: the baseline the
 // benchmark compares against, and proof that the pods look like Kubernetes pods to ping and glibc.
 import { describe, expect, it } from 'vitest';
-import { listNetns } from '../../src/simulate/netns.js';
-import { runNetnsJob, seedScript } from '../../src/simulate/netns-job.js';
+import { runNetnsJob } from '../../src/simulate/netns-job.js';
+import { listNetns } from '../../src/simulate/netns-teardown.js';
+import { seedScript } from '../../src/simulate/seed-script.js';
 import { requireNetns } from './root.js';
 
 describe('the seed loop in network-namespace pods', () => {

@@ -2,7 +2,7 @@
 // verdict, exit 75; --sidecar: it rejoins and its workload runs), through the built CLI.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { listNetns } from '../../src/simulate/netns.js';
+import { listNetns } from '../../src/simulate/netns-teardown.js';
 import { requireNetns } from '../e2e/root.js';
 import { BIN } from '../helpers/cli.js';
 

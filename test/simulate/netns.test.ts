@@ -8,12 +8,11 @@ import {
   createNetnsCluster,
   HUB_ADDRESS,
   HUB_MAC,
-  listNetns,
   type NetnsPod,
   NetnsUnavailableError,
   podAddress,
-  sweepNetns,
 } from '../../src/simulate/netns.js';
+import { listNetns, sweepNetns } from '../../src/simulate/netns-teardown.js';
 import { requireNetns } from '../e2e/root.js';
 
 function collect(child: ReturnType<typeof spawn>): Promise<{ code: number | null; out: string }> {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDnsCache, parseFaults } from '../../src/simulate/faults.js';
-import { listNetns } from '../../src/simulate/netns.js';
+import { listNetns } from '../../src/simulate/netns-teardown.js';
 import { requireNetns } from '../e2e/root.js';
 import { BIN, runBin, runCli } from '../helpers/cli.js';
 
