@@ -5,32 +5,21 @@ import { mkdirSync, mkdtempSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { shellQuote } from '../exec/shell-quote.js';
-import type { SelfCommand } from '../self-command.js';
 import { exitCodeForSignal } from '../signals.js';
 import type { SimulationFaults } from './faults.js';
 import { killGroup } from './loopback.js';
 import type { PodSummary, SimulationOutput } from './output.js';
 import type { Placement, PodSlot } from './placement.js';
+import { agentArgv, mainContainer, type PodShape, podEnv, podFiles } from './pod-shape.js';
 
 /** Options of {@link runSimulation}. */
-export interface SimulationOptions {
+export interface SimulationOptions extends PodShape {
   readonly n: number;
   readonly jobName: string;
   readonly subdomain: string;
   readonly namespace: string;
   readonly zone: string;
-  /** The workload; undefined runs `wait` (and the pod ends when the mesh is released). */
-  readonly command: readonly string[] | undefined;
-  /** Init-container mode: `wait` first (the pod is not Ready meanwhile), then the command without the agent. */
-  readonly initContainer: boolean;
-  /** Native-sidecar shape: `sidecar` runs all along, the command starts at its release with the env file sourced. */
-  readonly sidecar?: boolean;
-  /** Extra arguments for every agent (`--verify`, `--timeout`, `--port`, …). */
-  readonly agentArgs: readonly string[];
   readonly faults: SimulationFaults;
-  /** How to start this CLI again. */
-  readonly self: SelfCommand;
   /** The environment the pods inherit (PATH, HOME, …); pod variables are added on top. */
   readonly env: NodeJS.ProcessEnv;
   readonly placement: Placement;
@@ -150,12 +139,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
   };
 
-  const podEnv = (pod: PodRun): NodeJS.ProcessEnv => ({
-    ...options.env,
-    JOB_COMPLETION_INDEX: String(pod.index),
-    HOSTNAME: pod.hostname,
-    PEER_RENDEZVOUS_COMPLETIONS: String(n),
-  });
+  const envOf = (pod: PodRun) => podEnv(options.env, pod.index, pod.hostname, n);
 
   const attach = (pod: PodRun, child: ChildProcess) => {
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -200,7 +184,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       onExit(pod, incarnation, 0, null);
       return;
     }
-    const child = placement.spawn(pod.slot!, options.command, podEnv(pod));
+    const child = placement.spawn(pod.slot!, options.command, envOf(pod));
     pod.child = child;
     attach(pod, child);
     child.once('error', () => onExit(pod, incarnation, 127, null));
@@ -214,12 +198,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     void publish(pod, incarnation, true).catch((error: unknown) => {
       failure ??= error;
     });
-    const script = `. ${shellQuote(join(exportDir, 'env'))} && exec "$@"`;
-    // As in `manifest --sidecar`, the main container gets none of the agent's PEER_RENDEZVOUS_* settings.
-    const env = Object.fromEntries(
-      Object.entries(podEnv(pod)).filter(([name]) => !name.startsWith('PEER_RENDEZVOUS_')),
-    );
-    const child = placement.spawn(pod.slot!, ['sh', '-c', script, 'sh', ...options.command!], env);
+    const main = mainContainer(options.command!, exportDir, envOf(pod));
+    const child = placement.spawn(pod.slot!, main.argv, main.env);
     pod.workload = child;
     attach(pod, child);
     const sidecar = pod.child;
@@ -239,22 +219,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     pod.slot = slot;
     pod.exitCode = undefined;
     const readyDir = join(scratch, `${pod.hostname}-${incarnation}`);
-    const readyFile = join(readyDir, 'ready.json');
+    const { readyFile, exportDir } = podFiles(readyDir);
     const sidecar = options.sidecar === true;
-    const runMode =
-      options.command !== undefined && options.command.length > 0 && !options.initContainer && !sidecar;
-    const exportDir = join(readyDir, 'exports');
-    const argv = [
-      options.self.file,
-      ...options.self.args,
-      sidecar ? 'sidecar' : runMode ? 'run' : 'wait',
-      ...slot.agentFlags,
-      ...options.agentArgs,
-      '--ready-file',
-      readyFile,
-      ...(sidecar ? ['--export-dir', exportDir, '--probe-port', '0'] : []),
-      ...(runMode ? ['--', ...options.command!] : []),
-    ];
+    const argv = agentArgv(options, slot.agentFlags, { readyFile, exportDir });
     pod.workload = undefined;
     mkdirSync(readyDir, { recursive: true });
     watchReadyFile(
@@ -263,7 +230,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       readyFile,
       sidecar ? () => startMainContainer(pod, incarnation, exportDir) : undefined,
     );
-    const child = placement.spawn(slot, argv, podEnv(pod));
+    const child = placement.spawn(slot, argv, envOf(pod));
     pod.child = child;
     attach(pod, child);
     child.once('error', (error) => {
