@@ -10,7 +10,8 @@ import { waitCommand } from './commands/wait.js';
 import { type CliContext, type CliIo, processIo } from './context.js';
 import { type FastCommand, fastParse } from './fast-path.js';
 import { envNameFor } from './options.js';
-import { rendezvousOptions, terminationLogged, writeTerminationLog } from './rendezvous-options.js';
+import { rendezvousOptions } from './rendezvous-options.js';
+import { terminationLogged, writeTerminationLog } from './termination-log.js';
 
 const FAST_COMMANDS: Record<FastCommand, (ctx: CliContext) => { handler: (args: never) => unknown }> = {
   run: runCommand,

@@ -1,15 +1,14 @@
 // Options of the commands that wait for the mesh (wait, run, env), and the shared waiting logic:
-// signals → exit 128+n, progress lines, the timeout table and hints, /dev/termination-log, --ready-file.
-import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// signals → exit 128+n, progress lines, the timeout report (termination-log.ts), --ready-file; the workload's env.
+import { renameSync, writeFileSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { DEFAULT_PORT } from '../defaults.js';
 import { dnsClientOptionsFromServerFlag } from '../dns/client-options.js';
 import { formatMs, parseDuration } from '../duration.js';
-import { AbortedError, ConfigError, quote, RendezvousError, UsageError } from '../errors.js';
+import { AbortedError, quote, RendezvousError, UsageError } from '../errors.js';
 import { exitCodeFor } from '../exit-codes.js';
 import type { Identity } from '../identity/identity.js';
 import type { ProgressEvent } from '../rendezvous/agent.js';
-import { checkTokenLength } from '../rendezvous/auth.js';
 import { RendezvousTimeoutError } from '../rendezvous/errors.js';
 import { describeState, type PeerReport } from '../rendezvous/peer-state.js';
 import { formatVerifyMode, parseVerifyMode } from '../rendezvous/verify.js';
@@ -24,6 +23,8 @@ import {
   identityOptions,
   originOf,
 } from './options.js';
+import { timeoutSummary, writeTerminationLog } from './termination-log.js';
+import { tokenFromArgs } from './token.js';
 
 const GROUP = 'Rendezvous:';
 
@@ -118,8 +119,6 @@ export interface RendezvousArgs extends IdentityArgs {
   verbose: boolean;
   logFormat: 'text' | 'json';
 }
-
-/** Signals that end the wait with exit 128+n. */
 
 /** Wait for the mesh as the CLI does: identity, progress, signals, failure report. Throws on failure. */
 export async function waitFromArgs(
@@ -275,61 +274,6 @@ function lastFlagValue(argv: readonly string[], key: string): string | undefined
 }
 
 /**
- * The shared token from --token / PEER_RENDEZVOUS_TOKEN or --token-file / PEER_RENDEZVOUS_TOKEN_FILE (one
- * trailing newline dropped, as `kubectl create secret --from-file` and editors leave one). An empty token,
- * an empty or unreadable file, or both sources at once are configuration errors: no silent "no token".
- */
-export function tokenFromArgs(
-  ctx: CliContext,
-  args: { token?: string | undefined; tokenFile?: string | undefined },
-): string | undefined {
-  const fromToken = args.token !== undefined ? originOf(ctx, 'token') : undefined;
-  if (args.tokenFile !== undefined) {
-    const origin = originOf(ctx, 'token-file');
-    if (fromToken !== undefined) {
-      throw new ConfigError(
-        `both ${fromToken} and ${origin} give the token: keep one (--token-file is the one to keep)`,
-        { value: args.tokenFile, source: origin },
-      );
-    }
-    const path = args.tokenFile;
-    if (path === '')
-      throw new ConfigError(`${origin} is empty: expected the path of the token file`, {
-        value: '',
-        source: origin,
-      });
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw new ConfigError(`cannot read the token file ${quote(path)} from ${origin}: ${code}`, {
-        value: path,
-        source: origin,
-        cause: error,
-      });
-    }
-    const token = text.replace(/\r?\n$/, '');
-    if (token === '') {
-      throw new ConfigError(
-        `the token file ${quote(path)} from ${origin} is empty: expected the shared secret (e.g. openssl rand -hex 16)`,
-        { value: path, source: origin },
-      );
-    }
-    checkTokenLength(token, `the token file ${quote(path)} (${origin})`);
-    return token;
-  }
-  if (args.token === '') {
-    throw new ConfigError(
-      `the token from ${fromToken} is empty: expected the shared secret (leave it unset for no token)`,
-      { value: '', source: fromToken! },
-    );
-  }
-  if (args.token !== undefined) checkTokenLength(args.token, fromToken!);
-  return args.token;
-}
-
-/**
  * The environment for the workload: `env` without the PEER_RENDEZVOUS_* variables of the options in `options`
  * (what the agent consumed: its token among them), unless `keep`.
  */
@@ -367,64 +311,6 @@ export const keepAgentEnvOption = {
       "pass the agent's own PEER_RENDEZVOUS_* variables (the token among them) on to the workload [default: removed]",
   },
 } satisfies Record<string, Options>;
-
-/** The table and hints printed when the deadline passes. */
-export function timeoutSummary(error: RendezvousTimeoutError): string {
-  const lines = [`${error.message} [${error.code}]`, 'unfinished peers:', error.report];
-  if (error.hints.length > 0) lines.push('hints:', ...error.hints.map((h) => `  - ${h}`));
-  return lines.join('\n');
-}
-
-/** The kubelet reads at most this much of the termination log. */
-export const TERMINATION_LOG_BYTES = 4096;
-
-/** Errors already in the termination log (with the table and hints): main() does not overwrite them. */
-export const terminationLogged = new WeakSet<object>();
-
-/**
- * `text` cut to `max` UTF-8 bytes, keeping what matters most: the first line (the error) and the END (the
- * hints, and the last rows of the table), whole lines, with a line saying how many were left out between.
- * Cutting from the end, as before, lost the hints of a 100-pod job first.
- */
-export function fitTerminationLog(text: string, max = TERMINATION_LOG_BYTES): string {
-  if (Buffer.byteLength(text, 'utf8') <= max) return text;
-  const lines = text.split('\n');
-  const head = lines[0]!;
-  const gap = (n: number): string => `... ${n} lines left out ...`;
-  // The marker's width with the largest count it can show.
-  let budget = max - Buffer.byteLength(`${head}\n${gap(lines.length)}\n`, 'utf8');
-  const tail: string[] = [];
-  for (let i = lines.length - 1; i > 0; i--) {
-    const cost = Buffer.byteLength(lines[i]!, 'utf8') + (tail.length > 0 ? 1 : 0);
-    if (cost > budget) break;
-    budget -= cost;
-    tail.unshift(lines[i]!);
-  }
-  if (budget < 0) {
-    // The first line alone is too long: as much of it as fits, whole characters only.
-    let out = '';
-    let bytes = 0;
-    for (const ch of head) {
-      bytes += Buffer.byteLength(ch, 'utf8');
-      if (bytes > max) break;
-      out += ch;
-    }
-    return out;
-  }
-  return [head, gap(lines.length - 1 - tail.length), ...tail].join('\n');
-}
-
-/** Write the failure summary where the kubelet reads it, if that file exists and is writable. */
-export function writeTerminationLog(path: string, summary: string, error?: unknown): void {
-  if (!path) return;
-  try {
-    accessSync(path, fsConstants.W_OK);
-    writeFileSync(path, fitTerminationLog(summary));
-    if (typeof error === 'object' && error !== null) terminationLogged.add(error);
-  } catch {
-    // Not in a pod, or not writable: the summary went to stderr already.
-  }
-}
 
 function writeReadyFile(path: string, mesh: WaitResult): void {
   const body = { generation: mesh.generation, self: mesh.self.index, peers: mesh.peers };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fitTerminationLog } from '../../src/cli/rendezvous-options.js';
+import { fitTerminationLog } from '../../src/cli/termination-log.js';
 import { ClusterDnsServer } from '../../src/dns/server.js';
 import { runBin, startBin } from '../helpers/cli.js';
 import { freePort, JOB, NS, SVC } from '../helpers/job.js';

@@ -25,13 +25,8 @@ import { STOP_SIGNALS } from '../../signals.js';
 import type { CliContext } from '../context.js';
 import { type ExportArgs, exportOptions, exportOptionsFromArgs } from '../export-options.js';
 import { identityFromArgs, originOf } from '../options.js';
-import {
-  logger,
-  type RendezvousArgs,
-  rendezvousOptions,
-  tokenFromArgs,
-  waitFromArgs,
-} from '../rendezvous-options.js';
+import { logger, type RendezvousArgs, rendezvousOptions, waitFromArgs } from '../rendezvous-options.js';
+import { tokenFromArgs } from '../token.js';
 
 /** Default of `--probe-port`: next to the agent's 29600. */
 export const DEFAULT_PROBE_PORT = 29601;
