@@ -1,8 +1,36 @@
-// Validation of what callers hand the zone: DNS-1123 labels, Service ports, linger times.
+// Validation of what callers hand the zone: its options, DNS-1123 labels, Service ports, pod addresses, linger times.
 import { quote, UsageError } from '../errors.js';
-import { labelProblem } from '../names.js';
+import { labelProblem, nameProblem } from '../names.js';
+import { canonicalIp } from './ip-bytes.js';
 import type { ServicePortState } from './zone-state.js';
-import type { LingerTimes, ServicePortSpec } from './zone-types.js';
+import type { ClusterZoneOptions, LingerTimes, ServicePortSpec } from './zone-types.js';
+
+const MAX_TTL = 3600;
+
+/** The zone (lower case, no trailing dot), TTL and nameserver address of ClusterZone options, checked. */
+export function checkZoneOptions(options: ClusterZoneOptions): {
+  zone: string;
+  ttl: number;
+  nameserver: string | undefined;
+} {
+  const zone = (options.zone ?? 'cluster.local').toLowerCase().replace(/\.$/, '');
+  const zoneProblem = nameProblem(zone);
+  if (zoneProblem !== undefined) throw new UsageError(`DNS zone ${quote(options.zone)} ${zoneProblem}`);
+  const ttl = options.ttl ?? 5;
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
+    throw new UsageError(
+      `DNS ttl ${quote(ttl)} is invalid: expected an integer number of seconds 0–${MAX_TTL}`,
+    );
+  }
+  let nameserver: string | undefined;
+  if (options.nameserverAddress !== undefined) {
+    nameserver = canonicalIp(options.nameserverAddress);
+    if (nameserver === undefined) {
+      throw new UsageError(`nameserverAddress ${quote(options.nameserverAddress)} is not an IP address`);
+    }
+  }
+  return { zone, ttl, nameserver };
+}
 
 /** The value when it is a DNS-1123 label, else a UsageError naming `what`. */
 export function checkLabel(what: string, value: unknown): string {
@@ -15,7 +43,7 @@ export function checkLabel(what: string, value: unknown): string {
 /** IANA_SVC_NAME as Kubernetes validates port names: ≤ 15 of [a-z0-9-], a letter, no '--', no '-' at the ends. */
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A Service port checked and with its protocol defaulted, or a UsageError naming the port. */
-export function checkPort(p: ServicePortSpec, index: number, service: string): ServicePortState {
+function checkPort(p: ServicePortSpec, index: number, service: string): ServicePortState {
   const where = `Service ${quote(service)} port ${index}`;
   if (
     typeof p?.name !== 'string' ||
@@ -40,6 +68,41 @@ export function checkPort(p: ServicePortSpec, index: number, service: string): S
     );
   }
   return { name: p.name, port: p.port, protocol };
+}
+
+/** A Service's ports checked, protocols defaulted; a name twice for one protocol is a UsageError. */
+export function checkPorts(ports: readonly ServicePortSpec[], service: string): ServicePortState[] {
+  const checked = ports.map((p, i) => checkPort(p, i, service));
+  const seen = new Set<string>();
+  for (const p of checked) {
+    const key = `${p.name}/${p.protocol}`;
+    if (seen.has(key)) throw new UsageError(`Service ${quote(service)} has port name ${quote(p.name)} twice`);
+    seen.add(key);
+  }
+  return checked;
+}
+
+/** A pod's readiness and addresses as given (canonical IPs, duplicates dropped), or a UsageError naming the pod. */
+export function checkPodState(
+  hostname: string,
+  ready: unknown,
+  addresses: unknown,
+): { ready: boolean; addresses: string[] } {
+  if (typeof ready !== 'boolean') {
+    throw new UsageError(`pod ${quote(hostname)} ready ${quote(ready)} is invalid: expected true or false`);
+  }
+  if (!Array.isArray(addresses)) {
+    throw new UsageError(`pod ${quote(hostname)} addresses must be an array of IP addresses`);
+  }
+  const out: string[] = [];
+  for (const raw of addresses) {
+    const ip = typeof raw === 'string' && !raw.includes('%') ? canonicalIp(raw) : undefined;
+    if (ip === undefined) {
+      throw new UsageError(`pod ${quote(hostname)} address ${quote(raw)} is not an IPv4 or IPv6 address`);
+    }
+    if (!out.includes(ip)) out.push(ip);
+  }
+  return { ready, addresses: out };
 }
 
 /** `base` with the known linger times of `partial` applied; unknown keys and bad values are UsageErrors. */

@@ -16,9 +16,7 @@
 // The public types are in zone-types.ts, the internal state and linger model in zone-state.ts, answer
 // building in zone-answer.ts, input checks in zone-checks.ts.
 
-import { quote, UsageError } from '../errors.js';
-import { nameProblem } from '../names.js';
-import { canonicalIp, ipFamily } from './ip-bytes.js';
+import { ipFamily } from './ip-bytes.js';
 import {
   addressRecords,
   EMPTY,
@@ -28,7 +26,7 @@ import {
   soaRecord,
   srvRecords,
 } from './zone-answer.js';
-import { checkLabel, checkPort, normalizeLinger } from './zone-checks.js';
+import { checkLabel, checkPodState, checkPorts, checkZoneOptions, normalizeLinger } from './zone-checks.js';
 import {
   collectAddresses,
   EMPTY_STRINGS,
@@ -52,8 +50,6 @@ import type {
   ZoneRecord,
 } from './zone-types.js';
 
-const MAX_TTL = 3600;
-
 /** The CoreDNS kubernetes-plugin record model for headless Services and their pods. */
 export class ClusterZone {
   /** The cluster domain, lower case, no trailing dot. */
@@ -74,22 +70,7 @@ export class ClusterZone {
   readonly #namespaces = new Map<string, number>();
 
   constructor(options: ClusterZoneOptions = {}) {
-    const zone = (options.zone ?? 'cluster.local').toLowerCase().replace(/\.$/, '');
-    const zoneProblem = nameProblem(zone);
-    if (zoneProblem !== undefined) throw new UsageError(`DNS zone ${quote(options.zone)} ${zoneProblem}`);
-    const ttl = options.ttl ?? 5;
-    if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
-      throw new UsageError(
-        `DNS ttl ${quote(ttl)} is invalid: expected an integer number of seconds 0–${MAX_TTL}`,
-      );
-    }
-    let nameserver: string | undefined;
-    if (options.nameserverAddress !== undefined) {
-      nameserver = canonicalIp(options.nameserverAddress);
-      if (nameserver === undefined) {
-        throw new UsageError(`nameserverAddress ${quote(options.nameserverAddress)} is not an IP address`);
-      }
-    }
+    const { zone, ttl, nameserver } = checkZoneOptions(options);
     this.zone = zone;
     this.ttl = ttl;
     this.#now = options.now ?? Date.now;
@@ -127,13 +108,7 @@ export class ClusterZone {
   addService(spec: ServiceSpec): void {
     const name = checkLabel('Service name', spec.name);
     const namespace = checkLabel('namespace', spec.namespace);
-    const ports = (spec.ports ?? []).map((p, i) => checkPort(p, i, name));
-    const seen = new Set<string>();
-    for (const p of ports) {
-      const key = `${p.name}/${p.protocol}`;
-      if (seen.has(key)) throw new UsageError(`Service ${quote(name)} has port name ${quote(p.name)} twice`);
-      seen.add(key);
-    }
+    const ports = checkPorts(spec.ports ?? [], name);
     const key = `${name}.${namespace}`;
     const fqdn = `${key}.svc.${this.zone}`;
     const service: ServiceState = {
@@ -170,22 +145,7 @@ export class ClusterZone {
     const hostname = checkLabel('pod hostname', spec.hostname);
     const subdomain = checkLabel('pod subdomain', spec.subdomain);
     const namespace = checkLabel('namespace', spec.namespace);
-    if (typeof spec.ready !== 'boolean') {
-      throw new UsageError(
-        `pod ${quote(hostname)} ready ${quote(spec.ready)} is invalid: expected true or false`,
-      );
-    }
-    if (!Array.isArray(spec.addresses)) {
-      throw new UsageError(`pod ${quote(hostname)} addresses must be an array of IP addresses`);
-    }
-    const addresses: string[] = [];
-    for (const raw of spec.addresses) {
-      const ip = typeof raw === 'string' && !raw.includes('%') ? canonicalIp(raw) : undefined;
-      if (ip === undefined) {
-        throw new UsageError(`pod ${quote(hostname)} address ${quote(raw)} is not an IPv4 or IPv6 address`);
-      }
-      if (!addresses.includes(ip)) addresses.push(ip);
-    }
+    const { ready, addresses } = checkPodState(hostname, spec.ready, spec.addresses);
     const fqdn = `${hostname}.${subdomain}.${namespace}.svc.${this.zone}`;
     let pod = this.#pods.get(fqdn);
     if (pod === undefined) {
@@ -203,7 +163,7 @@ export class ClusterZone {
     this.#withLinger([target], () => {
       target.present = true;
       target.addresses = addresses;
-      target.ready = spec.ready;
+      target.ready = ready;
     });
   }
 
