@@ -37,24 +37,23 @@ export function classifyResponse(
   meta: ResponseMeta,
 ): DnsResult {
   const { server, transport, elapsedMs } = meta;
+  // NXDOMAIN and NODATA carry the same negative-caching facts, from the SOA in the authority section.
+  const negative = (kind: 'nxdomain' | 'nodata', cnameLoop?: string[]): DnsResult => ({
+    kind,
+    name,
+    type,
+    server,
+    transport,
+    elapsedMs,
+    negativeTtl: negativeTtl(packet),
+    soaMinimum: soaMinimum(packet),
+    authoritative: packet.flag_aa,
+    ...(cnameLoop === undefined ? {} : { cnameLoop }),
+  });
   switch (packet.rcode) {
     case 'NOERROR': {
       const { records, cnameLoop } = followChain(packet.answers, name, type);
-      if (records.length === 0) {
-        const negative = negativeTtl(packet);
-        return {
-          kind: 'nodata',
-          name,
-          type,
-          server,
-          transport,
-          elapsedMs,
-          negativeTtl: negative,
-          soaMinimum: soaMinimum(packet),
-          authoritative: packet.flag_aa,
-          ...(cnameLoop === undefined ? {} : { cnameLoop }),
-        };
-      }
+      if (records.length === 0) return negative('nodata', cnameLoop);
       return {
         kind: 'records',
         name,
@@ -68,20 +67,8 @@ export function classifyResponse(
         authoritative: packet.flag_aa,
       };
     }
-    case 'NXDOMAIN': {
-      const negative = negativeTtl(packet);
-      return {
-        kind: 'nxdomain',
-        name,
-        type,
-        server,
-        transport,
-        elapsedMs,
-        negativeTtl: negative,
-        soaMinimum: soaMinimum(packet),
-        authoritative: packet.flag_aa,
-      };
-    }
+    case 'NXDOMAIN':
+      return negative('nxdomain');
     case 'SERVFAIL':
       return { kind: 'servfail', name, type, server, transport, elapsedMs, rcode: packet.rcode };
     case 'REFUSED':

@@ -67,16 +67,7 @@ export async function initiate(
   expectIndex: number | undefined,
   deadline: number,
 ): Promise<Challenge> {
-  const nonce = newNonce();
-  channel.send({
-    v: PROTOCOL_VERSION,
-    type: 'hello',
-    job: self.job,
-    index: self.index,
-    incarnation: self.incarnation,
-    purpose,
-    nonce,
-  });
+  const nonce = sendHello(channel, self, purpose);
   const reply = await receive(channel, deadline);
   if (reply.type === 'reject') throw rejected(channel, reply);
   if (reply.type !== 'challenge') return fail(channel, 'protocol', `expected challenge, got ${reply.type}`);
@@ -120,15 +111,7 @@ export async function initiate(
  * "taken" only means something hung up.
  */
 export async function announceTo(channel: Channel, self: WireIdentity, deadline: number): Promise<boolean> {
-  channel.send({
-    v: PROTOCOL_VERSION,
-    type: 'hello',
-    job: self.job,
-    index: self.index,
-    incarnation: self.incarnation,
-    purpose: 'announce',
-    nonce: newNonce(),
-  });
+  sendHello(channel, self, 'announce');
   try {
     await channel.receive(deadline);
     return false; // it answered: not a member's agent taking an announce
@@ -137,6 +120,21 @@ export async function announceTo(channel: Channel, self: WireIdentity, deadline:
   } finally {
     channel.close({ kind: 'local', message: 'announced' });
   }
+}
+
+/** Send the dialler's hello with a fresh nonce; returns the nonce (the proofs cover it). */
+function sendHello(channel: Channel, self: WireIdentity, purpose: Purpose): string {
+  const nonce = newNonce();
+  channel.send({
+    v: PROTOCOL_VERSION,
+    type: 'hello',
+    job: self.job,
+    index: self.index,
+    incarnation: self.incarnation,
+    purpose,
+    nonce,
+  });
+  return nonce;
 }
 
 /** Deadlines of an inbound handshake (epoch ms): for the dialler's hello, and for the whole exchange. */

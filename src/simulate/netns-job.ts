@@ -8,6 +8,7 @@ import { createNetnsCluster, type NetnsCluster, type NetnsPod } from './netns.js
 import { type JobDns, type JobDnsCache, startJobDns } from './netns-job-dns.js';
 import { disposeOnProcessExit } from './netns-teardown.js';
 import { processGroupCpu, readTimesFile } from './process-cpu.js';
+import { Timeline } from './timeline.js';
 import type { UnboundStats } from './unbound.js';
 
 /** What a pod's command is built from. */
@@ -143,7 +144,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
 
   const cluster: NetnsCluster = await createNetnsCluster({ prefix: options.prefix ?? 'prdv' });
   const offExit = disposeOnProcessExit(() => cluster.dispose());
-  const timers = new Set<NodeJS.Timeout>();
+  let timeline: Timeline | undefined;
   let dns: JobDns | undefined;
   try {
     dns = await startJobDns(cluster, zone, options.dnsCache);
@@ -175,35 +176,15 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     }));
     const server = dns;
     const counted = dns.mark();
-    const t0 = performance.now();
-    const now = () => performance.now() - t0;
-    // The wall clock at t0, to place times the pods wrote (Date.now() terms) on this run's time line.
-    const epochAtStart = performance.timeOrigin + t0;
+    const run = new Timeline();
+    timeline = run;
+    const now = () => run.now();
+    // The wall clock at the start, to place times the pods wrote (Date.now() terms) on this run's time line.
+    const epochAtStart = performance.timeOrigin + run.t0;
     const event = (line: string) => options.onLine?.(-1, `[${(now() / 1000).toFixed(2)} s] ${line}`);
     let lastPublishAtMs = 0;
-    let pending = 0;
-    let failure: unknown;
-    let wake: () => void = () => {};
     // `blocking` events keep the run going until they fired (starts, restarts); cleanup does not.
-    const at = (ms: number, fn: () => void | Promise<void>, blocking = true) => {
-      if (blocking) pending++;
-      const t = setTimeout(
-        () => {
-          timers.delete(t);
-          Promise.resolve()
-            .then(fn)
-            .catch((error: unknown) => {
-              failure ??= error;
-            })
-            .finally(() => {
-              if (blocking) pending--;
-              wake();
-            });
-        },
-        Math.max(0, ms - now()),
-      );
-      timers.add(t);
-    };
+    const at = (ms: number, fn: () => void | Promise<void>, blocking = true) => run.at(ms, fn, blocking);
     const publishPods = async (list: PodState[]) => {
       if (!publish || list.length === 0) return;
       // The publish moment is when the update is sent: a pod may see the record before knsupdate exits.
@@ -248,7 +229,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         if (incarnation !== pod.incarnation) return;
         pod.exitCode = code;
         pod.done = true;
-        wake();
+        run.wake();
       });
     };
 
@@ -324,24 +305,24 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     }
 
     let capped = false;
-    const cap = setTimeout(() => {
-      capped = true;
-      wake();
-    }, options.capMs);
-    timers.add(cap);
-    const onAbort = () => wake();
+    at(
+      now() + options.capMs,
+      () => {
+        capped = true;
+      },
+      false,
+    );
+    const onAbort = () => run.wake();
     options.signal?.addEventListener('abort', onAbort);
     try {
-      while (!capped && failure === undefined && !options.signal?.aborted) {
-        if (pending === 0 && pods.every((p) => p.done)) break;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
+      while (!capped && run.failure === undefined && !options.signal?.aborted) {
+        if (run.pending === 0 && pods.every((p) => p.done)) break;
+        await run.next();
       }
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
-    if (failure !== undefined) throw failure;
+    if (run.failure !== undefined) throw run.failure;
     options.signal?.throwIfAborted();
     for (const pod of pods) {
       if (!pod.done && pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
@@ -367,7 +348,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       capped,
     };
   } finally {
-    for (const t of timers) clearTimeout(t);
+    timeline?.clear();
     await dns?.stop();
     cluster.dispose();
     offExit();

@@ -11,6 +11,7 @@ import { killGroup } from './loopback.js';
 import type { PodSummary, SimulationOutput } from './output.js';
 import type { Placement, PodSlot } from './placement.js';
 import { agentArgv, mainContainer, type PodShape, podEnv, podFiles } from './pod-shape.js';
+import { Timeline } from './timeline.js';
 
 /** Options of {@link runSimulation}. */
 export interface SimulationOptions extends PodShape {
@@ -64,12 +65,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const svc = `${options.subdomain}.${options.namespace}.svc.${options.zone}`;
   const search = [`${options.namespace}.svc.${options.zone}`, `svc.${options.zone}`, options.zone];
   const scratch = mkdtempSync(join(tmpdir(), 'peer-rendezvous-sim-roster-'));
-  const t0 = performance.now();
-  const now = () => performance.now() - t0;
-  const timers = new Set<NodeJS.Timeout>();
+  const timeline = new Timeline();
+  const now = () => timeline.now();
   const watchers = new Set<{ close(): void }>();
-  let wake: () => void = () => {};
-  let failure: unknown;
   let firstFailure: { atMs: number; code: number } | undefined;
 
   await placement.dns.addService({
@@ -104,22 +102,6 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       final: false,
     };
   });
-
-  const schedule = (atMs: number, fn: () => void | Promise<void>) => {
-    const t = setTimeout(
-      () => {
-        timers.delete(t);
-        Promise.resolve()
-          .then(fn)
-          .catch((error: unknown) => {
-            failure ??= error;
-            wake();
-          });
-      },
-      Math.max(0, atMs - now()),
-    );
-    timers.add(t);
-  };
 
   const podRef = (pod: PodRun) => ({
     hostname: pod.hostname,
@@ -172,13 +154,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     pod.exitedAtMs = now();
     pod.final = true;
     if (exitCode !== 0 && firstFailure === undefined) firstFailure = { atMs: now(), code: exitCode };
-    wake();
+    timeline.wake();
   };
 
   const startWorkloadAfterInit = (pod: PodRun, incarnation: number) => {
     pod.releasedAtMs ??= now();
     void publish(pod, incarnation, true).catch((error: unknown) => {
-      failure ??= error;
+      timeline.failure ??= error;
     });
     if (options.command === undefined || options.command.length === 0) {
       onExit(pod, incarnation, 0, null);
@@ -196,7 +178,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const startMainContainer = (pod: PodRun, incarnation: number, exportDir: string) => {
     if (pod.incarnation !== incarnation || pod.workload !== undefined) return;
     void publish(pod, incarnation, true).catch((error: unknown) => {
-      failure ??= error;
+      timeline.failure ??= error;
     });
     const main = mainContainer(options.command!, exportDir, envOf(pod));
     const child = placement.spawn(pod.slot!, main.argv, main.env);
@@ -246,21 +228,21 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
       onExit(pod, incarnation, code, signal);
     });
-    schedule(now() + faults.publishDelayMs, () =>
+    timeline.at(now() + faults.publishDelayMs, () =>
       publish(pod, incarnation, !options.initContainer && !sidecar),
     );
   };
 
   for (const pod of pods) {
     const delay = faults.startDelays.get(pod.index) ?? 0;
-    schedule(delay, async () => {
+    timeline.at(delay, async () => {
       if (delay > 0) output.event(now(), `${pod.hostname}: starting (--start-delay ${delay} ms)`);
       await start(pod);
     });
   }
   for (const { index, atMs } of faults.restarts) {
     const pod = pods[index]!;
-    schedule(atMs, async () => {
+    timeline.at(atMs, async () => {
       if (pod.final && pod.exitCode !== undefined && pod.releasedAtMs !== undefined) {
         output.event(now(), `${pod.hostname}: --restart skipped, the pod already finished`);
         return;
@@ -284,7 +266,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   for (const { index, atMs } of faults.kills) {
     const pod = pods[index]!;
-    schedule(atMs, async () => {
+    timeline.at(atMs, async () => {
       const child = pod.child;
       if (child === undefined || pod.final) {
         output.event(now(), `${pod.hostname}: --kill skipped, the pod is not running`);
@@ -310,28 +292,26 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let interrupted = false;
   const onAbort = () => {
     interrupted = true;
-    wake();
+    timeline.wake();
   };
   options.signal?.addEventListener('abort', onAbort);
   try {
     if (options.signal?.aborted) interrupted = true;
-    while (!interrupted && failure === undefined) {
+    while (!interrupted && timeline.failure === undefined) {
       if (pods.every((p) => p.final) && !pendingFaults()) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
+      await timeline.next();
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    for (const t of timers) clearTimeout(t);
+    timeline.clear();
     for (const w of watchers) w.close();
-    if (interrupted || failure !== undefined) await stopAll(pods, output, now);
+    if (interrupted || timeline.failure !== undefined) await stopAll(pods, output, now);
   }
   const queries = (await placement.dns.queries()) - baseQueries;
   const hits = await placement.dns.cacheHits?.();
   const cacheHits = hits === undefined || baseHits === undefined ? undefined : hits - baseHits;
   rmSync(scratch, { recursive: true, force: true });
-  if (failure !== undefined) throw failure;
+  if (timeline.failure !== undefined) throw timeline.failure;
   const signalCode = options.signal?.reason instanceof Error ? undefined : options.signal?.reason;
   const exitCode = interrupted
     ? typeof signalCode === 'string'
