@@ -1,9 +1,9 @@
 // `env` end to end: two real agents, their exports eval'd by bash and parsed as JSON.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { evalInBash } from '../helpers/bash.js';
 import { startBin } from '../helpers/cli.js';
 
 const startBinDone = (argv: string[], env: Record<string, string> = {}) => startBin(argv, env).done;
@@ -20,27 +20,6 @@ afterEach(async () => {
 });
 
 const fqdn = (i: number) => `${JOB}-${i}.${SVC}.${NS}.svc.cluster.local`;
-
-/** Evaluate `script` in bash and print the named variables NUL-separated. */
-function evalInBash(script: string, names: string[]): string[] {
-  const r = spawnSync(
-    'bash',
-    [
-      '--norc',
-      '-c',
-      `eval "$1"; for n in ${names.join(' ')}; do printf '%s\\0' "\${!n}"; done`,
-      'bash',
-      script,
-    ],
-    {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  expect(r.stderr).toBe('');
-  return r.stdout.split('\0').slice(0, -1);
-}
 
 describe('env', () => {
   it('prints eval-safe exports on every pod; a hostile --roster-file path survives unchanged', async () => {

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JobPodContext, type NetnsJobResult, runNetnsJob } from '../../src/simulate/netns-job.js';
+import { agentCommand, expectAllExitedZero } from '../helpers/netns-pods.js';
 import { requireNetns } from './root.js';
 
-const BIN = fileURLToPath(new URL('../../bin/peer-rendezvous.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/frameworks/', import.meta.url));
 const LAUNCHER = join(FIXTURES, 'launcher.sh');
 /** Debian's Python, the one python3-torch and python3-mpi4py are installed for (not a pyenv one on PATH). */
@@ -70,25 +70,11 @@ afterAll(() => {
 });
 
 /** The agent as the container command: `run` with these flags, then the workload. */
-const agent = (flags: readonly string[], workload: readonly string[]) => [
-  process.execPath,
-  BIN,
-  'run',
-  '--completions',
-  String(N),
-  '--timeout',
-  '90s',
-  '--progress-interval',
-  '0',
-  ...flags,
-  '--',
-  ...workload,
-];
-
-function expectAllExitedZero(result: NetnsJobResult): void {
-  expect(result.capped).toBe(false);
-  for (const pod of result.pods) expect(pod.exitCode, `${pod.hostname}:\n${pod.output.join('\n')}`).toBe(0);
-}
+const agent = (flags: readonly string[], workload: readonly string[]) =>
+  agentCommand(
+    ['--completions', String(N), '--timeout', '90s', '--progress-interval', '0', ...flags],
+    workload,
+  );
 
 // ---- torch -----------------------------------------------------------------------------------------------
 
@@ -254,23 +240,10 @@ describe.concurrent('real frameworks on --export, in network-namespace pods with
     const launcherPod = [
       'sh',
       '-c',
-      'node=$1 bin=$2 done=$3; shift 3; "$node" "$bin" "$@"; rc=$?; : >"$done"; exit $rc',
+      'done=$1; shift; "$@"; rc=$?; : >"$done"; exit $rc',
       'pod0',
-      process.execPath,
-      BIN,
       done,
-      'run',
-      '--completions',
-      String(N),
-      '--timeout',
-      '90s',
-      '--progress-interval',
-      '0',
-      '--export',
-      'mpi',
-      ...(options.flags ?? []),
-      '--',
-      ...options.launch,
+      ...agent(['--export', 'mpi', ...(options.flags ?? [])], options.launch),
     ];
     const result = await runNetnsJob({
       n: N,

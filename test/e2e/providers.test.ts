@@ -5,13 +5,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatDownwardApiMap } from '../../src/identity/podinfo.js';
 import { runNetnsJob } from '../../src/simulate/netns-job.js';
+import { agentCommand, expectAllExitedZero } from '../helpers/netns-pods.js';
 import { requireNetns } from './root.js';
 
-const BIN = fileURLToPath(new URL('../../bin/peer-rendezvous.js', import.meta.url));
 const DIR = mkdtempSync(join(tmpdir(), 'rdv-e2e-prov-'));
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 
@@ -42,32 +41,28 @@ async function play(name: string, provider: string, s: Scenario): Promise<void> 
     podName: (i) => s.pods[i]!,
     completionIndex: s.completionIndex,
     env: (pod) => s.env(pod.index),
-    command: (pod) => [
-      process.execPath,
-      BIN,
-      'run',
-      '--timeout',
-      '20s',
-      '--export',
-      'torch',
-      '--podinfo-dir',
-      dirs[pod.index]!,
-      '--mpi-hostfile',
-      join(dirs[pod.index]!, 'hostfile'),
-      ...s.flags(pod.index),
-      '--',
-      'sh',
-      '-c',
-      `echo "${RELEASED} $PEER_INDEX/$PEER_COUNT $PEER_COORDINATOR $RANK"`,
-    ],
+    command: (pod) =>
+      agentCommand(
+        [
+          '--timeout',
+          '20s',
+          '--export',
+          'torch',
+          '--podinfo-dir',
+          dirs[pod.index]!,
+          '--mpi-hostfile',
+          join(dirs[pod.index]!, 'hostfile'),
+          ...s.flags(pod.index),
+        ],
+        ['sh', '-c', `echo "${RELEASED} $PEER_INDEX/$PEER_COUNT $PEER_COORDINATOR $RANK"`],
+      ),
     released: (line) => line.startsWith(RELEASED),
     capMs: 25_000,
   });
-  expect(result.capped).toBe(false);
+  expectAllExitedZero(result);
   const coordinator = `${s.pods[0]!.hostname}.${s.pods[0]!.subdomain}.default.svc.cluster.local`;
   for (const pod of result.pods) {
     const log = `${pod.hostname}:\n${pod.output.join('\n')}`;
-    expect(pod.exitCode, log).toBe(0);
     expect(pod.releasedAtMs, log).toBeGreaterThanOrEqual(result.lastPublishAtMs);
     expect(pod.output, log).toContain(`${RELEASED} ${pod.index}/${n} ${coordinator} ${pod.index}`);
     // Chosen by auto-detection from what the controller put in the pod, no --provider.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonExports, shellExports, shellQuote } from '../../src/exec/shell-quote.js';
 import { makeExportDir, writeExportFiles } from '../../src/exec/write-files.js';
+import { evalInBash } from '../helpers/bash.js';
 
 const HOSTILE: Record<string, string> = {
   V_SPACES: '  two  spaces  ',
@@ -28,26 +29,7 @@ describe('shell output', () => {
   });
 
   it('survives eval "$(…)" in bash unchanged, running nothing', () => {
-    const script = shellExports(HOSTILE);
-    const names = Object.keys(HOSTILE);
-    const r = spawnSync(
-      'bash',
-      [
-        '--norc',
-        '-c',
-        `eval "$1"; for n in ${names.join(' ')}; do printf '%s\\0' "\${!n}"; done`,
-        'bash',
-        script,
-      ],
-      {
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect(r.stdout.split('\0').slice(0, -1)).toEqual(Object.values(HOSTILE));
+    expect(evalInBash(shellExports(HOSTILE), Object.keys(HOSTILE))).toEqual(Object.values(HOSTILE));
   });
 
   it('survives in dash (POSIX sh) too', () => {

@@ -53,6 +53,16 @@ interface Run {
 
 let runCount = 0;
 
+/** Every run ends with exit 0 (a failure shows every run's stderr). */
+async function expectAllExitZero(runs: readonly Run[]): Promise<Awaited<Run['done']>[]> {
+  const results = await Promise.all(runs.map((r) => r.done));
+  expect(
+    results.map((r) => r.code),
+    results.map((r) => r.stderr).join('\n'),
+  ).toEqual(runs.map(() => 0));
+  return results;
+}
+
 function startWait(
   i: number,
   port: number,
@@ -117,11 +127,7 @@ describe('wait processes against knotd', () => {
     const port = await freePort();
     for (const i of [0, 1, 2]) await publish(i);
     const runs = [0, 1, 2].map((i) => startWait(i, port));
-    const results = await Promise.all(runs.map((r) => r.done));
-    expect(
-      results.map((r) => r.code),
-      results.map((r) => r.stderr).join('\n'),
-    ).toEqual([0, 0, 0]);
+    const results = await expectAllExitZero(runs);
     expect(new Set(runs.map(generation)).size).toBe(1);
     expect(results[1]!.stderr).toMatch(/released after .* 3 pods, generation [0-9a-f]{16}/);
   });
@@ -130,11 +136,7 @@ describe('wait processes against knotd', () => {
     const port = await freePort();
     await knot.update([{ op: 'add', name: podName(0), type: 'A', value: ip(0) }]);
     const runs = [0, 1, 2].map((i) => startWait(i, port, { args: ['--peer-address', 'ip'] }));
-    const results = await Promise.all(runs.map((r) => r.done));
-    expect(
-      results.map((r) => r.code),
-      results.map((r) => r.stderr).join('\n'),
-    ).toEqual([0, 0, 0]);
+    const results = await expectAllExitZero(runs);
     expect(new Set(runs.map(generation)).size).toBe(1);
     for (const run of runs) {
       const ready = JSON.parse(readFileSync(run.readyFile, 'utf8'));
@@ -153,11 +155,7 @@ describe('wait processes against knotd', () => {
     const coordinator = startWait(0, port);
     await sleep(200);
     await publish(0);
-    const results = await Promise.all([coordinator, ...members].map((r) => r.done));
-    expect(
-      results.map((r) => r.code),
-      results.map((r) => r.stderr).join('\n'),
-    ).toEqual([0, 0, 0]);
+    await expectAllExitZero([coordinator, ...members]);
     expect(new Set([coordinator, ...members].map(generation)).size).toBe(1);
   });
 
@@ -176,11 +174,7 @@ describe('wait processes against knotd', () => {
     await knot.remove(podName(1), 'A', ip(1, 0));
     await publish(2);
     const last = startWait(2, port);
-    const results = await Promise.all([coordinator, again, last].map((r) => r.done));
-    expect(
-      results.map((r) => r.code),
-      results.map((r) => r.stderr).join('\n'),
-    ).toEqual([0, 0, 0]);
+    await expectAllExitZero([coordinator, again, last]);
     const roster = JSON.parse(readFileSync(coordinator.readyFile, 'utf8'));
     expect(roster.peers[1].addresses[0]).toBe(ip(1, 1));
   });
@@ -201,11 +195,7 @@ describe('wait processes against knotd', () => {
     const coordinator = startWait(0, port, { gen: 1 });
     await publish(2);
     const last = startWait(2, port);
-    const results = await Promise.all([coordinator, member, last].map((r) => r.done));
-    expect(
-      results.map((r) => r.code),
-      results.map((r) => r.stderr).join('\n'),
-    ).toEqual([0, 0, 0]);
+    await expectAllExitZero([coordinator, member, last]);
     expect(JSON.parse(readFileSync(member.readyFile, 'utf8')).peers[0].addresses).toContain(ip(0, 1));
   });
 
@@ -221,11 +211,7 @@ describe('wait processes against knotd', () => {
     await knot.update([{ op: 'add', name: podName(0), type: 'A', value: ip(0, 7) }]);
     for (const i of [0, 1]) await publish(i);
     const runs = [0, 1].map((i) => startWait(i, port, { n: 2 }));
-    const results = await Promise.all(runs.map((r) => r.done));
-    expect(
-      results.map((r) => r.code),
-      results.map((r) => r.stderr).join('\n'),
-    ).toEqual([0, 0]);
+    await expectAllExitZero(runs);
     expect(JSON.parse(readFileSync(runs[1]!.readyFile, 'utf8')).peers[0].addresses[0]).toBe(ip(0));
   });
 
