@@ -50,6 +50,8 @@ export class Barrier {
   readonly total: number;
   readonly mesh: boolean;
   readonly #members = new Map<number, Member>();
+  /** Mesh: members whose names checked out since the last round of introductions. */
+  readonly #pending = new Set<Member>();
   #epoch = 0;
   #ownNameOk: boolean;
   #release: ReleasePlan | undefined;
@@ -138,6 +140,7 @@ export class Barrier {
       return false;
     }
     this.#members.delete(m.index);
+    this.#pending.delete(m);
     return true;
   }
 
@@ -149,21 +152,40 @@ export class Barrier {
   }
 
   /**
-   * `m`'s name checked out (resolving to `dnsAddresses`). Mesh: it and every other checked member are
-   * introduced to each other under a new epoch, so nobody's probe of a name is the first question for it.
+   * `m`'s name checked out (resolving to `dnsAddresses`). Mesh: it waits for the next round of introductions
+   * (`introduce()`), and is not ready before it, so nobody's probe of a name is the first question for it.
    */
-  nameChecked(m: Member, dnsAddresses: readonly string[]): Introduction[] {
-    if (!this.current(m) || this.released || m.nameOk) return [];
+  nameChecked(m: Member, dnsAddresses: readonly string[]): void {
+    if (!this.current(m) || this.released || m.nameOk) return;
     m.nameOk = true;
     m.dnsAddresses = [...dnsAddresses];
-    if (!this.mesh) return [];
+    if (this.mesh) this.#pending.add(m);
+  }
+
+  /** Mesh: names checked out and not introduced yet (the driver owes an `introduce()`). */
+  get introductionsPending(): boolean {
+    return this.#pending.size > 0;
+  }
+
+  /**
+   * Mesh: one round of introductions under a new epoch — every member whose name checked out since the last
+   * round learns every checked member, and every other checked member learns the round's new ones. A round
+   * for many names at once costs each member one epoch (one `ready`) instead of one per name.
+   */
+  introduce(): Introduction[] {
+    const fresh = [...this.#pending].filter((m) => this.current(m));
+    this.#pending.clear();
+    if (fresh.length === 0 || this.released) return [];
+    const isFresh = new Set(fresh);
+    const checked = [...this.#members.values()].filter((o) => o.nameOk);
     const out: Introduction[] = [];
     this.#epoch++;
-    for (const o of this.#members.values()) {
-      if (o === m || !o.nameOk) continue;
-      o.sentEpoch = this.#epoch;
-      m.sentEpoch = this.#epoch;
-      out.push({ to: o, epoch: this.#epoch, peer: m }, { to: m, epoch: this.#epoch, peer: o });
+    for (const o of checked) {
+      for (const peer of isFresh.has(o) ? checked : fresh) {
+        if (peer === o) continue;
+        o.sentEpoch = this.#epoch;
+        out.push({ to: o, epoch: this.#epoch, peer });
+      }
     }
     return out;
   }
@@ -173,7 +195,7 @@ export class Barrier {
   }
 
   isReady(m: Member): boolean {
-    return m.nameOk && m.ready && (!this.mesh || m.readyEpoch === m.sentEpoch);
+    return m.nameOk && m.ready && (!this.mesh || (m.readyEpoch === m.sentEpoch && !this.#pending.has(m)));
   }
 
   /** Members counted ready (the coordinator not included). */

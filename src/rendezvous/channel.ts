@@ -145,8 +145,10 @@ export class Channel {
         if (this.socket.writableFinished) this.socket.destroy();
         else this.socket.once('finish', () => this.socket.destroy());
       }
-      // A peer that never reads must not keep the socket: destroy soon after.
-      setTimeout(() => this.socket.destroy(), 1000).unref();
+      // A peer that never reads must not keep the socket: destroy soon after (no timer left behind once
+      // the socket closed: in a mesh every probe's connection would wake the process a second later).
+      const timer = setTimeout(() => this.socket.destroy(), 1000).unref();
+      this.socket.once('close', () => clearTimeout(timer));
     }
     // Build the error only for someone waiting: an Error's stack trace costs more than the rest of close().
     if (this.#waiters.length > 0) {

@@ -30,6 +30,8 @@ interface Link {
 const STATUS_EVERY_MS = 1000;
 /** A status message lists at most this many missing members. */
 const STATUS_MISSING_MAX = 50;
+/** Mesh: names checked out within this long of each other are introduced to the members in one round. */
+const PEER_RELAY_MS = 20;
 
 export async function runCoordinator(core: AgentCore): Promise<Mesh> {
   const { cfg } = core;
@@ -64,16 +66,40 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
   let graceTimer: TimerHandle | undefined;
   for (let i = 1; i < n; i++) core.setState(i, 'unknown');
 
+  // Mesh: names that check out within PEER_RELAY_MS of each other are introduced in one round (one epoch),
+  // each member's `peer` messages of the round in one write: while the job's pods come up, a member is woken
+  // once a round instead of once a name, and answers one epoch instead of each.
+  let introTimer: TimerHandle | undefined;
+  const scheduleIntroductions = (): void => {
+    if (introTimer !== undefined || !barrier.introductionsPending) return;
+    introTimer = core.clock.setTimeout(() => {
+      introTimer = undefined;
+      introduce(barrier.introduce());
+      maybeRelease();
+    }, PEER_RELAY_MS);
+  };
   const introduce = (intros: readonly Introduction[]): void => {
-    for (const { to, epoch, peer } of intros) {
-      links.get(to)?.channel.send({
-        v: PROTOCOL_VERSION,
-        type: 'peer',
-        epoch,
-        index: peer.index,
-        address: peer.address,
-        incarnation: peer.incarnation,
-      });
+    const byMember = new Map<Member, Introduction[]>();
+    for (const x of intros) {
+      const list = byMember.get(x.to);
+      if (list) list.push(x);
+      else byMember.set(x.to, [x]);
+    }
+    for (const [to, list] of byMember) {
+      const channel = links.get(to)?.channel;
+      if (!channel) continue;
+      channel.socket.cork();
+      for (const { epoch, peer } of list) {
+        channel.send({
+          v: PROTOCOL_VERSION,
+          type: 'peer',
+          epoch,
+          index: peer.index,
+          address: peer.address,
+          incarnation: peer.incarnation,
+        });
+      }
+      channel.socket.uncork();
     }
   };
 
@@ -218,8 +244,10 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
     // evidence its record exists (never before: a cached denial would outlast the wait).
     const name = cfg.peers[i]!;
     if (!core.checksName(i)) {
-      if (ipFamily(name) === 0 || name === m.address) introduce(barrier.nameChecked(m, []));
-      else core.setState(i, 'address-mismatch', `listed as ${name}, connected from ${m.address}`);
+      if (ipFamily(name) === 0 || name === m.address) {
+        barrier.nameChecked(m, []);
+        scheduleIntroductions();
+      } else core.setState(i, 'address-mismatch', `listed as ${name}, connected from ${m.address}`);
       maybeRelease();
       return;
     }
@@ -236,13 +264,13 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
     ).then(
       (addrs) => {
         if (!addrs || !barrier.current(m)) return;
-        const intros = barrier.nameChecked(m, addrs);
+        barrier.nameChecked(m, addrs);
         core.setState(
           i,
           barrier.isReady(m) ? 'ready' : mesh ? 'checking-peers' : 'connected',
           `from ${m.address}`,
         );
-        introduce(intros);
+        scheduleIntroductions();
         maybeRelease();
       },
       (error: unknown) => {
@@ -345,6 +373,7 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
   } finally {
     deadline.cancel();
     stopStatus();
+    if (introTimer !== undefined) core.clock.clearTimeout(introTimer);
     stopped = true;
     discoveryWaker.wake();
     for (const link of links.values()) link.stop.abort(SESSION_ENDED);

@@ -13,7 +13,14 @@ import { ProtocolError } from './frames.js';
 import { HandshakeError, initiate } from './handshake.js';
 import { Limiter } from './limiter.js';
 import { resolveUntil } from './lookup.js';
-import { MESH_PROBE_CONCURRENCY, PeerChecks, probePeer } from './mesh-probe.js';
+import {
+  checkPeer,
+  InboundProbes,
+  MESH_NAME_CONCURRENCY,
+  MESH_PROBE_CONCURRENCY,
+  type MeshContext,
+  PeerChecks,
+} from './mesh-probe.js';
 import { PROTOCOL_VERSION, releaseProblem } from './messages.js';
 import type { PeerReport, PeerStateKind } from './peer-state.js';
 import { deadlineReached } from './report.js';
@@ -37,7 +44,12 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
   const coordinatorName = cfg.peers[0]!;
   const waker = new Waker();
   // Mesh: checks of the other members run a few at a time (sockets and DNS questions stay bounded).
-  const probes = new Limiter(MESH_PROBE_CONCURRENCY);
+  // The probes other members make of this one are its checks of them too (one connection per pair).
+  const meshCtx: MeshContext = {
+    probes: new Limiter(MESH_PROBE_CONCURRENCY),
+    names: new Limiter(MESH_NAME_CONCURRENCY),
+    inbound: new InboundProbes(),
+  };
   // Where an announce came from: dialled first (once), so no DNS question is needed for the coordinator.
   let hint: string | undefined;
   let liveUntil = 0;
@@ -63,7 +75,11 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
       return undefined;
     },
     (channel, hello) => {
-      channel.close({ kind: 'local', message: 'done' });
+      // Nothing more to read or say: the socket is freed once our last bytes (a probe's `accepted`) are with
+      // the kernel, so the dialler's hang-up does not wake this process again.
+      channel.close({ kind: 'local', message: 'done' }, true);
+      if (hello.purpose === 'probe')
+        meshCtx.inbound.record(hello.index, hello.incarnation, channel.remoteAddress);
       if (hello.purpose === 'announce') {
         // A coordinator says it is up at this address (the announce itself is unauthenticated: the join's
         // handshake is what proves index 0 of this job there). Dialled first, so no DNS question is needed.
@@ -302,19 +318,17 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
             if (!slot) return;
             core.setState(m.index, 'unknown', `joined from ${m.address}`);
             const probeSignal = AbortSignal.any([stop.signal, slot.stop.signal, core.signal]);
-            probes
-              .run(() => (probeSignal.aborted ? Promise.resolve(false) : probePeer(core, slot, probeSignal)))
-              .then(
-                (ok) => {
-                  if (!ok || !checks.verified(slot)) return;
-                  core.setState(m.index, 'ready', `at ${slot.address}`);
-                  maybeReady();
-                },
-                (error: unknown) => {
-                  if (probeSignal.aborted || !checks.current(slot)) return;
-                  core.setState(m.index, 'internal-error', `checking it failed: ${errorText(error)}`);
-                },
-              );
+            checkPeer(core, slot, probeSignal, meshCtx).then(
+              (ok) => {
+                if (!ok || !checks.verified(slot)) return;
+                core.setState(m.index, 'ready', `at ${slot.address}`);
+                maybeReady();
+              },
+              (error: unknown) => {
+                if (probeSignal.aborted || !checks.current(slot)) return;
+                core.setState(m.index, 'internal-error', `checking it failed: ${errorText(error)}`);
+              },
+            );
             maybeReady();
             return;
           }

@@ -1,16 +1,30 @@
 // Mesh (`--verify mesh`): a member checks every other member the coordinator introduces — its name resolves to
 // the address the coordinator saw, and its agent proves that index and incarnation with the token — and says
-// `ready` at the latest epoch once all are checked. PeerChecks is the pure bookkeeping; probePeer the check.
+// `ready` at the latest epoch once all are checked. One connection per pair (mesh-pairs.ts): the member that
+// dials checks the other's `accepted`, the dialled one the dialler's `auth` (InboundProbes). PeerChecks is the
+// pure bookkeeping; checkPeer the check.
 import type { AgentCore } from './agent-core.js';
 import { CONNECT_RETRY, livePoll } from './backoff.js';
 import { MAX_MEMBER_FRAME } from './channel.js';
+import type { Clock } from './clock.js';
 import { DialError, failureState, SESSION_ENDED } from './failure.js';
 import { initiate } from './handshake.js';
+import type { Limiter } from './limiter.js';
 import { resolveUntil } from './lookup.js';
+import { dialsPeer } from './mesh-pairs.js';
 import { retryUntil } from './retry.js';
 
-/** Mesh checks one member runs at once. */
+/** Mesh probes (connections) one member runs at once. */
 export const MESH_PROBE_CONCURRENCY = 4;
+
+/** Mesh name checks one member runs at once (its DNS questions in flight). */
+export const MESH_NAME_CONCURRENCY = 16;
+
+/**
+ * A member that does not dial a peer (mesh-pairs.ts) waits this long after the peer was introduced for its
+ * probe, then dials it itself: a dialler that is slow, or sees this member elsewhere, must not hold the barrier.
+ */
+export const INBOUND_PROBE_WAIT_MS = 5000;
 
 /** One introduced peer: where the coordinator saw it, and whether this member checked it. */
 export interface PeerSlot {
@@ -84,29 +98,130 @@ export class PeerChecks {
   }
 }
 
-/** Check `slot`: its name (fqdn exports) resolves to its address, and its agent answers as that incarnation. */
+/**
+ * The probes other members made of this agent (their token proofs checked out in the handshake), by index:
+ * the latest incarnation and address each proved, and the checks waiting for one.
+ */
+export class InboundProbes {
+  readonly #seen = new Map<number, { incarnation: string; address: string }>();
+  readonly #waiters = new Map<number, Set<() => void>>();
+
+  /** Member `index` (incarnation, connecting from `address`) completed a probe of this agent. */
+  record(index: number, incarnation: string, address: string): void {
+    this.#seen.set(index, { incarnation, address });
+    for (const w of [...(this.#waiters.get(index) ?? [])]) w();
+  }
+
+  /**
+   * What the probes say of `slot`: `proved` (its incarnation probed from its address), `elsewhere` (its
+   * incarnation probed from another address), or undefined (no probe of that incarnation yet).
+   */
+  verdict(slot: { index: number; incarnation: string; address: string }): 'proved' | 'elsewhere' | undefined {
+    const got = this.#seen.get(slot.index);
+    if (got?.incarnation !== slot.incarnation) return undefined;
+    return got.address === slot.address ? 'proved' : 'elsewhere';
+  }
+
+  /** Resolves to the verdict once there is one, or to undefined at `until` or when `signal` aborts. */
+  wait(
+    slot: { index: number; incarnation: string; address: string },
+    until: number,
+    clock: Clock,
+    signal: AbortSignal,
+  ): Promise<'proved' | 'elsewhere' | undefined> {
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(slot.index) ?? new Set<() => void>();
+      this.#waiters.set(slot.index, waiters);
+      const finish = (v: 'proved' | 'elsewhere' | undefined): void => {
+        clock.clearTimeout(timer);
+        signal.removeEventListener('abort', abort);
+        waiters.delete(check);
+        if (waiters.size === 0 && this.#waiters.get(slot.index) === waiters) this.#waiters.delete(slot.index);
+        resolve(v);
+      };
+      const check = (): void => {
+        const v = this.verdict(slot);
+        if (v !== undefined) finish(v);
+      };
+      const abort = (): void => finish(undefined);
+      const timer = clock.setTimeout(abort, Math.max(0, until - clock.now()));
+      waiters.add(check);
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+      check();
+    });
+  }
+}
+
+/** What checkPeer shares between the checks of one member: its limits and the probes it received. */
+export interface MeshContext {
+  /** Connections (probes this member dials). */
+  readonly probes: Limiter;
+  /** Name checks (DNS questions). */
+  readonly names: Limiter;
+  readonly inbound: InboundProbes;
+}
+
+/**
+ * Check `slot`: its name (fqdn exports) resolves to its address, and its agent proved that index and
+ * incarnation with the token in a handshake with this member — on this member's probe of it, or, when the
+ * peer is the one to dial (mesh-pairs.ts), on its probe of this member. A probe that does not come within
+ * INBOUND_PROBE_WAIT_MS, or comes from another address, is made by this member instead.
+ */
+export async function checkPeer(
+  core: AgentCore,
+  slot: PeerSlot,
+  signal: AbortSignal,
+  ctx: MeshContext,
+): Promise<boolean> {
+  const introducedAt = core.now();
+  if (core.checksName(slot.index)) {
+    const ok = await ctx.names.run(() =>
+      signal.aborted ? Promise.resolve(false) : checkName(core, slot, signal, introducedAt),
+    );
+    if (!ok) return false;
+  }
+  if (!dialsPeer(core.cfg.index, slot.index)) {
+    if (ctx.inbound.verdict(slot) === undefined)
+      core.setState(slot.index, 'unknown', `joined from ${slot.address}; waiting for its probe of this pod`);
+    const v = await ctx.inbound.wait(slot, introducedAt + INBOUND_PROBE_WAIT_MS, core.clock, signal);
+    if (v === 'proved') return true;
+    if (signal.aborted) return false;
+  }
+  return ctx.probes.run(() => (signal.aborted ? Promise.resolve(false) : probePeer(core, slot, signal)));
+}
+
+/** `slot`'s name resolves to the address the coordinator saw (polled as a live name). */
+async function checkName(
+  core: AgentCore,
+  slot: PeerSlot,
+  signal: AbortSignal,
+  since: number,
+): Promise<boolean> {
+  const { cfg } = core;
+  const { index } = slot;
+  const addrs = await resolveUntil(core.gate, core.fqdn(index), (a) => a.includes(slot.address), {
+    policy: () => livePoll(core.now() - since),
+    deadline: cfg.deadline,
+    signal,
+    clock: core.clock,
+    random: cfg.random,
+    onMiss: (lookup) =>
+      core.setState(
+        index,
+        lookup.addresses.length > 0 ? 'address-mismatch' : lookup.state,
+        lookup.addresses.length > 0
+          ? `resolves to ${lookup.addresses.join(', ')}, joined from ${slot.address}`
+          : lookup.detail,
+      ),
+  });
+  return addrs !== undefined;
+}
+
+/** Dial `slot`: its agent must answer the probe as that index with that incarnation. */
 export async function probePeer(core: AgentCore, slot: PeerSlot, signal: AbortSignal): Promise<boolean> {
   const { cfg } = core;
   const { index } = slot;
-  const probeStart = core.now();
-  if (core.checksName(index)) {
-    const addrs = await resolveUntil(core.gate, core.fqdn(index), (a) => a.includes(slot.address), {
-      policy: () => livePoll(core.now() - probeStart),
-      deadline: cfg.deadline,
-      signal,
-      clock: core.clock,
-      random: cfg.random,
-      onMiss: (lookup) =>
-        core.setState(
-          index,
-          lookup.addresses.length > 0 ? 'address-mismatch' : lookup.state,
-          lookup.addresses.length > 0
-            ? `resolves to ${lookup.addresses.join(', ')}, joined from ${slot.address}`
-            : lookup.detail,
-        ),
-    });
-    if (!addrs) return false;
-  }
   const ok = await retryUntil(
     async () => {
       const channel = await core.dial(slot.address, cfg.port, MAX_MEMBER_FRAME);
@@ -126,7 +241,8 @@ export async function probePeer(core: AgentCore, slot: PeerSlot, signal: AbortSi
         }
         return true;
       } finally {
-        channel.close({ kind: 'local', message: 'probe done' });
+        // Nothing more to read: the socket is freed at once, no wake-up for the other end's hang-up.
+        channel.close({ kind: 'local', message: 'probe done' }, true);
       }
     },
     {

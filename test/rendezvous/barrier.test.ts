@@ -110,30 +110,88 @@ describe('Barrier (mesh)', () => {
   it('introduces each newly checked member to every checked one, both ways, under a new epoch', () => {
     const b = new Barrier({ total: 4, mesh: true, ownNameOk: true });
     const [m1, m2, m3] = [joinOk(b, 1), joinOk(b, 2), joinOk(b, 3)];
-    expect(b.nameChecked(m1, [])).toEqual([]);
-    const second = b.nameChecked(m2, []);
+    b.nameChecked(m1, []);
+    expect(b.introductionsPending).toBe(true);
+    expect(b.introduce()).toEqual([]);
+    expect(b.introductionsPending).toBe(false);
+    b.nameChecked(m2, []);
+    const second = b.introduce();
     expect(second.map((x) => [x.to.index, x.peer.index, x.epoch])).toEqual([
       [1, 2, 2],
       [2, 1, 2],
     ]);
-    const third = b.nameChecked(m3, []);
+    b.nameChecked(m3, []);
+    const third = b.introduce();
     expect(third.map((x) => [x.to.index, x.peer.index, x.epoch])).toEqual([
       [1, 3, 3],
-      [3, 1, 3],
       [2, 3, 3],
+      [3, 1, 3],
       [3, 2, 3],
     ]);
-    // Every check is an epoch, even the first one that introduces nobody.
+    // Every round is an epoch, even the first one that introduces nobody; a round with nothing new is none.
     expect(b.epoch).toBe(3);
+    expect(b.introduce()).toEqual([]);
+    expect(b.epoch).toBe(3);
+  });
+
+  it('introduces names checked together in one round: one epoch for all of them', () => {
+    const b = new Barrier({ total: 5, mesh: true, ownNameOk: true });
+    const [m1, m2, m3, m4] = [1, 2, 3, 4].map((i) => joinOk(b, i)) as [Member, Member, Member, Member];
+    b.nameChecked(m1, []);
+    b.introduce();
+    for (const m of [m2, m3, m4]) b.nameChecked(m, []);
+    const round = b.introduce();
+    expect(b.epoch).toBe(2);
+    // m1 learns the three new ones; each new one learns every other checked member.
+    const told = (i: number) =>
+      round
+        .filter((x) => x.to.index === i)
+        .map((x) => x.peer.index)
+        .sort();
+    expect(told(1)).toEqual([2, 3, 4]);
+    expect(told(2)).toEqual([1, 3, 4]);
+    expect(told(3)).toEqual([1, 2, 4]);
+    expect(told(4)).toEqual([1, 2, 3]);
+    expect(new Set(round.map((x) => x.epoch))).toEqual(new Set([2]));
+    for (const m of [m1, m2, m3, m4]) expect(m.sentEpoch).toBe(2);
+  });
+
+  it('a member checked but not introduced yet is not ready, whatever it says', () => {
+    const b = new Barrier({ total: 3, mesh: true, ownNameOk: true });
+    const [m1, m2] = [joinOk(b, 1), joinOk(b, 2)];
+    b.nameChecked(m1, []);
+    b.nameChecked(m2, []);
+    b.ready(m1, 0);
+    b.ready(m2, 0);
+    expect(b.isReady(m1)).toBe(false);
+    expect(b.releasable()).toBe(false);
+    b.introduce();
+    expect(b.releasable()).toBe(false); // both must answer the round's epoch
+    b.ready(m1, b.epoch);
+    b.ready(m2, b.epoch);
+    expect(b.releasable()).toBe(true);
+  });
+
+  it('a member that leaves before its round is not introduced', () => {
+    const b = new Barrier({ total: 4, mesh: true, ownNameOk: true });
+    const [m1, m2] = [joinOk(b, 1), joinOk(b, 2)];
+    b.nameChecked(m1, []);
+    b.introduce();
+    b.nameChecked(m2, []);
+    b.leave(m2);
+    expect(b.introductionsPending).toBe(false);
+    expect(b.introduce()).toEqual([]);
   });
 
   it('a ready at an older epoch than the last introduction does not count', () => {
     const b = new Barrier({ total: 3, mesh: true, ownNameOk: true });
     const [m1, m2] = [joinOk(b, 1), joinOk(b, 2)];
     b.nameChecked(m1, []);
+    b.introduce();
     b.ready(m1, 0);
     expect(b.isReady(m1)).toBe(true);
-    b.nameChecked(m2, []); // a new epoch: both introduced to each other
+    b.nameChecked(m2, []);
+    b.introduce(); // a new epoch: both introduced to each other
     b.ready(m2, b.epoch);
     expect(b.isReady(m1)).toBe(false);
     expect(b.releasable()).toBe(false);
@@ -152,7 +210,8 @@ type Ev =
   | { t: 'name'; i: number }
   | { t: 'ready'; i: number; stale: boolean }
   | { t: 'own' }
-  | { t: 'ack'; i: number };
+  | { t: 'ack'; i: number }
+  | { t: 'intro' };
 
 // Weighted towards progress (join, check, ready), with departures, rejoins, stale readies and acks between: the
 // driver tries a release after every event, as coordinator.ts does after every change.
@@ -180,6 +239,8 @@ const event = (n: number): fc.Arbitrary<Ev> => {
     },
     { weight: 1, arbitrary: fc.constant({ t: 'own' as const }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('ack' as const), i: idx }) },
+    // A round of introductions (the driver's timer), after one or more names checked out.
+    { weight: 3, arbitrary: fc.constant({ t: 'intro' as const }) },
   );
 };
 
@@ -212,7 +273,7 @@ describe('Barrier (property)', () => {
             }
           };
           for (const e of events) {
-            const m = e.t === 'own' ? undefined : b.member(e.i);
+            const m = e.t === 'own' || e.t === 'intro' ? undefined : b.member(e.i);
             const wasReleased = b.released;
             if (e.t === 'join') {
               if (m && !e.replace) continue;
@@ -220,7 +281,8 @@ describe('Barrier (property)', () => {
               expect(o.kind).toBe(wasReleased ? 'refused' : 'joined');
               if (o.kind === 'joined') sessions.push(o.member);
             } else if (e.t === 'leave' && m) b.leave(m);
-            else if (e.t === 'name' && m) record(b.nameChecked(m, [m.address]));
+            else if (e.t === 'name' && m) b.nameChecked(m, [m.address]);
+            else if (e.t === 'intro') record(b.introduce());
             else if (e.t === 'ready' && m) b.ready(m, e.stale ? Math.max(0, m.sentEpoch - 1) : m.sentEpoch);
             else if (e.t === 'own') b.ownNameChecked();
             else if (e.t === 'ack' && m) b.settle(m);

@@ -1,9 +1,12 @@
 // Barrier scenarios with many agents in one process: real sockets on 127.32.x.y, the project's DNS server.
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Channel, MAX_MEMBER_FRAME } from '../../src/rendezvous/channel.js';
 import type { RendezvousTimeoutError } from '../../src/rendezvous/errors.js';
+import { accept, initiate } from '../../src/rendezvous/handshake.js';
+import { PROTOCOL_VERSION } from '../../src/rendezvous/messages.js';
 import { type WaitResult, waitForPeers } from '../../src/rendezvous/wait.js';
-import { type LoopbackJob, loopbackJob, podIp } from '../helpers/job.js';
+import { JOB, type LoopbackJob, loopbackJob, NS, podIp } from '../helpers/job.js';
 
 const BLOCK = 32;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -262,9 +265,57 @@ describe('barrier scenarios', () => {
       [0, 1, 2, 3].map((i) => waitForPeers(job!.options(i, { verify: 'mesh' }))),
     );
     expectSameRelease(results, 4);
-    // Each member joined the coordinator and probed the two other members.
-    for (const r of results.slice(1)) expect(r.stats.connections).toBeGreaterThanOrEqual(3);
+    // Each member joined the coordinator and probed the member it dials (one connection per pair: 1-2 by 1,
+    // 2-3 by 2, 1-3 by 3); the dialled end took the probe as its own check.
+    expect(results.slice(1).map((r) => r.stats.connections)).toEqual([2, 2, 2]);
   });
+
+  it('mesh: a member whose dialler never probes it dials that member itself after a while', async () => {
+    // Pair 1-2 is dialled by 1 (mesh-pairs.ts). Member 1 is driven by hand here: it joins, accepts probes and
+    // reports ready, but never dials anyone. Member 2 then waits for 1's probe, gives up, and dials 1 itself.
+    const n = 3;
+    job = await loopbackJob(n, BLOCK);
+    for (let i = 0; i < n; i++) job.publish(i);
+    const self = { job: `${NS}/${JOB}/${n}`, index: 1, incarnation: 'f00d'.repeat(4), token: undefined };
+    const probedBy: number[] = [];
+    const listener = createServer((socket) => {
+      openSockets.add(socket);
+      const ch = new Channel(socket, MAX_MEMBER_FRAME);
+      const now = Date.now();
+      accept(ch, self, () => undefined, { hello: now + 1000, end: now + 5000 }).then(
+        (hello) => {
+          // (The coordinator's announce, before this member joined, is a hello too.)
+          if (hello.purpose === 'probe') probedBy.push(hello.index);
+          ch.close({ kind: 'local', message: 'done' });
+        },
+        () => ch.close(),
+      );
+    });
+    await new Promise<void>((resolve) => listener.listen(job!.port, podIp(BLOCK, 1), resolve));
+    servers.push(listener);
+    const agents = [0, 2].map((i) => waitForPeers(job!.options(i, { verify: 'mesh' })));
+    const socket = connect({ host: podIp(BLOCK, 0), port: job.port, localAddress: podIp(BLOCK, 1) });
+    openSockets.add(socket);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const ch = new Channel(socket, 1024 * 1024);
+    await initiate(ch, self, 'join', 0, Date.now() + 5000);
+    let released = false;
+    ch.onMessage((m) => {
+      if (m.type === 'peer') ch.send({ v: PROTOCOL_VERSION, type: 'ready', epoch: m.epoch });
+      if (m.type === 'release') {
+        released = true;
+        ch.send({ v: PROTOCOL_VERSION, type: 'ack', generation: m.generation });
+      }
+    });
+    const started = Date.now();
+    const [coordinator, member] = await Promise.all(agents);
+    expect(released).toBe(true);
+    expect(member!.generation).toBe(coordinator!.generation);
+    expect(probedBy).toEqual([2]);
+    // Member 2 waited for the probe first (5 s), then dialled: its join and this probe.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
+    expect(member!.stats.connections).toBe(2);
+  }, 30_000);
 
   it('mesh: a late member is checked by the others once it joins', async () => {
     job = await loopbackJob(3, BLOCK);
