@@ -3,10 +3,18 @@
 import { parseDuration } from '../duration.js';
 import { quote, UsageError } from '../errors.js';
 
-/** A fault scheduled for one pod at a time after the start. */
+/** A fault scheduled for one pod at a time after the start, or after the release (every pod released). */
 export interface PodEvent {
   readonly index: number;
   readonly atMs: number;
+  /** What `atMs` counts from: the run's start (`<i>@2s`) or the moment every pod first released (`<i>@released+1s`). */
+  readonly after: 'start' | 'release';
+}
+
+/** How an event's time reads in messages: `2.0 s`, `released + 0.5 s`. */
+export function eventTime(e: PodEvent): string {
+  const s = `${(e.atMs / 1000).toFixed(1)} s`;
+  return e.after === 'release' ? `released + ${s}` : s;
 }
 
 /** Every fault the simulation injects. */
@@ -83,9 +91,17 @@ export function parseFaults(raw: RawFaults, n: number): SimulationFaults {
     list(values).map((item) => {
       const [i, t] = item.split('@');
       if (i === undefined || t === undefined) {
-        throw new UsageError(`${flag} ${quote(item)} is not <index>@<time>, e.g. 1@2s`);
+        throw new UsageError(
+          `${flag} ${quote(item)} is not <index>@<time> or <index>@released+<time>, e.g. 1@2s or 1@released+500ms`,
+        );
       }
-      return { index: index(i, flag, item), atMs: parseDuration(t, `flag ${flag} ${item}`) };
+      const relative = /^released\+/.exec(t.trim());
+      const time = relative ? t.trim().slice(relative[0].length) : t;
+      return {
+        index: index(i, flag, item),
+        atMs: parseDuration(time, `flag ${flag} ${item}`),
+        after: relative ? 'release' : 'start',
+      };
     });
   const ratio = (value: number | string | undefined, flag: string): number => {
     if (value === undefined) return 0;

@@ -7,7 +7,7 @@ import { EXIT_RELEASED, EXIT_TIMEOUT } from '../exit-codes.js';
 import { type WaitResult, waitForPeers } from '../rendezvous/wait.js';
 import { exitCodeForSignal, STOP_SIGNALS } from '../signals.js';
 import type { SimulateArgs, SimulateIo } from './args.js';
-import type { SimulationFaults } from './faults.js';
+import { eventTime, type PodEvent, type SimulationFaults } from './faults.js';
 import { freePort, loopbackAddress } from './loopback.js';
 import { simJson } from './output.js';
 
@@ -77,7 +77,15 @@ export async function runInProcess(
       }, ms);
       timers.add(t);
     };
+    // Release-relative faults (`<i>@released+<time>`) wait for every agent to have released once; when every
+    // running agent ended without that, they are skipped.
+    let active = 0;
+    let settleReleased!: (all: boolean) => void;
+    const releasedAll = new Promise<boolean>((resolve) => {
+      settleReleased = resolve;
+    });
     const startAgent = (index: number): Promise<void> => {
+      active++;
       const hostname = `${args.jobName}-${index}`;
       const address = loopbackAddress(octet, slots++);
       const abort = new AbortController();
@@ -112,17 +120,37 @@ export async function runInProcess(
           signal: AbortSignal.any([controller.signal, abort.signal]),
         },
         { sources: { readFile: () => undefined, env: {}, hostname: () => hostname } },
-      ).then(
-        (mesh) => {
-          released[index] = now();
-          results[index] = mesh;
-        },
-        (error: unknown) => {
-          if (abort.signal.aborted && !controller.signal.aborted) return;
-          errors[index] = `${(error as { code?: string }).code ?? 'error'}: ${(error as Error).message}`;
-        },
-      );
+      )
+        .then(
+          (mesh) => {
+            released[index] = now();
+            results[index] = mesh;
+            if (released.filter((t) => t !== undefined).length === n) settleReleased(true);
+          },
+          (error: unknown) => {
+            if (abort.signal.aborted && !controller.signal.aborted) return;
+            errors[index] = `${(error as { code?: string }).code ?? 'error'}: ${(error as Error).message}`;
+          },
+        )
+        .finally(() => {
+          if (--active === 0) settleReleased(false);
+        });
     };
+    /** Run `fire` at the event's time; `skipped` when it is timed from a release that never came. */
+    const schedule = (e: PodEvent, fire: () => void, skipped: () => void = () => {}): void => {
+      if (e.after === 'start') after(e.atMs, fire);
+      else
+        releasedAll.then((all) => {
+          if (all) after(e.atMs, fire);
+          else {
+            say(
+              `${args.jobName}-${e.index}: --${faultName(e)} at ${eventTime(e)} skipped: the job never released`,
+            );
+            skipped();
+          }
+        });
+    };
+    const faultName = (e: PodEvent): string => (faults.restarts.includes(e) ? 'restart' : 'kill');
     const runs: Promise<void>[] = [];
     const startAt = (index: number, delay: number) =>
       new Promise<void>((resolve) => {
@@ -132,27 +160,33 @@ export async function runInProcess(
         });
       });
     for (let i = 0; i < n; i++) runs.push(startAt(i, faults.startDelays.get(i) ?? 0));
-    for (const { index, atMs } of faults.restarts) {
+    for (const e of faults.restarts) {
+      const { index } = e;
       runs.push(
         new Promise<void>((resolve) => {
-          after(atMs, () => {
-            // After the release the replacement meets a finished barrier: it gets the verdict (exit 75 in a pod).
-            const late = released[index] !== undefined;
-            say(
-              `${args.jobName}-${index}: restarted on a new address (--restart)${late ? ', after the release: a replacement pod' : ''}`,
-            );
-            agentAborts[index]?.abort();
-            if (late) {
-              released[index] = undefined;
-              results[index] = undefined;
-            }
-            startAgent(index).then(resolve);
-          });
+          schedule(
+            e,
+            () => {
+              // After the release the replacement meets a finished barrier: it gets the verdict (exit 75 in a pod).
+              const late = released[index] !== undefined;
+              say(
+                `${args.jobName}-${index}: restarted on a new address (--restart)${late ? ', after the release: a replacement pod' : ''}`,
+              );
+              agentAborts[index]?.abort();
+              if (late) {
+                released[index] = undefined;
+                results[index] = undefined;
+              }
+              startAgent(index).then(resolve);
+            },
+            resolve,
+          );
         }),
       );
     }
-    for (const { index, atMs } of faults.kills) {
-      after(atMs, () => {
+    for (const e of faults.kills) {
+      const { index } = e;
+      schedule(e, () => {
         say(`${args.jobName}-${index}: killed (--kill)`);
         agentAborts[index]?.abort();
         errors[index] = 'killed';

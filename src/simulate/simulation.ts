@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { exitCodeForSignal } from '../signals.js';
-import type { SimulationFaults } from './faults.js';
+import { eventTime, type PodEvent, type SimulationFaults } from './faults.js';
 import { killGroup } from './loopback.js';
 import type { PodSummary, SimulationOutput } from './output.js';
 import type { Placement, PodSlot } from './placement.js';
@@ -133,12 +133,17 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
   };
 
+  // When every pod first released (release-relative faults count from it), and what schedules them.
+  let releasedAllAt: number | undefined;
+  let noteReleased: () => void = () => {};
+
   // The agent writes its --ready-file when the mesh is released: that moment is the pod's release.
   const watchReadyFile = (pod: PodRun, incarnation: number, file: string, onReady?: () => void) => {
     try {
       const w = watch(dirname(file), (_event, name) => {
         if (name !== basename(file) || pod.incarnation !== incarnation) return;
         pod.releasedAtMs ??= now();
+        noteReleased();
         onReady?.();
         w.close();
         watchers.delete(w);
@@ -159,6 +164,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const startWorkloadAfterInit = (pod: PodRun, incarnation: number) => {
     pod.releasedAtMs ??= now();
+    noteReleased();
     void publish(pod, incarnation, true).catch((error: unknown) => {
       timeline.failure ??= error;
     });
@@ -240,45 +246,56 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       await start(pod);
     });
   }
-  for (const { index, atMs } of faults.restarts) {
-    const pod = pods[index]!;
-    timeline.at(atMs, async () => {
-      if (pod.final && pod.exitCode !== undefined && pod.releasedAtMs !== undefined) {
-        output.event(now(), `${pod.hostname}: --restart skipped, the pod already finished`);
-        return;
-      }
-      const old = pod.slot;
-      const child = pod.child;
-      const workload = pod.workload;
-      pod.incarnation++;
-      if (workload !== undefined) killGroup(workload, 'SIGKILL');
-      pod.final = false;
-      pod.releasedAtMs = undefined;
-      if (child !== undefined) killGroup(child, 'SIGKILL');
-      if (old !== undefined) placement.retire(old);
-      pod.notes.push(`restarted at ${(atMs / 1000).toFixed(1)} s`);
-      output.event(
-        now(),
-        `${pod.hostname}: killed and restarted (--restart); ${old?.address ?? 'its old address'} stays served for ${faults.staleForMs} ms`,
-      );
-      await start(pod);
-    });
-  }
-  for (const { index, atMs } of faults.kills) {
-    const pod = pods[index]!;
-    timeline.at(atMs, async () => {
-      const child = pod.child;
-      if (child === undefined || pod.final) {
-        output.event(now(), `${pod.hostname}: --kill skipped, the pod is not running`);
-        return;
-      }
-      output.event(now(), `${pod.hostname}: killed (--kill); its record is withdrawn`);
-      pod.notes.push(`killed at ${(atMs / 1000).toFixed(1)} s`);
-      if (pod.workload !== undefined) killGroup(pod.workload, 'SIGKILL');
-      killGroup(child, 'SIGKILL');
-      await placement.dns.removePod(podRef(pod));
-    });
-  }
+  const restartPod = async (e: PodEvent): Promise<void> => {
+    const pod = pods[e.index]!;
+    if (pod.final && pod.exitCode !== undefined && pod.releasedAtMs !== undefined) {
+      output.event(now(), `${pod.hostname}: --restart skipped, the pod already finished`);
+      return;
+    }
+    const old = pod.slot;
+    const child = pod.child;
+    const workload = pod.workload;
+    pod.incarnation++;
+    if (workload !== undefined) killGroup(workload, 'SIGKILL');
+    pod.final = false;
+    pod.releasedAtMs = undefined;
+    if (child !== undefined) killGroup(child, 'SIGKILL');
+    if (old !== undefined) placement.retire(old);
+    pod.notes.push(`restarted at ${eventTime(e)}`);
+    output.event(
+      now(),
+      `${pod.hostname}: killed and restarted (--restart); ${old?.address ?? 'its old address'} stays served for ${faults.staleForMs} ms`,
+    );
+    await start(pod);
+  };
+  const killPod = async (e: PodEvent): Promise<void> => {
+    const pod = pods[e.index]!;
+    const child = pod.child;
+    if (child === undefined || pod.final) {
+      output.event(now(), `${pod.hostname}: --kill skipped, the pod is not running`);
+      return;
+    }
+    output.event(now(), `${pod.hostname}: killed (--kill); its record is withdrawn`);
+    pod.notes.push(`killed at ${eventTime(e)}`);
+    if (pod.workload !== undefined) killGroup(pod.workload, 'SIGKILL');
+    killGroup(child, 'SIGKILL');
+    await placement.dns.removePod(podRef(pod));
+  };
+  const faultEvents = [
+    ...faults.restarts.map((e) => ({ e, run: restartPod })),
+    ...faults.kills.map((e) => ({ e, run: killPod })),
+  ];
+  for (const { e, run } of faultEvents) if (e.after === 'start') timeline.at(e.atMs, () => run(e));
+  // `<i>@released+<time>`: timed from the moment every pod first released (a replacement after the release,
+  // whatever the machine's speed).
+  noteReleased = () => {
+    if (releasedAllAt !== undefined || !pods.every((p) => p.releasedAtMs !== undefined)) return;
+    releasedAllAt = now();
+    for (const { e, run } of faultEvents)
+      if (e.after === 'release') timeline.at(releasedAllAt + e.atMs, () => run(e));
+  };
+  const eventAt = (e: PodEvent): number | undefined =>
+    e.after === 'start' ? e.atMs : releasedAllAt === undefined ? undefined : releasedAllAt + e.atMs;
 
   output.startStatus(() => {
     const running = pods.filter((p) => p.child !== undefined && !p.final).length;
@@ -287,8 +304,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     return `${(now() / 1000).toFixed(1)} s  pods: ${running} running, ${released}/${n} released, ${exited} exited  dns: ${placement.dnsLabel}`;
   });
 
+  // A fault still to come keeps the run going (one timed from a release that never came does not).
   const pendingFaults = () =>
-    [...faults.restarts, ...faults.kills].some((e) => e.atMs > now() && !pods[e.index]!.final);
+    faultEvents.some(({ e }) => (eventAt(e) ?? Number.NEGATIVE_INFINITY) > now() && !pods[e.index]!.final);
   let interrupted = false;
   const onAbort = () => {
     interrupted = true;

@@ -40,15 +40,32 @@ const WORKLOAD = [
 
 describe('simulate --restart after the release', () => {
   it('loopback, exec mode: the replaced member exits 75 with the verdict, the others 0', async () => {
-    const r = await simulate(['-n', '3', '--restart', '2@1500ms', '--released-after', '1s', ...WORKLOAD]);
+    // Timed from the release, not the start: on a loaded machine the pods may not have released by 1.5 s.
+    const r = await simulate([
+      '-n',
+      '3',
+      '--restart',
+      '2@released+500ms',
+      '--released-after',
+      '1s',
+      ...WORKLOAD,
+    ]);
     expect(r.code, r.stderr).toBe(75);
     expect(r.stderr).toMatch(/example-job-2 \| peer-rendezvous: the other pods were most likely released/);
-    expect(r.stderr).toMatch(/^example-job-2\s+\S+\s+-\s+75\s+restarted at 1\.5 s$/m);
+    expect(r.stderr).toMatch(/^example-job-2\s+\S+\s+-\s+75\s+restarted at released \+ 0\.5 s$/m);
     expect(r.stderr).toMatch(/^example-job-0\s+\S+\s+\S+ m?s\s+0\s*$/m);
   }, 60_000);
 
   it('in-process: a replaced pod 0 gets RDV_ERR_RELEASED, exit 75', async () => {
-    const r = await simulate(['-n', '3', '--in-process', '--restart', '0@1500ms', '--released-after', '1s']);
+    const r = await simulate([
+      '-n',
+      '3',
+      '--in-process',
+      '--restart',
+      '0@released+500ms',
+      '--released-after',
+      '1s',
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(75);
     expect(r.stderr).toMatch(/example-job-0: restarted on a new address \(--restart\), after the release/);
     expect(r.stdout).toMatch(/example-job-0: RDV_ERR_RELEASED: .* this pod \(index 0\) is a replacement/);
@@ -60,9 +77,9 @@ describe('simulate --restart after the release', () => {
       '3',
       '--sidecar',
       '--restart',
-      '2@1500ms',
+      '2@released+500ms',
       '--restart',
-      '0@2500ms',
+      '0@released+1500ms',
       ...WORKLOAD,
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -81,13 +98,13 @@ describe('simulate --restart after the release', () => {
   it('--netns: exec-mode verdict and sidecar rejoin in namespaces, nothing left behind', async () => {
     requireNetns();
     const exec = await simulate(
-      ['-n', '3', '--netns', '--restart', '2@2s', '--released-after', '1s', ...WORKLOAD],
+      ['-n', '3', '--netns', '--restart', '2@released+500ms', '--released-after', '1s', ...WORKLOAD],
       90_000,
     );
     expect(exec.code, exec.stderr).toBe(75);
     expect(exec.stderr).toMatch(/this pod \(index 2\) is a replacement/);
     const side = await simulate(
-      ['-n', '3', '--netns', '--sidecar', '--restart', '0@2s', ...WORKLOAD],
+      ['-n', '3', '--netns', '--sidecar', '--restart', '0@released+500ms', ...WORKLOAD],
       90_000,
     );
     expect(side.code, side.stderr).toBe(0);

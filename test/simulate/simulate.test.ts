@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseDnsCache, parseFaults } from '../../src/simulate/faults.js';
+import { eventTime, parseDnsCache, parseFaults } from '../../src/simulate/faults.js';
 import { listNetns } from '../../src/simulate/netns-teardown.js';
 import { requireNetns } from '../e2e/root.js';
 import { BIN, runBin, runCli } from '../helpers/cli.js';
@@ -30,8 +30,18 @@ describe('simulate options', () => {
       3,
     );
     expect([...f.startDelays]).toEqual([[2, 1500]]);
-    expect(f.restarts).toEqual([{ index: 1, atMs: 2000 }]);
-    expect(f.kills).toEqual([{ index: 0, atMs: 500 }]);
+    expect(f.restarts).toEqual([{ index: 1, atMs: 2000, after: 'start' }]);
+    expect(f.kills).toEqual([{ index: 0, atMs: 500, after: 'start' }]);
+    // Timed from the release (every pod released once), the same syntax otherwise.
+    const r = parseFaults({ restart: ['2@released+500ms', '0@released+0'], kill: '1@released+2s' }, 3);
+    expect(r.restarts).toEqual([
+      { index: 2, atMs: 500, after: 'release' },
+      { index: 0, atMs: 0, after: 'release' },
+    ]);
+    expect(r.kills).toEqual([{ index: 1, atMs: 2000, after: 'release' }]);
+    expect(eventTime(r.kills[0]!)).toBe('released + 2.0 s');
+    expect(() => parseFaults({ restart: ['1@released+soon'] }, 3)).toThrow(/flag --restart 1@released\+soon/);
+    expect(() => parseFaults({ restart: ['1@release+1s'] }, 3)).toThrow(/--restart 1@release\+1s/);
     expect(f.dnsDrop).toBe(0.25);
     expect(f.publishDelayMs).toBe(0);
     expect(() => parseFaults({ startDelay: ['3=1s'] }, 3)).toThrow(

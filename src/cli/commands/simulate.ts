@@ -61,9 +61,15 @@ export const simulateOptions = {
     type: 'string',
     array: true,
     group: FAULTS,
-    describe: '<index>@<time>: kill the pod and start it again on a new address; the old record stays served',
+    describe:
+      '<index>@<time> or <index>@released+<time> (after every pod released): kill the pod and start it again on a new address; the old record stays served',
   },
-  kill: { type: 'string', array: true, group: FAULTS, describe: '<index>@<time>: kill the pod for good' },
+  kill: {
+    type: 'string',
+    array: true,
+    group: FAULTS,
+    describe: '<index>@<time> or <index>@released+<time>: kill the pod for good',
+  },
   'dns-drop': { type: 'number', group: FAULTS, describe: 'fraction of DNS queries never answered (0-1)' },
   'dns-servfail': {
     type: 'number',
