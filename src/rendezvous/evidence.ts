@@ -5,6 +5,7 @@
 // pods connect, or a grace time after the pod showed it is alive.
 import type { AgentCore } from './agent-core.js';
 import { type BackoffPolicy, backoffDelay, DISCOVERY_POLL } from './backoff.js';
+import { serviceDenialAgeMs } from './denial-age.js';
 import { sleep } from './sleep.js';
 
 /**
@@ -40,9 +41,9 @@ export async function recordEvidence(
     if (options.signal.aborted) throw options.signal.reason;
     if (core.cfg.serviceName === undefined || core.service.publishes(options.address)) return;
     // Records seen to come before their pods: wait only a moment for the Service to show this one, since a
-    // cached Service answer may be older than the pod. An authoritative answer (AA: no cache between) is not:
-    // it lacks the address because the record is not there yet (a slow update), so wait on.
-    const lead = options.recordsLead() && core.service.latest?.authoritative !== true;
+    // cached Service answer may be older than the pod. The zone's own answer (AA with the whole TTL: no cache
+    // between) is not: it lacks the address because the record is not there yet (a slow update), so wait on.
+    const lead = options.recordsLead() && core.service.latest?.cached !== false;
     const until = options.since() + (lead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
     if (core.now() >= until) return;
     if (!said) {
@@ -57,7 +58,10 @@ export async function recordEvidence(
 
 /**
  * Poll the Service name until `enough` says its answer is evidence, at most until RECORD_GRACE_MS after this
- * agent started. `onAnswer` sees every answer that was not enough (for progress lines).
+ * pod started. `onAnswer` sees every answer that was not enough (for progress lines). With `dateDenial` (a
+ * member looking for the coordinator), a cached denial of the Service's name older than this pod moves that
+ * end to RECORD_GRACE_MS after the denial was new — a pod asked the Service's name then (ARCHITECTURE.md);
+ * `onDated` is told its age when that ends the wait.
  */
 export async function serviceEvidence(
   core: AgentCore,
@@ -66,14 +70,30 @@ export async function serviceEvidence(
     signal: AbortSignal;
     policy?: BackoffPolicy;
     onAnswer?: (lookup: Awaited<ReturnType<AgentCore['service']['ask']>>) => void;
+    dateDenial?: boolean;
+    onDated?: (ageMs: number) => void;
   },
 ): Promise<void> {
-  if (core.cfg.serviceName === undefined) return;
-  const end = core.startedAt + RECORD_GRACE_MS;
+  const service = core.cfg.serviceName;
+  if (service === undefined) return;
+  let end = core.startedAt + RECORD_GRACE_MS;
+  let dated = options.dateDenial !== true;
   let round = 0;
   while (core.now() < end) {
     const lookup = await core.service.ask();
+    const at = core.now();
     if (lookup && options.enough(lookup.addresses)) return;
+    if (!dated && lookup?.denial) {
+      dated = true;
+      const age = await serviceDenialAgeMs(core.gate, service, lookup.denial, options.signal);
+      if (at - age < core.startedAt) {
+        end = Math.min(end, at - age + RECORD_GRACE_MS);
+        if (core.now() >= end) {
+          options.onDated?.(age);
+          return;
+        }
+      }
+    }
     options.onAnswer?.(lookup);
     round++;
     const left = end - core.now();

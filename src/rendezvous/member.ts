@@ -125,6 +125,13 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
     return serviceEvidence(core, {
       enough: (addresses) => addresses.some((a) => a !== core.selfAddress),
       signal,
+      dateDenial: true,
+      onDated: (age) =>
+        core.setState(
+          0,
+          'unknown',
+          `its name is asked now: the cache's denial of the Service's name is ≥ ${Math.round(age / 1000)} s old, older than this pod (a pod asked it then; the ${RECORD_GRACE_MS / 1000} s grace counts from there)`,
+        ),
       onAnswer: (lookup) => {
         // The DNS failing (not denying) is what the user must see, not "not seen yet".
         if (

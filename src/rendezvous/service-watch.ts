@@ -12,8 +12,14 @@ export interface ServiceAnswer {
   readonly addresses: ReadonlySet<string>;
   readonly at: number;
   readonly ttl: number;
-  /** From the zone's own server (AA): no cache between, so it is current. */
+  /** AA was set. */
   readonly authoritative: boolean;
+  /**
+   * It may come from a cache and be older than it looks: not AA (unbound), or AA with less TTL left than the
+   * Service's answers have shown (CoreDNS' cache sets AA on what it serves from its cache, and counts the TTL
+   * down). The zone's own server always gives the whole TTL: false then, the answer is current.
+   */
+  readonly cached: boolean;
 }
 
 export class ServiceWatch {
@@ -31,6 +37,8 @@ export class ServiceWatch {
   #freshAfter: number | undefined;
   #readyOnlyWarned = false;
   #denialNoted = false;
+  /** The longest TTL a positive answer for the Service name has had (what a new one carries, at least). */
+  #ttlMax = 0;
 
   constructor(options: {
     name: string | undefined;
@@ -63,11 +71,14 @@ export class ServiceWatch {
       .catch(() => undefined);
     if (!lookup) return undefined;
     const now = this.#clock.now();
+    const ttl = lookup.ttl ?? 0;
+    if (lookup.addresses.length > 0) this.#ttlMax = Math.max(this.#ttlMax, ttl);
     this.latest = {
       addresses: new Set(lookup.addresses),
       at: now,
-      ttl: lookup.ttl ?? 0,
+      ttl,
       authoritative: lookup.authoritative === true,
+      cached: lookup.authoritative !== true || ttl < this.#ttlMax,
     };
     this.#checkReadyOnly(lookup, now);
     this.#noteDenial(name, lookup);
@@ -126,9 +137,9 @@ export class ServiceWatch {
     }
     if (now - this.#startedAt < READY_ONLY_AFTER_MS) return;
     if (this.#freshAfter === undefined) {
-      // This answer may come from a cache filled before we started (unless the zone's server gave it, AA):
-      // the next one after its TTL cannot.
-      const ttl = lookup.authoritative === true ? 0 : (lookup.ttl ?? 0);
+      // This answer may come from a cache filled before we started (unless the zone's server gave it: not
+      // `cached`): the next one after its TTL cannot.
+      const ttl = this.latest?.cached === false ? 0 : (lookup.ttl ?? 0);
       this.#freshAfter = now + ttl * 1000;
       if (ttl > 0) return;
     }

@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { DnsClient } from '../../src/dns/client.js';
 import { ClusterDnsServer } from '../../src/dns/server.js';
+import type { ClusterDnsServerOptions } from '../../src/dns/server-options.js';
 import type { WaitForPeersOptions } from '../../src/rendezvous/wait.js';
 
 export const JOB = 'example-job';
@@ -44,8 +45,9 @@ export async function loopbackJob(
   n: number,
   block: number,
   serviceOptions: { publishNotReadyAddresses?: boolean } = {},
+  dnsOptions: Omit<ClusterDnsServerOptions, 'host' | 'port'> = {},
 ): Promise<LoopbackJob> {
-  const dns = await ClusterDnsServer.start({ host: '127.0.0.1', port: 0, ttl: 5 });
+  const dns = await ClusterDnsServer.start({ host: '127.0.0.1', port: 0, ttl: 5, ...dnsOptions });
   dns.addService({ name: SVC, namespace: NS, ...serviceOptions });
   const port = await freePort();
   const dnsServer = `${dns.address.host}:${dns.address.port}`;
