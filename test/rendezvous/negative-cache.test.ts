@@ -230,3 +230,43 @@ describe('without a cache (the zone’s server answers, AA)', () => {
     expect(job.dns.stats().byRcode.NXDOMAIN ?? 0).toBe(0);
   }, 20_000);
 });
+
+describe('behind a CoreDNS-like cache (the project’s server in cache mode: AA set on cached answers)', () => {
+  it('records seen to lead, a late member: its name is asked a moment after it joins, not after the 2 s grace', async () => {
+    // CoreDNS' cache sets AA on what it serves from its cache: AA alone does not mean "no cache between". The
+    // Service's answer the coordinator holds is 3 s old when member 2 joins (its TTL counted down from 30).
+    const n = 3;
+    const asked = new Map<string, number>();
+    const denied = new Map<string, number>();
+    job = await loopbackJob(
+      n,
+      BLOCK,
+      {},
+      {
+        ttl: 30,
+        cacheSeconds: 30,
+        onQuery: (e) => {
+          if (e.type === 'A' && !asked.has(e.name)) asked.set(e.name, Date.now());
+          if (e.rcode === 'NXDOMAIN') denied.set(e.name, (denied.get(e.name) ?? 0) + 1);
+        },
+      },
+    );
+    job.publish(0);
+    job.publish(1);
+    let joined: number | undefined;
+    const onProgress = (e: ProgressEvent) => {
+      if (e.type === 'peer' && e.peer.index === 2 && e.peer.state === 'connected') joined ??= Date.now();
+    };
+    const early = [0, 1].map((i) => waitForPeers(job!.options(i, i === 0 ? { onProgress } : {})));
+    await new Promise((r) => setTimeout(r, 3_000));
+    job.publish(2); // present before its pod starts (publishNotReadyAddresses)
+    const late = waitForPeers(job.options(2));
+    await Promise.all([...early, late]);
+    const name = podName(2).replace(/\.$/, '');
+    expect(joined).toBeDefined();
+    expect(asked.get(name)).toBeDefined();
+    // LEAD_GRACE_MS (300 ms) after the member's start, not RECORD_GRACE_MS (2 s).
+    expect(asked.get(name)! - joined!).toBeLessThan(1_000);
+    for (let i = 0; i < n; i++) expect(denied.get(podName(i).replace(/\.$/, '')) ?? 0).toBe(0);
+  }, 20_000);
+});
