@@ -9,7 +9,7 @@
 // Latencies of all runs are pooled (median, max); queries and CPU are per run (mean). Each pod dates its own
 // release ($EPOCHREALTIME printed by bash): reading 64 pipes at once must not delay the figure.
 // Env: BENCH_SEED_N=3,16,32,64  BENCH_CAP_S=60  BENCH_VARIANTS=seed,star,mesh,late-coordinator
-//      BENCH_SEED_REPEAT=3
+//      BENCH_SEED_REPEAT=3  BENCH_BIN=<another build's bin/peer-rendezvous.js> (compare builds in one run)
 // Second section, through a caching resolver (issue 11): unbound capped at BENCH_CACHE_S in front of Knot
 // (record TTL, SOA TTL and SOA MINIMUM = the cap, as kubeadm's `ttl 30` + `cache 30`), two record timings:
 // `present` (the record exists when the agent starts: publishNotReadyAddresses) and `late` (1 s after).
@@ -34,7 +34,8 @@ const LATE_MS = 3_000;
 const REPEATS = Math.max(1, Number(process.env.BENCH_SEED_REPEAT ?? 3));
 const PUBLISH_MS = 200;
 const RELEASED = 'PEER_RENDEZVOUS_BENCH_RELEASED';
-const BIN = join(root, 'bin', 'peer-rendezvous.js');
+// BENCH_BIN: another build's bin (e.g. an older checkout's) run by this harness, to compare builds in one run.
+const BIN = process.env.BENCH_BIN ?? join(root, 'bin', 'peer-rendezvous.js');
 
 /** The variants, each a way to run one pod; `late` is the index that starts 3 s after the others. */
 const variants = [
