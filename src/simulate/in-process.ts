@@ -137,20 +137,22 @@ export async function runInProcess(
         });
     };
     /** Run `fire` at the event's time; `skipped` when it is timed from a release that never came. */
-    const schedule = (e: PodEvent, fire: () => void, skipped: () => void = () => {}): void => {
+    const schedule = (
+      flag: '--restart' | '--kill',
+      e: PodEvent,
+      fire: () => void,
+      skipped: () => void = () => {},
+    ): void => {
       if (e.after === 'start') after(e.atMs, fire);
       else
         releasedAll.then((all) => {
           if (all) after(e.atMs, fire);
           else {
-            say(
-              `${args.jobName}-${e.index}: --${faultName(e)} at ${eventTime(e)} skipped: the job never released`,
-            );
+            say(`${args.jobName}-${e.index}: ${flag} at ${eventTime(e)} skipped: the job never released`);
             skipped();
           }
         });
     };
-    const faultName = (e: PodEvent): string => (faults.restarts.includes(e) ? 'restart' : 'kill');
     const runs: Promise<void>[] = [];
     const startAt = (index: number, delay: number) =>
       new Promise<void>((resolve) => {
@@ -165,6 +167,7 @@ export async function runInProcess(
       runs.push(
         new Promise<void>((resolve) => {
           schedule(
+            '--restart',
             e,
             () => {
               // After the release the replacement meets a finished barrier: it gets the verdict (exit 75 in a pod).
@@ -186,7 +189,7 @@ export async function runInProcess(
     }
     for (const e of faults.kills) {
       const { index } = e;
-      schedule(e, () => {
+      schedule('--kill', e, () => {
         say(`${args.jobName}-${index}: killed (--kill)`);
         agentAborts[index]?.abort();
         errors[index] = 'killed';
