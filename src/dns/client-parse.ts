@@ -5,7 +5,7 @@
 // resolver vs c-ares", has the throughput with dns-packet.
 import type { ResponseView, WireRecord } from './client-classify.js';
 import { canonicalName, decodePacket } from './packet.js';
-import type { QueryType } from './types.js';
+import { privateTypeCode, type QueryType } from './types.js';
 
 /** A response as the client reads it: the header bits, the question, and the records of interest. */
 export interface ParsedResponse extends ResponseView {
@@ -23,6 +23,17 @@ type ReadType = keyof typeof TYPE_CODES;
 
 function isReadType(type: string): type is ReadType {
   return Object.hasOwn(TYPE_CODES, type);
+}
+
+/** The numeric type of a question as dns-packet decodes it (`UNKNOWN_65280` for types it has no name for). */
+function questionTypeCode(type: string): number {
+  if (isReadType(type)) return TYPE_CODES[type];
+  return type.startsWith('UNKNOWN_') ? Number(type.slice(8)) : -1;
+}
+
+/** The numeric type of what we asked. */
+export function queryTypeCode(type: QueryType): number {
+  return isReadType(type) ? TYPE_CODES[type] : (privateTypeCode(type) ?? -1);
 }
 
 /** The record as the classification reads it (SOA: only MINIMUM). */
@@ -53,7 +64,7 @@ export function parseResponse(buf: Buffer): ParsedResponse | undefined {
         ? undefined
         : {
             name: q.name,
-            type: isReadType(q.type) ? TYPE_CODES[q.type] : -1,
+            type: questionTypeCode(q.type),
             class: q.class === 'IN' ? 1 : -1,
           },
     questionCount: buf.readUInt16BE(4),
@@ -83,7 +94,7 @@ export function matchesQuestion(
     response.opcode === 0 &&
     response.questionCount === 1 &&
     q !== undefined &&
-    q.type === TYPE_CODES[expected.type] &&
+    q.type === queryTypeCode(expected.type) &&
     q.class === 1 &&
     canonicalName(q.name) === (expected.canonical ?? canonicalName(expected.name))
   );

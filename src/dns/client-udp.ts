@@ -62,13 +62,21 @@ class UdpChannel {
   /** Send `query` and call `done` once with the matching answer or a transport error. */
   register(expected: Expected, query: Buffer, done: (outcome: ExchangeOutcome) => void): void {
     this.#pending.set(expected.id, { expected, done });
-    // No send callback: a send error is emitted as 'error' and fails every query on this socket.
-    if (this.#connected) this.#socket.send(query);
+    // A send error fails every query on this socket. It needs the callback: without one Node drops an error
+    // the send returns at once (ECONNREFUSED left on the socket by an earlier query's ICMP port unreachable,
+    // which that send then consumes), and every query on the socket waits for its timeout instead.
+    if (this.#connected) this.#send(query);
     else {
       this.#waiting.push(() => {
-        if (!this.#closed && this.#pending.has(expected.id)) this.#socket.send(query);
+        if (!this.#closed && this.#pending.has(expected.id)) this.#send(query);
       });
     }
+  }
+
+  #send(query: Buffer): void {
+    this.#socket.send(query, (err) => {
+      if (err) this.#failAll(errorReason(err));
+    });
   }
 
   /** Forget a query (timed out or cancelled); closes the socket when retired and idle. */

@@ -7,7 +7,16 @@ import { type ExchangeOutcome, type Expected, UdpTransport } from './client-udp.
 import { ipFamily } from './ip-bytes.js';
 import { canonicalName, DEFAULT_UDP_PAYLOAD_SIZE, encodeQuery } from './packet.js';
 import { formatServerAddress } from './server-address.js';
-import type { DnsResult, DnsServerAddress, QueryType, Resolver, ServerLabel } from './types.js';
+import {
+  type DnsResult,
+  type DnsServerAddress,
+  PRIVATE_TYPE_FIRST,
+  PRIVATE_TYPE_LAST,
+  privateTypeCode,
+  type QueryType,
+  type Resolver,
+  type ServerLabel,
+} from './types.js';
 
 /** Options of a DnsClient. Only `servers` is required. */
 export interface DnsClientOptions {
@@ -94,9 +103,14 @@ const ABSOLUTE_NAME = /^(?:[\x21-\x2d\x2f-\x5b\x5d-\x7e]{1,63}\.)+$/;
 
 /** Throw UsageError unless `name` is an absolute domain name (trailing dot) and `type` one we ask for. */
 export function checkQuestion(name: unknown, type: unknown): asserts name is string {
-  if (type !== 'A' && type !== 'AAAA' && type !== 'SRV') {
+  if (
+    type !== 'A' &&
+    type !== 'AAAA' &&
+    type !== 'SRV' &&
+    (typeof type !== 'string' || privateTypeCode(type) === undefined)
+  ) {
     throw new UsageError(
-      `Expected the query type to be one of ${QUERY_TYPES.join(', ')}, got ${quote(type)}`,
+      `Expected the query type to be one of ${QUERY_TYPES.join(', ')} or a private-use TYPE${PRIVATE_TYPE_FIRST}–TYPE${PRIVATE_TYPE_LAST}, got ${quote(type)}`,
     );
   }
   if (typeof name === 'string' && name.length <= 254 && (name === '.' || ABSOLUTE_NAME.test(name))) return;

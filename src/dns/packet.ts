@@ -1,7 +1,7 @@
 // Typed, non-throwing wrapper around dns-packet: decode that returns undefined on junk, queries with EDNS0,
 // rcode/opcode typings the @types package lacks, and the raw-header checks the client runs before decoding.
 import dnsPacket from 'dns-packet';
-import { type QueryType, RCODE } from './types.js';
+import { privateTypeCode, type QueryType, RCODE } from './types.js';
 
 /** Header rcodes as dns-packet names them. */
 export type Rcode =
@@ -65,6 +65,12 @@ export function ednsOpt(udpPayloadSize: number = DEFAULT_UDP_PAYLOAD_SIZE): dnsP
   };
 }
 
+/** The type as dns-packet names it: a private-use `TYPE65280` is its `UNKNOWN_65280`. */
+export function wireTypeName(type: QueryType): dnsPacket.RecordType {
+  const code = privateTypeCode(type);
+  return (code === undefined ? type : `UNKNOWN_${code}`) as dnsPacket.RecordType;
+}
+
 /**
  * Encode a recursion-desired query for one question, with EDNS0 unless `udpPayloadSize` is 0.
  * `name` must have been validated (labels of 1-63 bytes, see checkQuestion): dns-packet does not check names.
@@ -79,7 +85,13 @@ export function encodeQuery(
     id,
     type: 'query',
     flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ name: name.endsWith('.') && name !== '.' ? name.slice(0, -1) : name, type, class: 'IN' }],
+    questions: [
+      {
+        name: name.endsWith('.') && name !== '.' ? name.slice(0, -1) : name,
+        type: wireTypeName(type),
+        class: 'IN',
+      },
+    ],
     additionals: udpPayloadSize > 0 ? [ednsOpt(udpPayloadSize)] : [],
   });
 }
@@ -138,7 +150,7 @@ export function answersQuestion(
   if (packet.questions.length !== 1) return false;
   const q = packet.questions[0]!;
   return (
-    q.type === expected.type &&
+    q.type === wireTypeName(expected.type) &&
     (q.class ?? 'IN') === 'IN' &&
     typeof q.name === 'string' &&
     canonicalName(q.name) === canonicalName(expected.name)

@@ -1,7 +1,26 @@
 // The DNS contract the rest of the package codes against: what a query returns, classified.
 
+/**
+ * A private-use type (RFC 6895: 65280–65534) in RFC 3597 notation, `TYPE65280`. Nothing has records of it: a
+ * question for it is answered NODATA when the name exists and NXDOMAIN when it does not, and a cache keeps that
+ * answer under this type only (CoreDNS' cache keys on name and type) — the agent's existence probe
+ * (ARCHITECTURE.md, "Never poison a name").
+ */
+export type PrivateType = `TYPE${number}`;
+
+/** First and last private-use type (RFC 6895 §3.1). */
+export const PRIVATE_TYPE_FIRST = 65_280;
+export const PRIVATE_TYPE_LAST = 65_534;
+
 /** Record types the stub resolver asks for. */
-export type QueryType = 'A' | 'AAAA' | 'SRV';
+export type QueryType = 'A' | 'AAAA' | 'SRV' | PrivateType;
+
+/** The numeric type of a private-use `TYPEnnnnn`, or undefined for anything else. */
+export function privateTypeCode(type: string): number | undefined {
+  if (!/^TYPE\d{5}$/.test(type)) return undefined;
+  const code = Number(type.slice(4));
+  return code >= PRIVATE_TYPE_FIRST && code <= PRIVATE_TYPE_LAST ? code : undefined;
+}
 
 /** A DNS server to ask: an IP literal and a port. */
 export interface DnsServerAddress {

@@ -9,6 +9,7 @@ import type { AgentConfig, AgentStats, PeerAddressMode } from './agent.js';
 import { BLIND_POLL, LIVE_POLL } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME } from './channel.js';
 import type { Clock } from './clock.js';
+import { ExistenceProbe } from './existence.js';
 import { asAbort, DialError, hostPort } from './failure.js';
 import { accept, type Refusal, type WireIdentity } from './handshake.js';
 import { LookupGate } from './lookup.js';
@@ -22,6 +23,8 @@ export class AgentCore {
   readonly cfg: AgentConfig;
   readonly clock: Clock;
   readonly gate: LookupGate;
+  /** Whether a name has a record, asked without risking its A/AAAA answers (existence.ts). */
+  readonly existence: ExistenceProbe;
   readonly service: ServiceWatch;
   readonly wire: WireIdentity;
   readonly startedAt: number;
@@ -55,6 +58,7 @@ export class AgentCore {
       cfg.clock,
       this.signal,
     );
+    this.existence = new ExistenceProbe(this.gate);
     this.service = new ServiceWatch({
       name: cfg.serviceName,
       gate: this.gate,

@@ -159,6 +159,7 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
     onMismatch: (addresses: readonly string[]) => string,
   ): Promise<readonly string[] | undefined> => {
     await recordEvidence(core, {
+      name,
       address,
       since,
       signal,

@@ -2,11 +2,13 @@
 // evidence its record exists, since a denial given before then stays in the cluster DNS's cache (CoreDNS,
 // NodeLocal DNSCache) for its negative TTL, for every pod that asks. Evidence is the headless Service's answer
 // holding the pod's address (or, for the coordinator's name, any other pod's), records seen to come before their
-// pods connect, or a grace time after the pod showed it is alive.
+// pods connect, an existence probe (existence.ts: a private-type question, whose denial no cache keeps for
+// A/AAAA), or a grace time after the pod showed it is alive.
 import type { AgentCore } from './agent-core.js';
 import { type BackoffPolicy, backoffDelay, DISCOVERY_POLL } from './backoff.js';
 import { serviceDenialAgeMs } from './denial-age.js';
-import { sleep } from './sleep.js';
+import { PROBE_POLL } from './existence.js';
+import { sleep, Waker } from './sleep.js';
 
 /**
  * A pod's own name is first asked once the headless Service's answer holds the pod's address, or this long
@@ -21,14 +23,65 @@ export const RECORD_GRACE_MS = 2000;
  */
 export const LEAD_GRACE_MS = 300;
 
+/** A wait on nothing but a probe's next verdict looks again at least this often (timers stay finite). */
+const WAIT_SLICE_MS = 1000;
+
 /**
- * Coordinator: wait until the record of the pod at `address` (alive since `since()`) may be asked: the
- * Service's answer holds the address, records lead (then LEAD_GRACE_MS unless the answer is authoritative),
- * or RECORD_GRACE_MS passed. `waiting` is told once why the name is not asked yet.
+ * Existence probes of `name` beside a wait (the wait reads the fields): every PROBE_POLL until `exists`. `wake`
+ * is called after each verdict; `onAbsent` once, when a reliable `absent` first comes. Ends with `signal`.
+ */
+class ProbeLoop {
+  /** A probe said `exists`. */
+  found = false;
+  /** The latest verdict is an `absent` the server has shown to be reliable. */
+  absent = false;
+  /** A verdict came (any). */
+  looked = false;
+
+  constructor(core: AgentCore, name: string, signal: AbortSignal, wake: () => void, onAbsent?: () => void) {
+    void this.#run(core, name, signal, wake, onAbsent);
+  }
+
+  async #run(
+    core: AgentCore,
+    name: string,
+    signal: AbortSignal,
+    wake: () => void,
+    onAbsent: (() => void) | undefined,
+  ): Promise<void> {
+    let said = false;
+    try {
+      for (let round = 1; ; round++) {
+        const verdict = await core.existence.check(name, signal);
+        this.looked = true;
+        this.found = verdict === 'exists';
+        this.absent = verdict === 'absent' && core.existence.absentIsReliable;
+        if (this.absent && !said) {
+          said = true;
+          onAbsent?.();
+        }
+        wake();
+        if (this.found) return;
+        await sleep(backoffDelay(PROBE_POLL, round, core.cfg.random), signal, undefined, core.clock);
+      }
+    } catch {
+      // The wait is over (its signal aborted): nothing more to say.
+    }
+  }
+}
+
+/**
+ * Coordinator: wait until the record of the pod at `address` (alive since `since()`), `name`, may be asked: an
+ * existence probe says it is there, the Service's answer holds the address, records lead (then LEAD_GRACE_MS
+ * unless the answer is authoritative), or RECORD_GRACE_MS passed — unless a probe the server has shown to be
+ * reliable says the record is still absent: then the grace does not end the wait, the next probe may. Without
+ * a Service, only the probe: its first verdict decides unless it is a reliable absence. `waiting` is told why
+ * the name is not asked yet (once, and once more when a probe finds it absent).
  */
 export async function recordEvidence(
   core: AgentCore,
   options: {
+    name: string;
     address: string | undefined;
     since: () => number;
     signal: AbortSignal;
@@ -36,32 +89,94 @@ export async function recordEvidence(
     waiting: (why: string) => void;
   },
 ): Promise<void> {
+  const done = new AbortController();
+  const signal = AbortSignal.any([options.signal, done.signal]);
   let said = false;
-  for (;;) {
-    if (options.signal.aborted) throw options.signal.reason;
-    if (core.cfg.serviceName === undefined || core.service.publishes(options.address)) return;
-    // Records seen to come before their pods: wait only a moment for the Service to show this one, since a
-    // cached Service answer may be older than the pod. The zone's own answer (AA with the whole TTL: no cache
-    // between) is not: it lacks the address because the record is not there yet (a slow update), so wait on.
-    const lead = options.recordsLead() && core.service.latest?.cached !== false;
-    const until = options.since() + (lead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
-    if (core.now() >= until) return;
-    if (!said) {
+  const probe = new ProbeLoop(
+    core,
+    options.name,
+    signal,
+    () => core.service.poke(),
+    () => {
       said = true;
-      options.waiting(
-        `its name is asked once the Service's answer holds ${options.address ?? 'its address'} (at most ${RECORD_GRACE_MS / 1000} s)`,
-      );
+      options.waiting(`its record does not exist yet (${probeText(options.name)}); asked again shortly`);
+    },
+  );
+  try {
+    for (;;) {
+      if (options.signal.aborted) throw options.signal.reason;
+      if (probe.found || core.service.publishes(options.address)) return;
+      if (core.cfg.serviceName === undefined) {
+        if (probe.looked && !probe.absent) return;
+        await core.service.next(core.now() + WAIT_SLICE_MS, signal);
+        continue;
+      }
+      // Records seen to come before their pods: wait only a moment for the Service to show this one, since a
+      // cached Service answer may be older than the pod. The zone's own answer (AA with the whole TTL: no cache
+      // between) is not: it lacks the address because the record is not there yet (a slow update), so wait on.
+      const lead = options.recordsLead() && core.service.latest?.cached !== false;
+      const until = options.since() + (lead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
+      if (!probe.absent && core.now() >= until) return;
+      if (!said) {
+        said = true;
+        options.waiting(
+          `its name is asked once it is seen to exist or the Service's answer holds ${options.address ?? 'its address'} (at most ${RECORD_GRACE_MS / 1000} s)`,
+        );
+      }
+      await core.service.next(probe.absent ? core.now() + WAIT_SLICE_MS : until, signal);
     }
-    await core.service.next(until, options.signal);
+  } finally {
+    done.abort();
   }
 }
 
 /**
+ * One-sided modes: wait until `name` may be asked — an existence probe finds it, or `gate` (the shared Service
+ * evidence) opened while the probe has not reliably found it absent. Probes stop when this returns.
+ */
+export async function nameEvidence(
+  core: AgentCore,
+  name: string,
+  gate: Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const done = new AbortController();
+  const waker = new Waker();
+  const probe = new ProbeLoop(core, name, AbortSignal.any([signal, done.signal]), () => waker.wake());
+  let open = false;
+  gate.then(
+    () => {
+      open = true;
+      waker.wake();
+    },
+    () => {},
+  );
+  try {
+    while (!probe.found && !(open && probe.looked && !probe.absent))
+      await sleep(WAIT_SLICE_MS, signal, waker, core.clock);
+  } finally {
+    done.abort();
+  }
+}
+
+/** How a probe's absence reads in a progress line. */
+export function probeText(name: string): string {
+  return `NXDOMAIN for ${name} asked with a private-use type, which no cache keeps for its A question`;
+}
+
+/** How a probe that found the record reads in a progress line. */
+export function probeFoundText(): string {
+  return 'its name is asked now: its record exists (NODATA for a private-use type)';
+}
+
+/**
  * Poll the Service name until `enough` says its answer is evidence, at most until RECORD_GRACE_MS after this
- * pod started. `onAnswer` sees every answer that was not enough (for progress lines). With `dateDenial` (a
- * member looking for the coordinator), a cached denial of the Service's name older than this pod moves that
- * end to RECORD_GRACE_MS after the denial was new — a pod asked the Service's name then (ARCHITECTURE.md);
- * `onDated` is told its age when that ends the wait.
+ * pod started. `onAnswer` sees every answer that was not enough (for progress lines). With `probe` (a member
+ * looking for the coordinator: its name), existence probes of that name run beside: `exists` ends the wait
+ * (`onExists`), a reliable `absent` keeps it going past the grace (`onAbsent` is told, once); without a Service
+ * the probe alone decides, as in recordEvidence. With `dateDenial`, a cached denial of the Service's name older
+ * than this pod moves that end to RECORD_GRACE_MS after the denial was new — a pod asked the Service's name then
+ * (ARCHITECTURE.md); `onDated` is told its age when that ends the wait.
  */
 export async function serviceEvidence(
   core: AgentCore,
@@ -70,34 +185,65 @@ export async function serviceEvidence(
     signal: AbortSignal;
     policy?: BackoffPolicy;
     onAnswer?: (lookup: Awaited<ReturnType<AgentCore['service']['ask']>>) => void;
+    probe?: string;
+    onExists?: () => void;
+    onAbsent?: () => void;
     dateDenial?: boolean;
     onDated?: (ageMs: number) => void;
   },
 ): Promise<void> {
   const service = core.cfg.serviceName;
-  if (service === undefined) return;
+  if (service === undefined && options.probe === undefined) return;
+  const done = new AbortController();
+  const signal = AbortSignal.any([options.signal, done.signal]);
+  const waker = new Waker();
+  const probe =
+    options.probe === undefined
+      ? undefined
+      : new ProbeLoop(core, options.probe, signal, () => waker.wake(), options.onAbsent);
+  const found = (): boolean => {
+    if (!probe?.found) return false;
+    options.onExists?.();
+    return true;
+  };
   let end = core.startedAt + RECORD_GRACE_MS;
   let dated = options.dateDenial !== true;
   let round = 0;
-  while (core.now() < end) {
-    const lookup = await core.service.ask();
-    const at = core.now();
-    if (lookup && options.enough(lookup.addresses)) return;
-    if (!dated && lookup?.denial) {
-      dated = true;
-      const age = await serviceDenialAgeMs(core.gate, service, lookup.denial, options.signal);
-      if (at - age < core.startedAt) {
-        end = Math.min(end, at - age + RECORD_GRACE_MS);
-        if (core.now() >= end) {
-          options.onDated?.(age);
-          return;
+  try {
+    if (service === undefined) {
+      // Only the probe: its first verdict decides, unless it is a reliable absence.
+      while (!probe!.looked || probe!.absent) {
+        if (found()) return;
+        await sleep(WAIT_SLICE_MS, options.signal, waker, core.clock);
+      }
+      found();
+      return;
+    }
+    for (;;) {
+      if (found()) return;
+      const lookup = await core.service.ask();
+      const at = core.now();
+      if (found()) return;
+      if (lookup && options.enough(lookup.addresses)) return;
+      if (!dated && lookup?.denial) {
+        dated = true;
+        const age = await serviceDenialAgeMs(core.gate, service, lookup.denial, options.signal);
+        if (at - age < core.startedAt) {
+          end = Math.min(end, at - age + RECORD_GRACE_MS);
+          if (!probe?.absent && core.now() >= end) {
+            options.onDated?.(age);
+            return;
+          }
         }
       }
+      if (!probe?.absent && core.now() >= end) return;
+      options.onAnswer?.(lookup);
+      round++;
+      const pause = backoffDelay(options.policy ?? DISCOVERY_POLL, round, core.cfg.random);
+      const left = probe?.absent ? pause : end - core.now();
+      await sleep(Math.max(0, Math.min(left, pause)), options.signal, waker, core.clock);
     }
-    options.onAnswer?.(lookup);
-    round++;
-    const left = end - core.now();
-    const pause = backoffDelay(options.policy ?? DISCOVERY_POLL, round, core.cfg.random);
-    await sleep(Math.min(left, pause), options.signal, undefined, core.clock);
+  } finally {
+    done.abort();
   }
 }

@@ -7,7 +7,7 @@ import { RefusalWatch, ReleasedWithoutThisPodError } from './after-release.js';
 import type { AgentCore } from './agent-core.js';
 import { BLIND_POLL, CONNECT_RETRY, livePoll } from './backoff.js';
 import { type Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
-import { RECORD_GRACE_MS, serviceEvidence } from './evidence.js';
+import { probeFoundText, probeText, RECORD_GRACE_MS, serviceEvidence } from './evidence.js';
 import { errorText, failureState, hostPort, SESSION_ENDED } from './failure.js';
 import { ProtocolError } from './frames.js';
 import { HandshakeError, initiate } from './handshake.js';
@@ -118,13 +118,24 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
     refused = reject;
   });
 
-  // Before the first question for the coordinator's name: the Service's answer holds some other pod (the
-  // job's records are being published), or RECORD_GRACE_MS passed since this agent started.
+  // Before the first question for the coordinator's name: an existence probe finds its record, the Service's
+  // answer holds some other pod (the job's records are being published), or RECORD_GRACE_MS passed since this
+  // agent started (not while a reliable probe finds the record absent).
   const coordinatorEvidence = (signal: AbortSignal): Promise<void> => {
     let said = false;
     return serviceEvidence(core, {
       enough: (addresses) => addresses.some((a) => a !== core.selfAddress),
       signal,
+      probe: coordinatorName,
+      onExists: () => core.setState(0, 'unknown', probeFoundText()),
+      onAbsent: () => {
+        said = true;
+        core.setState(
+          0,
+          'unknown',
+          `its record does not exist yet (${probeText(coordinatorName)}); asked again shortly`,
+        );
+      },
       dateDenial: true,
       onDated: (age) =>
         core.setState(
@@ -149,7 +160,7 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
           core.setState(
             0,
             'unknown',
-            `its name is asked once the Service's answer holds another pod (at most ${RECORD_GRACE_MS / 1000} s)`,
+            `its name is asked once it is seen to exist or the Service's answer holds another pod (at most ${RECORD_GRACE_MS / 1000} s)`,
           );
         }
       },

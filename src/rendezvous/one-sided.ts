@@ -2,7 +2,7 @@
 // barrier: each pod decides alone, so these are for workloads that need only reachability.
 import type { AgentCore } from './agent-core.js';
 import { type BackoffPolicy, CONNECT_RETRY } from './backoff.js';
-import { serviceEvidence } from './evidence.js';
+import { nameEvidence, serviceEvidence } from './evidence.js';
 import { failureState } from './failure.js';
 import { resolveUntil } from './lookup.js';
 import type { RosterEntry } from './messages.js';
@@ -49,6 +49,7 @@ export async function runOneSided(core: AgentCore, tcpPort: number | undefined):
     ).catch(() => undefined);
 
   const checkOne = async (i: number): Promise<void> => {
+    await nameEvidence(core, core.fqdn(i), gateOpen, core.signal);
     const addrs = await resolveUntil(core.gate, core.fqdn(i), (a) => a.length > 0, {
       policy: () => ONE_SIDED_POLL,
       deadline: cfg.deadline,
@@ -66,13 +67,13 @@ export async function runOneSided(core: AgentCore, tcpPort: number | undefined):
     core.setState(i, 'ready', addresses.get(i)!.join(', '));
   };
 
-  // Evidence before the first question for any pod's name: the Service's answer holds as many addresses as
-  // there are pods (they all have records), or RECORD_GRACE_MS passed.
+  // Evidence before the first question for a pod's name: an existence probe finds it, or the Service's answer
+  // holds as many addresses as there are pods (they all have records) or RECORD_GRACE_MS passed — unless the
+  // probe reliably finds the name absent.
   const gateOpen = serviceEvidence(core, { enough: (a) => a.length >= n, signal: core.signal });
   gateOpen.catch(() => {});
   const queue = [...targets];
   const workers = Array.from({ length: Math.min(ONE_SIDED_CONCURRENCY, queue.length) }, async () => {
-    await gateOpen;
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) await checkOne(i);
   });
   const unfinished = (): PeerReport[] =>

@@ -120,7 +120,7 @@ export class ServiceWatch {
     if (this.#denialNoted || !lookup.denial || lookup.queries === 0) return;
     this.#denialNoted = true;
     this.#notice(
-      `the headless Service has no published pod yet: ${describeDenial(name, lookup.denial)}. Until then its answer shows no pod, so each pod's name is asked only ${RECORD_GRACE_MS / 1000} s after that pod showed it is alive; publishNotReadyAddresses: true on the Service publishes each pod's record from the time it has an IP`,
+      `the headless Service has no published pod yet: ${describeDenial(name, lookup.denial)}. Until then its answer shows no pod, so each pod's name is asked once a private-type question finds its record (or ${RECORD_GRACE_MS / 1000} s after that pod showed it is alive); publishNotReadyAddresses: true on the Service publishes each pod's record from the time it has an IP`,
     );
   }
 

@@ -5,13 +5,22 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classifyResponse } from '../../src/dns/client-classify.js';
 import { matchesQuestion, parseResponse } from '../../src/dns/client-parse.js';
-import { answersQuestion, decodePacket, encodePacket, encodeQuery } from '../../src/dns/packet.js';
+import {
+  answersQuestion,
+  decodePacket,
+  encodePacket,
+  encodeQuery,
+  wireTypeName,
+} from '../../src/dns/packet.js';
 import type { QueryType } from '../../src/dns/types.js';
 
 const META = { server: 's', transport: 'udp' as const, elapsedMs: 0 };
 const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,12}$/);
 const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => `${l.join('.')}.example`);
-const qtype = fc.constantFrom<QueryType>('A', 'AAAA', 'SRV');
+const qtype = fc.oneof(
+  fc.constantFrom<QueryType>('A', 'AAAA', 'SRV'),
+  fc.integer({ min: 65_280, max: 65_534 }).map((n): QueryType => `TYPE${n}`),
+);
 const ttl = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 
 function record(owner: fc.Arbitrary<string>): fc.Arbitrary<dnsPacket.Answer> {
@@ -83,7 +92,7 @@ function encode(p: {
       type: 'response',
       id: p.h.id,
       flags: p.h.aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0,
-      questions: [{ name: p.h.qname, type: p.h.qtype, class: 'IN' }],
+      questions: [{ name: p.h.qname, type: wireTypeName(p.h.qtype), class: 'IN' }],
       answers: p.answers,
       authorities: p.authorities,
       additionals: p.additionals,
@@ -164,7 +173,7 @@ describe('parseResponse (the client view of a dns-packet decode)', () => {
             type: 'query',
             id,
             flags: dnsPacket.RECURSION_DESIRED,
-            questions: [{ name: n, type: t, class: 'IN' }],
+            questions: [{ name: n, type: wireTypeName(t), class: 'IN' }],
             additionals:
               size > 0
                 ? [

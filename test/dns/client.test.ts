@@ -315,6 +315,24 @@ describe('DnsClient servers, attempts and failures', () => {
     // Both tries end on the ICMP error (reason), not by waiting out the 5 s timeout.
     expect(result).toMatchObject({ kind: 'timeout', reason: 'ECONNREFUSED' });
   });
+
+  it('ends quickly for every question sent at once on the socket, not only the first', async () => {
+    // The second send finds the first question's ICMP error on the socket and returns it at once; Node drops
+    // such an error when send() has no callback, and both questions then waited out their timeouts.
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const c = new DnsClient({ servers: [{ host: '127.0.0.1', port }], timeoutMs: 3000, attempts: 1 });
+    clients.push(c);
+    const results = await Promise.all([
+      c.query('x.example.', 'A'),
+      c.query('y.example.', 'AAAA'),
+      c.query('z.example.', 'TYPE65280'),
+    ]);
+    // Each ended on the error (its reason), none by waiting out the timeout (no reason).
+    for (const r of results) expect(r).toMatchObject({ kind: 'timeout', reason: 'ECONNREFUSED' });
+  });
 });
 
 describe('DnsClient input, abort, close and resources', () => {

@@ -11,6 +11,7 @@ import {
   frameForTcp,
   rawId,
   rawLooksLikeAnswer,
+  wireTypeName,
 } from '../../src/dns/packet.js';
 import { type QueryType, RCODE } from '../../src/dns/types.js';
 
@@ -28,7 +29,7 @@ function response(
       type: 'response',
       id,
       flags: dnsPacket.AUTHORITATIVE_ANSWER,
-      questions: [{ name, type, class: 'IN' }],
+      questions: [{ name, type: wireTypeName(type), class: 'IN' }],
       answers,
       authorities: [
         {

@@ -1,7 +1,9 @@
 // A small caching DNS forwarder for tests, shaped like CoreDNS' `cache` plugin in front of `kubernetes`:
 // every answer (positive or a denial) is kept for min(its TTL, cap) seconds — a denial's TTL being
 // min(SOA TTL, SOA MINIMUM) — and served from the cache with the TTLs counted down, so a client can read how
-// long the cache still holds it. UDP only, loopback only.
+// long the cache still holds it. UDP only, loopback only. The counters by name count the questions whose
+// denials hurt (every type but the private-use ones the agent's existence probe asks, which `probed` counts:
+// their denials are kept under their own type only, as CoreDNS keys its cache on name and type).
 import { createSocket, type Socket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
 
@@ -27,21 +29,29 @@ export interface CachingProxy {
   readonly denied: Map<string, number>;
   /** Questions the clients sent, by lower-case name. */
   readonly asked: Map<string, number>;
+  /** Existence probes (private-use types, `UNKNOWN_65280` to dns-packet) the clients sent, by lower-case name. */
+  readonly probed: Map<string, number>;
   /** Total denials served from the cache. */
   deniedHits(): number;
   close(): Promise<void>;
 }
 
-/** Start a cache on `host` (port 0: any) in front of `upstream`; `capSeconds` caps every entry like `cache N`. */
+/**
+ * Start a cache on `host` (port 0: any) in front of `upstream`; `capSeconds` caps every entry like `cache N`.
+ * `privateTypes: 'nodata'` answers every private-use-type question NODATA itself (a server the existence probe
+ * cannot use: its calibration fails and the grace rules decide alone, as before the probe).
+ */
 export async function startCachingProxy(
   upstream: { host: string; port: number },
   capSeconds: number,
   host = '127.0.0.1',
+  options: { privateTypes?: 'pass' | 'nodata' } = {},
 ): Promise<CachingProxy> {
   const cache = new Map<string, Entry>();
   const deniedFromCache = new Map<string, number>();
   const asked = new Map<string, number>();
   const denied = new Map<string, number>();
+  const probed = new Map<string, number>();
   const sock: Socket = createSocket('udp4');
   const pending = new Set<Socket>();
   const bump = (m: Map<string, number>, k: string): void => {
@@ -58,7 +68,13 @@ export async function startCachingProxy(
     if (!question) return;
     const name = `${question.name.toLowerCase().replace(/\.$/, '')}.`;
     const key = `${name}|${question.type}`;
-    bump(asked, name);
+    const probe = String(question.type).startsWith('UNKNOWN_');
+    bump(probe ? probed : asked, name);
+    if (probe && options.privateTypes === 'nodata') {
+      const reply = { ...q, type: 'response' as const, flags: 0x0080, answers: [], authorities: [] };
+      sock.send(dnsPacket.encode(reply), rinfo.port, rinfo.address);
+      return;
+    }
     const now = Date.now();
     const hit = cache.get(key);
     if (hit && hit.until > now) {
@@ -73,7 +89,7 @@ export async function startCachingProxy(
         authorities: (hit.packet.authorities ?? []).map(age1),
         additionals: (hit.packet.additionals ?? []).filter((rr) => rr.type !== 'OPT').map(age1),
       };
-      if (hit.negative) {
+      if (hit.negative && !probe) {
         bump(deniedFromCache, name);
         bump(denied, name);
       }
@@ -100,7 +116,7 @@ export async function startCachingProxy(
           if (soa) ttl = Math.min(soa.ttl ?? 0, soa.data.minimum);
         } else if (a.rcode === 'NOERROR')
           ttl = Math.min(...(a.answers ?? []).map((rr) => (rr as Rec).ttl ?? 0));
-        if (denial) bump(denied, name);
+        if (denial && !probe) bump(denied, name);
         if (ttl !== undefined && ttl > 0) {
           const keep = Math.min(ttl, capSeconds) * 1000;
           cache.set(key, { packet: a, storedAt: Date.now(), until: Date.now() + keep, negative: denial });
@@ -122,6 +138,7 @@ export async function startCachingProxy(
     deniedFromCache,
     denied,
     asked,
+    probed,
     deniedHits: () => [...deniedFromCache.values()].reduce((a, b) => a + b, 0),
     close: async () => {
       for (const p of pending) p.close();

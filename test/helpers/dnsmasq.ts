@@ -133,6 +133,60 @@ async function startOnce(zone: string, ttl: number, port: number): Promise<Dnsma
   };
 }
 
+/** dnsmasq as a caching forwarder (what kube-dns runs in front of kubedns, there with --no-negcache). */
+export interface DnsmasqCache {
+  readonly address: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start dnsmasq on 127.0.0.1 as a cache in front of `upstream`, keeping denials (unless `negcache` is false,
+ * kube-dns' `--no-negcache`). dnsmasq keeps an NXDOMAIN for the name, whatever type was asked.
+ */
+export async function startDnsmasqCache(
+  upstream: { address: string; port: number },
+  options: { negcache?: boolean } = {},
+): Promise<DnsmasqCache> {
+  requireDnsmasq();
+  let lastError: unknown;
+  for (let attempt = 0; attempt < START_TRIES; attempt++) {
+    const port = randomInt(20_000, 60_000);
+    const dir = mkdtempSync(join(tmpdir(), 'rdv-dnsmasq-cache-'));
+    const child = spawn(
+      'dnsmasq',
+      [
+        '--keep-in-foreground',
+        `--port=${port}`,
+        '--listen-address=127.0.0.1',
+        '--bind-interfaces',
+        '--no-resolv',
+        '--no-hosts',
+        `--server=${upstream.address}#${upstream.port}`,
+        '--cache-size=1000',
+        ...(options.negcache === false ? ['--no-negcache'] : []),
+        '--user=root',
+        '--pid-file=',
+        '--log-facility=-',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: sbinEnv() },
+    );
+    const server = superviseServer(child, dir);
+    try {
+      await waitFor(
+        async () => (await ask('127.0.0.1', port, '.', 'SOA')).rcode !== undefined,
+        server.closed,
+        () => `dnsmasq (cache) on 127.0.0.1:${port} did not answer: ${server.stderr().trim()}`,
+      );
+      return { address: '127.0.0.1', port, stop: server.stop };
+    } catch (error) {
+      lastError = error;
+      await server.stop();
+    }
+  }
+  throw new Error(`dnsmasq (cache) did not start after ${START_TRIES} tries`, { cause: lastError });
+}
+
 /** Poll `check` every 20 ms until it is true, the process ends, or WAIT_MS passes. */
 async function waitFor(
   check: () => Promise<boolean>,

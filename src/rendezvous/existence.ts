@@ -1,0 +1,132 @@
+// The existence probe (ARCHITECTURE.md, "Never poison a name"): whether a name has a record now, asked without
+// putting a denial of its A/AAAA question in any cache. The question is for a private-use type (RFC 6895:
+// 65280–65534) nothing has records of, a new type each time: the zone's server answers NODATA when the name
+// exists and NXDOMAIN when it does not (CoreDNS' kubernetes plugin answers any other type with a fake A lookup
+// "to distinguish between NODATA and NXDOMAIN"; Knot, dnsmasq and the project's server alike), and a cache keeps
+// that answer under that type only (CoreDNS' cache keys on name, type and DO; unbound without DNSSEC likewise):
+// the name's A question afterwards still reaches the zone. test/dns/existence-probe.test.ts checks this against
+// Knot, unbound in front of it, dnsmasq and the project's server with and without its cache mode.
+//
+// A verdict counts only from a server seen to tell names apart: a name that surely does not exist (a random
+// sibling of the first name probed) must be NXDOMAIN, asked with two types before any real probe — `exists`
+// means nothing from a server that answers NODATA for anything, and a cache that keeps an NXDOMAIN for every
+// type of the name (dnsmasq; seen as AA on the first answer, none on the second) turns the probe off; and
+// `absent` is only relied on (a wait past the grace times) once the server said `exists` of some name (a server
+// that denies every unknown type would say `absent` forever).
+import { randomBytes, randomInt } from 'node:crypto';
+import { ipFamily } from '../dns/ip-bytes.js';
+import { type DnsResult, PRIVATE_TYPE_FIRST, PRIVATE_TYPE_LAST, type PrivateType } from '../dns/types.js';
+import type { BackoffPolicy } from './backoff.js';
+import { type LookupGate, raceSignal } from './lookup.js';
+
+/** What one probe says: the name has a record, it has none, or the answer says nothing either way. */
+export type Existence = 'exists' | 'absent' | 'unknown';
+
+/** Probes of a name not there yet: each is a new question for the zone's server (a cache has none of them). */
+export const PROBE_POLL: BackoffPolicy = { first: 50, factor: 2, cap: 400, floor: 25 };
+
+const PRIVATE_TYPES = PRIVATE_TYPE_LAST - PRIVATE_TYPE_FIRST + 1;
+
+/** `prdv-none-<random>.` + the parent of `name` (a name nobody has), or undefined for a name of one label. */
+export function absentSibling(name: string, random: Buffer = randomBytes(8)): string | undefined {
+  const dot = name.indexOf('.');
+  if (dot <= 0 || dot === name.length - 1) return undefined;
+  return `prdv-none-${random.toString('hex')}${name.slice(dot)}`;
+}
+
+/** One agent's existence probes, through its LookupGate (counted, aborted with the agent). */
+export class ExistenceProbe {
+  readonly #gate: LookupGate;
+  /** The next private type to ask: a random start, so pods seldom share a type (and a cached answer). */
+  #next: number;
+  /** Settles true once a sure absence was denied (NXDOMAIN); false when it was not (or could not be asked). */
+  #calibration: Promise<boolean> | undefined;
+  #calibrated = false;
+  #sawExists = false;
+  readonly #inflight = new Map<string, Promise<Existence>>();
+  /** Probes sent (each one DNS question; the calibration's included). */
+  probes = 0;
+  /** The calibration found a cache that keeps an NXDOMAIN for every type of a name: probes are off. */
+  crossType = false;
+
+  constructor(gate: LookupGate, start: number = randomInt(PRIVATE_TYPES)) {
+    this.#gate = gate;
+    this.#next = start % PRIVATE_TYPES;
+  }
+
+  /** An `absent` verdict is worth waiting on: the server told a sure absence from a name that exists. */
+  get absentIsReliable(): boolean {
+    return this.#calibrated && this.#sawExists;
+  }
+
+  /**
+   * Whether `name` has a record now. Identical probes in flight are shared: a probe runs under the gate's own
+   * signal (the agent's lifetime), and each caller races its own `signal` against it, as LookupGate does.
+   */
+  check(name: string, signal: AbortSignal): Promise<Existence> {
+    if (ipFamily(name) !== 0) return Promise.resolve('exists');
+    const key = name.toLowerCase();
+    let run = this.#inflight.get(key);
+    if (!run) {
+      const shared = this.#probe(name).finally(() => this.#inflight.delete(key));
+      shared.catch(() => {}); // the agent's end: every caller has its own rejection
+      this.#inflight.set(key, shared);
+      run = shared;
+    }
+    return raceSignal(run, signal);
+  }
+
+  async #probe(name: string): Promise<Existence> {
+    // The calibration first: behind a cache that keeps an NXDOMAIN for every type, the probe's own denial
+    // would be the poison it is meant to avoid.
+    const calibrated = await this.#calibrate(name);
+    if (this.crossType) return 'unknown';
+    const result = await this.#ask(name);
+    if (result.kind === 'nxdomain') return 'absent';
+    if ((result.kind === 'nodata' || result.kind === 'records') && calibrated) {
+      this.#sawExists = true;
+      return 'exists';
+    }
+    return 'unknown';
+  }
+
+  /**
+   * Once per agent (again after a failure that was not an answer): a sure absence must be NXDOMAIN, asked
+   * twice with two types. A cache that keeps an NXDOMAIN for the name whatever the type (dnsmasq does; RFC 2308
+   * §5 allows it) would deny the name's A question after a probe's denial: it shows as a first answer passed on
+   * from the zone (AA) and a second from the cache (no AA), and turns the probe off. (A cache that never
+   * passes AA on, unbound for one, cannot be told apart this way; unbound keeps denials per type.)
+   */
+  #calibrate(name: string): Promise<boolean> {
+    if (this.#calibration) return this.#calibration;
+    const none = absentSibling(name);
+    if (none === undefined) return Promise.resolve(false);
+    const run = (async () => {
+      const first = await this.#ask(none);
+      const second = first.kind === 'nxdomain' ? await this.#ask(none) : undefined;
+      const answered = (r: DnsResult | undefined): boolean =>
+        r !== undefined && (r.kind === 'nxdomain' || r.kind === 'nodata' || r.kind === 'records');
+      if (!answered(first) || (first.kind === 'nxdomain' && !answered(second))) this.#calibration = undefined; // silent or failing: ask again with the next probe
+      this.crossType =
+        first.kind === 'nxdomain' &&
+        second?.kind === 'nxdomain' &&
+        first.authoritative &&
+        !second.authoritative;
+      this.#calibrated = first.kind === 'nxdomain' && second?.kind === 'nxdomain' && !this.crossType;
+      return this.#calibrated;
+    })();
+    run.catch(() => {
+      this.#calibration = undefined;
+    });
+    this.#calibration = run;
+    return run;
+  }
+
+  /** One question for the next private type; rejects only when the agent ends (the gate's signal). */
+  #ask(name: string): Promise<DnsResult> {
+    const type: PrivateType = `TYPE${PRIVATE_TYPE_FIRST + this.#next}`;
+    this.#next = (this.#next + 1) % PRIVATE_TYPES;
+    this.probes++;
+    return this.#gate.query(name, type);
+  }
+}
