@@ -53,6 +53,16 @@ class ProbeLoop {
     try {
       for (let round = 1; ; round++) {
         const verdict = await core.existence.check(name, signal);
+        // An `absent` is relied on once the server said `exists` of some name. The Service's name, when its
+        // answer holds pods, exists: asked once (a private-use type: nothing cached for its A question).
+        const service = core.cfg.serviceName;
+        if (
+          verdict === 'absent' &&
+          !core.existence.absentIsReliable &&
+          service !== undefined &&
+          (core.service.latest?.addresses.size ?? 0) > 0
+        )
+          await core.existence.confirm(service, signal);
         this.looked = true;
         this.found = verdict === 'exists';
         this.absent = verdict === 'absent' && core.existence.absentIsReliable;
@@ -92,6 +102,7 @@ export async function recordEvidence(
   const done = new AbortController();
   const signal = AbortSignal.any([options.signal, done.signal]);
   let said = false;
+  if (core.service.publishes(options.address)) return;
   const probe = new ProbeLoop(
     core,
     options.name,
@@ -197,10 +208,12 @@ export async function serviceEvidence(
   const done = new AbortController();
   const signal = AbortSignal.any([options.signal, done.signal]);
   const waker = new Waker();
-  const probe =
-    options.probe === undefined
-      ? undefined
-      : new ProbeLoop(core, options.probe, signal, () => waker.wake(), options.onAbsent);
+  // Started when the Service's first answer is not enough (with a Service): where it is, no probe is asked.
+  let probe: ProbeLoop | undefined;
+  const startProbe = (): void => {
+    if (options.probe !== undefined && probe === undefined)
+      probe = new ProbeLoop(core, options.probe, signal, () => waker.wake(), options.onAbsent);
+  };
   const found = (): boolean => {
     if (!probe?.found) return false;
     options.onExists?.();
@@ -212,6 +225,7 @@ export async function serviceEvidence(
   try {
     if (service === undefined) {
       // Only the probe: its first verdict decides, unless it is a reliable absence.
+      startProbe();
       while (!probe!.looked || probe!.absent) {
         if (found()) return;
         await sleep(WAIT_SLICE_MS, options.signal, waker, core.clock);
@@ -225,6 +239,7 @@ export async function serviceEvidence(
       const at = core.now();
       if (found()) return;
       if (lookup && options.enough(lookup.addresses)) return;
+      startProbe();
       if (!dated && lookup?.denial) {
         dated = true;
         const age = await serviceDenialAgeMs(core.gate, service, lookup.denial, options.signal);

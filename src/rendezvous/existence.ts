@@ -43,6 +43,7 @@ export class ExistenceProbe {
   #calibration: Promise<boolean> | undefined;
   #calibrated = false;
   #sawExists = false;
+  #confirmed = false;
   readonly #inflight = new Map<string, Promise<Existence>>();
   /** Probes sent (each one DNS question; the calibration's included). */
   probes = 0;
@@ -74,6 +75,16 @@ export class ExistenceProbe {
       run = shared;
     }
     return raceSignal(run, signal);
+  }
+
+  /**
+   * Probe `name`, known to exist (a Service name whose answer holds pods), once: its NODATA shows the server
+   * answers existing names so, and makes `absent` reliable. Nothing when that is known already or was tried.
+   */
+  async confirm(name: string, signal: AbortSignal): Promise<void> {
+    if (this.#sawExists || this.#confirmed) return;
+    this.#confirmed = true;
+    await this.check(name, signal);
   }
 
   async #probe(name: string): Promise<Existence> {

@@ -143,6 +143,18 @@ describe('ExistenceProbe', () => {
     expect(asked.filter((a) => a.name === NAME)).toEqual([]);
   });
 
+  it('confirm(): a name known to exist, asked once, makes `absent` reliable', async () => {
+    const asked: { name: string; type: QueryType }[] = [];
+    const svc = 'workers.ns.svc.cluster.local.';
+    const probe = new ExistenceProbe(new LookupGate(server(new Set([svc]), asked), 0), 0);
+    expect(await probe.check(NAME, signal)).toBe('absent');
+    expect(probe.absentIsReliable).toBe(false);
+    await probe.confirm(svc, signal);
+    await probe.confirm(svc, signal);
+    expect(probe.absentIsReliable).toBe(true);
+    expect(asked.filter((a) => a.name === svc)).toHaveLength(1);
+  });
+
   it('a timeout says nothing', async () => {
     const asked: { name: string; type: QueryType }[] = [];
     const probe = new ExistenceProbe(
