@@ -45,9 +45,18 @@ export function freshReading(result: DnsResult): DenialReading | undefined {
  * one label.
  */
 export function siblingProbeName(serviceName: string, random: Buffer = randomBytes(8)): string | undefined {
-  const dot = serviceName.indexOf('.');
-  if (dot <= 0 || dot === serviceName.length - 1) return undefined;
-  return `prdv-age-${random.toString('hex')}${serviceName.slice(dot)}`;
+  return siblingName('prdv-age-', serviceName, random);
+}
+
+/** `<prefix><random hex>` + the parent of `name` (`.` and the labels after the first); undefined for one label. */
+export function siblingName(
+  prefix: string,
+  name: string,
+  random: Buffer = randomBytes(8),
+): string | undefined {
+  const dot = name.indexOf('.');
+  if (dot <= 0 || dot === name.length - 1) return undefined;
+  return `${prefix}${random.toString('hex')}${name.slice(dot)}`;
 }
 
 /**

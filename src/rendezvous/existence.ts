@@ -17,6 +17,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { ipFamily } from '../dns/ip-bytes.js';
 import { type DnsResult, PRIVATE_TYPE_FIRST, PRIVATE_TYPE_LAST, type PrivateType } from '../dns/types.js';
 import type { BackoffPolicy } from './backoff.js';
+import { siblingName } from './denial-age.js';
 import { type LookupGate, raceSignal } from './lookup.js';
 
 /** What one probe says: the name has a record, it has none, or the answer says nothing either way. */
@@ -29,9 +30,7 @@ const PRIVATE_TYPES = PRIVATE_TYPE_LAST - PRIVATE_TYPE_FIRST + 1;
 
 /** `prdv-none-<random>.` + the parent of `name` (a name nobody has), or undefined for a name of one label. */
 export function absentSibling(name: string, random: Buffer = randomBytes(8)): string | undefined {
-  const dot = name.indexOf('.');
-  if (dot <= 0 || dot === name.length - 1) return undefined;
-  return `prdv-none-${random.toString('hex')}${name.slice(dot)}`;
+  return siblingName('prdv-none-', name, random);
 }
 
 /** One agent's existence probes, through its LookupGate (counted, aborted with the agent). */
