@@ -1,6 +1,7 @@
 // The state and I/O shared by the roles of one agent: the listener and its admission, the dialer, the state
 // table that progress lines and timeout reports read, the headless Service's answers, and the final Mesh.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ipFamily } from '../dns/ip-bytes.js';
 import { AbortedError, ConfigError } from '../errors.js';
@@ -19,6 +20,11 @@ import { ServiceWatch } from './service-watch.js';
 import type { Mesh, PeerInfo } from './types.js';
 import { MAX_WARNED, shedWarning, WarnOnce } from './warn-once.js';
 
+/** Listeners the agent's signal holds at most by design: a few per job pod at once (DNS, probes, waits). */
+export function signalListenerBound(completions: number): number {
+  return 4 * completions + 64;
+}
+
 export class AgentCore {
   readonly cfg: AgentConfig;
   readonly clock: Clock;
@@ -32,6 +38,8 @@ export class AgentCore {
   readonly stats: AgentStats = { dnsQueries: 0, connections: 0 };
   readonly #channels = new Set<Channel>();
   readonly #sockets = new Set<Socket>();
+  /** Dials not connected yet: destroyed when the agent's signal fires (one listener for all of them). */
+  readonly #connecting = new Set<Socket>();
   /** Addresses already reported as speaking another protocol version (at most MAX_WARNED). */
   readonly #versionWarned = new WarnOnce();
   /** Addresses already warned about for shed connections (at most MAX_WARNED). */
@@ -52,6 +60,19 @@ export class AgentCore {
     this.startedAt = cfg.clock.now();
     this.selfAddress = cfg.selfAddress;
     this.signal = AbortSignal.any([cfg.signal, this.#abort.signal]);
+    // Every DNS question, probe and wait of this agent listens on this one signal while it runs: a coordinator
+    // of N has a few per member at once. Node warns of a leak past its default of 10 (the CLI's signals get
+    // that default): the bound is what the design holds, not a leak.
+    setMaxListeners(signalListenerBound(cfg.completions), this.signal);
+    // One listener for every dial in flight: a coordinator announcing to 63 addresses at once would add 63 to
+    // one signal (Node warns of a leak past 10), each removed only when its connection settled.
+    this.signal.addEventListener(
+      'abort',
+      () => {
+        for (const s of [...this.#connecting]) s.destroy(new Error('aborted'));
+      },
+      { once: true },
+    );
     this.gate = new LookupGate(
       cfg.resolver,
       Math.min(BLIND_POLL.floor, LIVE_POLL.floor),
@@ -210,19 +231,18 @@ export class AgentCore {
         () => socket.destroy(new Error('connect timeout')),
         Math.min(3000, this.cfg.handshakeTimeoutMs),
       );
-      const onAbort = (): void => {
-        socket.destroy(new Error('aborted'));
-      };
-      this.signal.addEventListener('abort', onAbort, { once: true });
+      this.#connecting.add(socket);
+      socket.once('close', () => this.#connecting.delete(socket));
+      if (this.signal.aborted) socket.destroy(new Error('aborted'));
       socket.once('connect', () => {
         clearTimeout(timer);
-        this.signal.removeEventListener('abort', onAbort);
+        this.#connecting.delete(socket);
         socket.removeAllListeners('error');
         resolve(this.track(new Channel(socket, maxFrame)));
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        this.signal.removeEventListener('abort', onAbort);
+        this.#connecting.delete(socket);
         socket.destroy();
         reject(
           new DialError(

@@ -184,8 +184,9 @@ export function probeFoundText(): string {
  * Poll the Service name until `enough` says its answer is evidence, at most until RECORD_GRACE_MS after this
  * pod started. `onAnswer` sees every answer that was not enough (for progress lines). With `probe` (a member
  * looking for the coordinator: its name), existence probes of that name run beside: `exists` ends the wait
- * (`onExists`), a reliable `absent` keeps it going past the grace (`onAbsent` is told, once); without a Service
- * the probe alone decides, as in recordEvidence. With `dateDenial`, a cached denial of the Service's name older
+ * (`onExists`), a reliable `absent` keeps it going past the grace (`onAbsent` is told, once) and overrules an
+ * answer `enough` called evidence (other pods' records say nothing of this one's); without a Service the probe
+ * alone decides, as in recordEvidence. With `dateDenial`, a cached denial of the Service's name older
  * than this pod moves that end to RECORD_GRACE_MS after the denial was new — a pod asked the Service's name then
  * (ARCHITECTURE.md); `onDated` is told its age when that ends the wait.
  */
@@ -208,7 +209,8 @@ export async function serviceEvidence(
   const done = new AbortController();
   const signal = AbortSignal.any([options.signal, done.signal]);
   const waker = new Waker();
-  // Started when the Service's first answer is not enough (with a Service): where it is, no probe is asked.
+  // Started at the Service's first answer (with a Service): where that answer is not enough, it is what the wait
+  // waits on; where it is, the probe's first verdict decides (see below).
   let probe: ProbeLoop | undefined;
   const startProbe = (): void => {
     if (options.probe !== undefined && probe === undefined)
@@ -238,7 +240,15 @@ export async function serviceEvidence(
       const lookup = await core.service.ask();
       const at = core.now();
       if (found()) return;
-      if (lookup && options.enough(lookup.addresses)) return;
+      if (lookup && options.enough(lookup.addresses)) {
+        // Other pods in the Service's answer say the job's records are being published, not that this name's
+        // is: a pod scheduled late (a late coordinator) has none yet, and a question now would be denied and
+        // cached. Where the probe works its verdict decides; a reliable absence waits on.
+        if (options.probe === undefined) return;
+        startProbe();
+        while (!probe!.looked) await sleep(WAIT_SLICE_MS, options.signal, waker, core.clock);
+        if (found() || !probe!.absent) return;
+      }
       startProbe();
       if (!dated && lookup?.denial) {
         dated = true;

@@ -119,8 +119,9 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
   });
 
   // Before the first question for the coordinator's name: an existence probe finds its record, the Service's
-  // answer holds some other pod (the job's records are being published), or RECORD_GRACE_MS passed since this
-  // agent started (not while a reliable probe finds the record absent).
+  // answer holds some other pod (the job's records are being published) and the probe does not find the
+  // record absent (a coordinator scheduled after the others has none yet), or RECORD_GRACE_MS passed since
+  // this agent started (not while a reliable probe finds the record absent).
   const coordinatorEvidence = (signal: AbortSignal): Promise<void> => {
     let said = false;
     return serviceEvidence(core, {

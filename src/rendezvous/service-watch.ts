@@ -139,8 +139,9 @@ export class ServiceWatch {
     if (this.#freshAfter === undefined) {
       // This answer may come from a cache filled before we started (unless the zone's server gave it: not
       // `cached`): the next one after its TTL cannot.
+      // TTLs are whole seconds, counted down by the cache: up to 1 s more may be left than it says.
       const ttl = this.latest?.cached === false ? 0 : (lookup.ttl ?? 0);
-      this.#freshAfter = now + ttl * 1000;
+      this.#freshAfter = now + (ttl > 0 ? ttl * 1000 + 1000 : 0);
       if (ttl > 0) return;
     }
     if (now < this.#freshAfter) return;

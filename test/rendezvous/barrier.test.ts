@@ -324,7 +324,8 @@ describe('Barrier (property)', () => {
       ),
       { numRuns: 1000 },
     );
-    // The sequences must reach a release often enough for the checks at release to mean something.
-    expect(releasedRuns).toBeGreaterThan(80);
+    // The sequences must reach a release often enough for the checks at release to mean something. About 95
+    // of 1000 do (84–112 in six runs, sd ≈ 9): 80 failed one run in twenty; 50 is five sd below the mean.
+    expect(releasedRuns).toBeGreaterThan(50);
   });
 });

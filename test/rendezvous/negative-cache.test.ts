@@ -150,6 +150,19 @@ describe('behind a caching DNS (denials kept 5 s)', () => {
     expect(probes).toBeLessThanOrEqual(Math.ceil(((Date.now() - t0) / 1000) * 40));
   }, 30_000);
 
+  it('the coordinator’s record after the members’ (pod 0 scheduled late): the Service listing others is no reason to ask its name', async () => {
+    const n = 4;
+    // The members' records at once, the coordinator's 1.5 s later: the Service's answer holds 3 pods meanwhile.
+    const r = await run(n, (i) => (i === 0 ? 1_500 : 0));
+    expect(proxy!.asked.get(podName(0)) ?? 0).toBeGreaterThanOrEqual(1);
+    // No member asked pod 0's name before its record existed: no denial of it, so none for the cache to keep.
+    expect(perPodDenials(proxy!, n)).toBe(0);
+    // Released well before a denial of pod 0's name, had one been cached, would have run out (5 s).
+    expect(r.released - r.lastRecord).toBeLessThan(CACHE_S * 1000);
+    // What kept it unasked: probes of its name (private-use types, which the cache keeps apart from A).
+    expect(proxy!.probed.get(podName(0)) ?? 0).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
   it('a record later than the first question (a server the probe cannot use): its denial is waited out without asking again, and named', async () => {
     const n = 2;
     job = await loopbackJob(n, BLOCK);
