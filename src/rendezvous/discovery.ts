@@ -1,5 +1,6 @@
 // The coordinator's discovery: a late coordinator finds its members through the headless Service (one question
-// for all) or, with an explicit list, their own names, and announces itself to each address not joined yet.
+// for all) or, with an explicit list or a Service that lists no pod, their own names (once an existence probe
+// finds each), and announces itself to each address not joined yet.
 // The same loop polls the Service for the evidence rule, and watches for the released-without-this-pod verdict.
 import { ipFamily } from '../dns/ip-bytes.js';
 import { type RefusalWatch, ReleasedWithoutThisPodError } from './after-release.js';
@@ -56,6 +57,21 @@ export async function runDiscovery(core: AgentCore, o: DiscoveryOptions): Promis
       });
   };
 
+  // A missing member found by its own name, asked only once a probe finds its record (the coordinator is the one
+  // agent that probes a member's name). Where the probe cannot tell: asked anyway only with `blind`.
+  const findByName = async (name: string, blind: boolean): Promise<void> => {
+    const v = await core.existence.check(name, core.signal).catch(() => 'unknown' as const);
+    if (v === 'absent' && (!blind || core.existence.absentIsReliable)) return;
+    if (v !== 'exists' && !blind) return;
+    const lookup = await core.gate.addresses(name, core.signal).catch(() => undefined);
+    for (const a of lookup?.addresses ?? []) announce(a);
+  };
+  const missingNames = (): string[] => {
+    const names: string[] = [];
+    for (let i = 1; i < n; i++) if (!o.barrier.member(i)) names.push(cfg.peers[i]!);
+    return names;
+  };
+
   let round = 0;
   while (!o.stopped() && !o.barrier.released && !core.signal.aborted && core.now() < cfg.deadline) {
     const allJoined = o.barrier.allJoined();
@@ -65,17 +81,18 @@ export async function runDiscovery(core: AgentCore, o: DiscoveryOptions): Promis
       // pods that refuse for their own reasons: then no refusal counts towards a verdict.
       const addresses = lookup?.addresses ?? [];
       if (!o.barrier.allJoined()) for (const a of addresses) announce(a, addresses.length <= n);
+      // No pod in the Service's answer (its denial cached from before any was published, or a Service that
+      // publishes only Ready pods): the members' own names, those a probe finds.
+      if (addresses.length === 0 && !o.barrier.allJoined())
+        await Promise.all(
+          missingNames().map((name) => (ipFamily(name) !== 0 ? announce(name) : findByName(name, false))),
+        );
     } else if (!allJoined) {
-      // An explicit peer list has no Service to ask: each missing name (a cached denial is not asked again).
-      for (let i = 1; i < n; i++) {
-        if (o.barrier.member(i)) continue;
-        const name = cfg.peers[i]!;
-        if (ipFamily(name) !== 0) announce(name);
-        else {
-          const lookup = await core.gate.addresses(name, core.signal).catch(() => undefined);
-          for (const a of lookup?.addresses ?? []) announce(a);
-        }
-      }
+      // An explicit peer list has no Service to ask: each missing name, once a probe finds it, or as before where
+      // the probe cannot tell (a cached denial is not asked again).
+      await Promise.all(
+        missingNames().map((name) => (ipFamily(name) !== 0 ? announce(name) : findByName(name, true))),
+      );
     }
     if (o.barrier.joined > 0) o.refusals.answered();
     else if (o.refusals.expired()) {

@@ -27,56 +27,98 @@ export const LEAD_GRACE_MS = 300;
 const WAIT_SLICE_MS = 1000;
 
 /**
- * Existence probes of `name` beside a wait (the wait reads the fields): every PROBE_POLL until `exists`. `wake`
- * is called after each verdict; `onAbsent` once, when a reliable `absent` first comes. Ends with `signal`.
+ * Existence probes of `name` beside a wait (the wait reads the fields): every PROBE_POLL (or `policy`: a name
+ * many agents probe, sharedProbePoll) until `exists`. `wake` is called after each verdict and when an `absent`
+ * becomes reliable; `onAbsent` once, when the latest verdict is a reliable `absent`. Ends with `signal`.
  */
 class ProbeLoop {
   /** A probe said `exists`. */
   found = false;
-  /** The latest verdict is an `absent` the server has shown to be reliable. */
-  absent = false;
   /** A verdict came (any). */
   looked = false;
+  readonly #core: AgentCore;
+  #lastAbsent = false;
+  #confirming = false;
+  #said = false;
 
-  constructor(core: AgentCore, name: string, signal: AbortSignal, wake: () => void, onAbsent?: () => void) {
-    void this.#run(core, name, signal, wake, onAbsent);
+  constructor(
+    core: AgentCore,
+    readonly name: string,
+    readonly signal: AbortSignal,
+    readonly wake: () => void,
+    readonly onAbsent?: () => void,
+    policy: BackoffPolicy = PROBE_POLL,
+  ) {
+    this.#core = core;
+    void this.#run(policy);
   }
 
-  async #run(
-    core: AgentCore,
-    name: string,
-    signal: AbortSignal,
-    wake: () => void,
-    onAbsent: (() => void) | undefined,
-  ): Promise<void> {
-    let said = false;
+  /** The latest verdict is an `absent`, and the server has shown its absences to be reliable (now or since). */
+  get absent(): boolean {
+    return this.#lastAbsent && this.#core.existence.absentIsReliable;
+  }
+
+  async #run(policy: BackoffPolicy): Promise<void> {
+    const core = this.#core;
     try {
       for (let round = 1; ; round++) {
-        const verdict = await core.existence.check(name, signal);
-        // An `absent` is relied on once the server said `exists` of some name. The Service's name, when its
-        // answer holds pods, exists: asked once (a private-use type: nothing cached for its A question).
-        const service = core.cfg.serviceName;
-        if (
-          verdict === 'absent' &&
-          !core.existence.absentIsReliable &&
-          service !== undefined &&
-          (core.service.latest?.addresses.size ?? 0) > 0
-        )
-          await core.existence.confirm(service, signal);
+        const verdict = await core.existence.check(this.name, this.signal);
         this.looked = true;
         this.found = verdict === 'exists';
-        this.absent = verdict === 'absent' && core.existence.absentIsReliable;
-        if (this.absent && !said) {
-          said = true;
-          onAbsent?.();
-        }
-        wake();
+        this.#lastAbsent = verdict === 'absent';
+        // One confirmation before the verdict is told (a waiter reads it at once), more beside if still needed.
+        if (this.#lastAbsent && !core.existence.absentIsReliable) await this.#confirmOnce();
+        if (this.#lastAbsent && !core.existence.absentIsReliable) void this.#confirm();
+        this.#tell();
         if (this.found) return;
-        await sleep(backoffDelay(PROBE_POLL, round, core.cfg.random), signal, undefined, core.clock);
+        await sleep(backoffDelay(policy, round, core.cfg.random), this.signal, undefined, core.clock);
       }
     } catch {
       // The wait is over (its signal aborted): nothing more to say.
     }
+  }
+
+  /**
+   * An `absent` is relied on once the server said `exists` of some name. The Service's name, when its answer
+   * holds pods, exists: asked once (a private-use type: nothing cached for its A question). Where it does not
+   * (its denial cached from before any pod was published), this pod's own name, every PROBE_POLL until it
+   * exists: its record comes about when this pod is Ready, before the grace a denial would end. Apart from the
+   * verdicts' own poll, which may be slow (a shared name), so the grace does not end before this is known.
+   */
+  async #confirm(): Promise<void> {
+    if (this.#confirming) return;
+    this.#confirming = true;
+    const core = this.#core;
+    try {
+      for (let round = 1; core.existence.calibrated && !core.existence.absentIsReliable; round++) {
+        await sleep(backoffDelay(PROBE_POLL, round, core.cfg.random), this.signal, undefined, core.clock);
+        await this.#confirmOnce();
+      }
+      this.#tell();
+    } catch {
+      // The wait is over.
+    } finally {
+      this.#confirming = false;
+    }
+  }
+
+  /** Ask what is known to exist: the Service's name while its answer holds pods, else this pod's own name. */
+  async #confirmOnce(): Promise<void> {
+    const core = this.#core;
+    const service = core.cfg.serviceName;
+    if (service !== undefined && (core.service.latest?.addresses.size ?? 0) > 0)
+      await core.existence.confirm(service, this.signal);
+    const own = core.fqdn(core.cfg.index);
+    if (!core.existence.absentIsReliable && own.toLowerCase() !== this.name.toLowerCase())
+      await core.existence.confirm(own, this.signal, true);
+  }
+
+  #tell(): void {
+    if (this.absent && !this.#said) {
+      this.#said = true;
+      this.onAbsent?.();
+    }
+    this.wake();
   }
 }
 
@@ -198,6 +240,8 @@ export async function serviceEvidence(
     policy?: BackoffPolicy;
     onAnswer?: (lookup: Awaited<ReturnType<AgentCore['service']['ask']>>) => void;
     probe?: string;
+    /** How often `probe` is probed (default PROBE_POLL). */
+    probePolicy?: BackoffPolicy;
     onExists?: () => void;
     onAbsent?: () => void;
     dateDenial?: boolean;
@@ -214,7 +258,14 @@ export async function serviceEvidence(
   let probe: ProbeLoop | undefined;
   const startProbe = (): void => {
     if (options.probe !== undefined && probe === undefined)
-      probe = new ProbeLoop(core, options.probe, signal, () => waker.wake(), options.onAbsent);
+      probe = new ProbeLoop(
+        core,
+        options.probe,
+        signal,
+        () => waker.wake(),
+        options.onAbsent,
+        options.probePolicy,
+      );
   };
   const found = (): boolean => {
     if (!probe?.found) return false;

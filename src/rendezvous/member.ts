@@ -8,6 +8,7 @@ import type { AgentCore } from './agent-core.js';
 import { BLIND_POLL, CONNECT_RETRY, livePoll } from './backoff.js';
 import { type Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
 import { probeFoundText, probeText, RECORD_GRACE_MS, serviceEvidence } from './evidence.js';
+import { sharedProbePoll } from './existence.js';
 import { errorText, failureState, hostPort, SESSION_ENDED } from './failure.js';
 import { ProtocolError } from './frames.js';
 import { HandshakeError, initiate } from './handshake.js';
@@ -128,6 +129,8 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
       enough: (addresses) => addresses.some((a) => a !== core.selfAddress),
       signal,
       probe: coordinatorName,
+      // Every member probes this one name: spaced so the job's probes do not use up the private types.
+      probePolicy: sharedProbePoll(n - 1),
       onExists: () => core.setState(0, 'unknown', probeFoundText()),
       onAbsent: () => {
         said = true;

@@ -163,6 +163,38 @@ describe('behind a caching DNS (denials kept 5 s)', () => {
     expect(proxy!.probed.get(podName(0)) ?? 0).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
+  it('a late coordinator while the Service’s denial is cached: members keep its name unasked past their grace (their own names make the probe reliable)', async () => {
+    const n = 3;
+    job = await loopbackJob(n, BLOCK);
+    proxy = await startCachingProxy(job.dns.address, CACHE_S);
+    const t0 = Date.now();
+    // Members start with no pod published: the Service's name is denied, and the cache keeps that 5 s.
+    const members = [1, 2].map((i) => waitForPeers(job!.options(i, { dnsServer: proxy!.address })));
+    const timers = [
+      setTimeout(() => [1, 2].forEach((i) => job!.publish(i)), 700),
+      setTimeout(() => job!.publish(0), 3_300),
+    ];
+    let askedEarly = -1;
+    timers.push(
+      setTimeout(() => {
+        askedEarly = proxy!.asked.get(podName(0)) ?? 0;
+      }, 3_200),
+    );
+    // The coordinator's agent starts after the members' 2 s grace, its record 0.8 s after that.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const coordinator = waitForPeers(job.options(0, { dnsServer: proxy.address }));
+    try {
+      await Promise.all([coordinator, ...members]);
+    } finally {
+      timers.forEach(clearTimeout);
+    }
+    expect(proxy.deniedFromCache.get(`${SVC}.${NS}.svc.cluster.local.`) ?? 0).toBeGreaterThan(0);
+    // Nobody asked pod 0's name before its record, though every member's grace had ended: nothing poisoned.
+    expect(askedEarly).toBe(0);
+    expect(perPodDenials(proxy, n)).toBe(0);
+    expect(Date.now() - t0 - 3_300).toBeLessThan(CACHE_S * 1000);
+  }, 30_000);
+
   it('a record later than the first question (a server the probe cannot use): its denial is waited out without asking again, and named', async () => {
     const n = 2;
     job = await loopbackJob(n, BLOCK);
