@@ -303,10 +303,7 @@ if (cacheS > 0) {
         released: () => releasedAt,
       };
     });
-  const cacheVariants = [
-    ...variants.filter((v) => wanted.includes(v.name)),
-    ...extra,
-  ];
+  const cacheVariants = [...variants.filter((v) => wanted.includes(v.name)), ...extra];
   const timings = {
     present: { publishDelayMs: -1, label: 'record present when the agent starts (publishNotReadyAddresses)' },
     late: { publishDelayMs: 1_000, label: 'record 1 s after the agent starts' },

@@ -171,7 +171,9 @@ describe('behind a caching DNS (denials kept 5 s)', () => {
     // Members start with no pod published: the Service's name is denied, and the cache keeps that 5 s.
     const members = [1, 2].map((i) => waitForPeers(job!.options(i, { dnsServer: proxy!.address })));
     const timers = [
-      setTimeout(() => [1, 2].forEach((i) => job!.publish(i)), 700),
+      setTimeout(() => {
+        for (const i of [1, 2]) job!.publish(i);
+      }, 700),
       setTimeout(() => job!.publish(0), 3_300),
     ];
     let askedEarly = -1;
