@@ -14,6 +14,12 @@ import { sleep, type Waker } from './sleep.js';
 
 /** An address is announced to at most once in this long. */
 const ANNOUNCE_EVERY_MS = 2000;
+/**
+ * A missing member's own name is probed at most once in this long (DISCOVERY_POLL's cap): the rounds run at
+ * livePoll's 10–50 ms while a name waits for evidence. 2 s was tried: a late coordinator behind a cache whose
+ * Service's answer lists no pod then released 3.5 s after the last record instead of 0.4 s (N=64, unbound 30 s).
+ */
+const NAME_PROBE_EVERY_MS = 250;
 /** Once every member joined and no name waits for evidence, the loop only watches, this slowly. */
 const QUIET_MS = 1000;
 
@@ -59,7 +65,11 @@ export async function runDiscovery(core: AgentCore, o: DiscoveryOptions): Promis
 
   // A missing member found by its own name, asked only once a probe finds its record (the coordinator is the one
   // agent that probes a member's name). Where the probe cannot tell: asked anyway only with `blind`.
+  const probedAt = new Map<string, number>();
   const findByName = async (name: string, blind: boolean): Promise<void> => {
+    const last = probedAt.get(name);
+    if (last !== undefined && core.now() - last < NAME_PROBE_EVERY_MS) return;
+    probedAt.set(name, core.now());
     const v = await core.existence.check(name, core.signal).catch(() => 'unknown' as const);
     if (v === 'absent' && (!blind || core.existence.absentIsReliable)) return;
     if (v !== 'exists' && !blind) return;

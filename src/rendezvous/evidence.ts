@@ -297,8 +297,12 @@ export async function serviceEvidence(
         // cached. Where the probe works its verdict decides; a reliable absence waits on.
         if (options.probe === undefined) return;
         startProbe();
-        while (!probe!.looked) await sleep(WAIT_SLICE_MS, options.signal, waker, core.clock);
-        if (found() || !probe!.absent) return;
+        // From here only the probe decides (the Service is not asked again): `exists`, or any verdict but a
+        // reliable absence (the answer is enough then, as it was before the probe).
+        while (!probe!.looked || (probe!.absent && !probe!.found))
+          await sleep(WAIT_SLICE_MS, options.signal, waker, core.clock);
+        found();
+        return;
       }
       startProbe();
       if (!dated && lookup?.denial) {
