@@ -55,6 +55,8 @@ export class ExistenceProbe {
   readonly #gate: LookupGate;
   /** The next private type to ask: a random start, so pods seldom share a type (and a cached answer). */
   #next: number;
+  /** The next type of each name probed (lower case). */
+  readonly #perName = new Map<string, number>();
   /** Settles true once a sure absence was denied (NXDOMAIN); false when it was not (or could not be asked). */
   #calibration: Promise<boolean> | undefined;
   #calibrated = false;
@@ -155,9 +157,17 @@ export class ExistenceProbe {
     return run;
   }
 
-  /** One question for the next private type; rejects only when the agent ends (the gate's signal). */
+  /**
+   * One question for the next private type of `name`; rejects only when the agent ends (the gate's signal).
+   * Each name has its own sequence (from where the agent's stood at its first probe): a coordinator probing 63
+   * names in turn would otherwise come back to a type it used for the same name seconds before, whose NXDOMAIN
+   * the cache still holds — a stale `absent` after the record came.
+   */
   #ask(name: string): Promise<DnsResult> {
-    const type: PrivateType = `TYPE${PRIVATE_TYPE_FIRST + this.#next}`;
+    const key = name.toLowerCase();
+    const k = this.#perName.get(key) ?? this.#next;
+    this.#perName.set(key, (k + 1) % PRIVATE_TYPES);
+    const type: PrivateType = `TYPE${PRIVATE_TYPE_FIRST + k}`;
     this.#next = (this.#next + 1) % PRIVATE_TYPES;
     this.probes++;
     return this.#gate.query(name, type);

@@ -62,6 +62,20 @@ describe('ExistenceProbe', () => {
     expect(probe.absentIsReliable).toBe(true);
   });
 
+  it('gives each name its own sequence of types: probes of one name among many others never repeat a type', async () => {
+    const asked: { name: string; type: QueryType }[] = [];
+    const probe = new ExistenceProbe(new LookupGate(server(new Set(), asked), 0), 7);
+    for (let i = 0; i < 120; i++) {
+      expect(await probe.check(NAME, signal)).toBe('absent');
+      // A coordinator probes the other missing members' names in between.
+      for (const other of ['job-2', 'job-3']) await probe.check(`${other}.svc.ns.svc.cluster.local.`, signal);
+    }
+    const types = asked.filter((a) => a.name === NAME).map((a) => a.type);
+    expect(types).toHaveLength(120);
+    // One agent-wide counter gave NAME every third type: the 86th probe came back to the first one's.
+    expect(new Set(types).size).toBe(120);
+  });
+
   it('shares a probe of the same name in flight', async () => {
     const asked: { name: string; type: QueryType }[] = [];
     const probe = new ExistenceProbe(new LookupGate(server(new Set([NAME]), asked), 0), 0);
