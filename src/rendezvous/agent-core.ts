@@ -38,8 +38,6 @@ export class AgentCore {
   readonly stats: AgentStats = { dnsQueries: 0, connections: 0 };
   readonly #channels = new Set<Channel>();
   readonly #sockets = new Set<Socket>();
-  /** Dials not connected yet: destroyed when the agent's signal fires (one listener for all of them). */
-  readonly #connecting = new Set<Socket>();
   /** Addresses already reported as speaking another protocol version (at most MAX_WARNED). */
   readonly #versionWarned = new WarnOnce();
   /** Addresses already warned about for shed connections (at most MAX_WARNED). */
@@ -64,12 +62,12 @@ export class AgentCore {
     // of N has a few per member at once. Node warns of a leak past its default of 10 (the CLI's signals get
     // that default): the bound is what the design holds, not a leak.
     setMaxListeners(signalListenerBound(cfg.completions), this.signal);
-    // One listener for every dial in flight: a coordinator announcing to 63 addresses at once would add 63 to
-    // one signal (Node warns of a leak past 10), each removed only when its connection settled.
+    // One listener for every dial still connecting, instead of one per dial: a coordinator announcing to 63
+    // addresses at once added 63 to this signal.
     this.signal.addEventListener(
       'abort',
       () => {
-        for (const s of [...this.#connecting]) s.destroy(new Error('aborted'));
+        for (const s of [...this.#sockets]) if (s.connecting) s.destroy(new Error('aborted'));
       },
       { once: true },
     );
@@ -231,18 +229,14 @@ export class AgentCore {
         () => socket.destroy(new Error('connect timeout')),
         Math.min(3000, this.cfg.handshakeTimeoutMs),
       );
-      this.#connecting.add(socket);
-      socket.once('close', () => this.#connecting.delete(socket));
       if (this.signal.aborted) socket.destroy(new Error('aborted'));
       socket.once('connect', () => {
         clearTimeout(timer);
-        this.#connecting.delete(socket);
         socket.removeAllListeners('error');
         resolve(this.track(new Channel(socket, maxFrame)));
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        this.#connecting.delete(socket);
         socket.destroy();
         reject(
           new DialError(

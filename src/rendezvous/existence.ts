@@ -53,7 +53,10 @@ export function absentSibling(name: string, random: Buffer = randomBytes(8)): st
 /** One agent's existence probes, through its LookupGate (counted, aborted with the agent). */
 export class ExistenceProbe {
   readonly #gate: LookupGate;
-  /** The next private type to ask: a random start, so pods seldom share a type (and a cached answer). */
+  /**
+   * Where a newly probed name's sequence of types starts (it moves on with every question): a random start, so
+   * pods seldom share a type (and a cached answer).
+   */
   #next: number;
   /** The next type of each name probed (lower case). */
   readonly #perName = new Map<string, number>();
