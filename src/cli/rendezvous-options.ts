@@ -236,7 +236,7 @@ export async function waitFromArgs(
     // (128+n, nothing started) instead of letting it go unheard.
     if (controller.signal.aborted) throw controller.signal.reason;
     log.info(
-      `released after ${formatMs(mesh.timings.releasedMs)} (ready after ${formatMs(mesh.timings.readyMs)}): ${mesh.peers.length} pods, generation ${mesh.generation}, ${mesh.stats.dnsQueries} DNS queries, ${mesh.stats.connections} connections`,
+      `released after ${formatMs(mesh.timings.releasedMs)} (ready after ${formatMs(mesh.timings.readyMs)}): ${mesh.peers.length} pods, generation ${mesh.generation}, ${mesh.stats.dnsQueries} DNS queries, ${mesh.stats.connections} connections${mesh.stats.datagrams > 0 ? `, ${mesh.stats.datagrams} probe datagrams` : ''}`,
     );
     if (args.readyFile) writeReadyFile(args.readyFile, mesh);
     released = true;

@@ -14,6 +14,7 @@ import { ExistenceProbe } from './existence.js';
 import { asAbort, DialError, hostPort } from './failure.js';
 import { accept, type Refusal, type WireIdentity } from './handshake.js';
 import { LookupGate } from './lookup.js';
+import type { ProbeSocket } from './mesh-udp.js';
 import type { Hello, RosterEntry } from './messages.js';
 import type { PeerReport, PeerStateKind } from './peer-state.js';
 import { ServiceWatch } from './service-watch.js';
@@ -35,7 +36,7 @@ export class AgentCore {
   readonly wire: WireIdentity;
   readonly startedAt: number;
   readonly states = new Map<number, PeerReport>();
-  readonly stats: AgentStats = { dnsQueries: 0, connections: 0 };
+  readonly stats: AgentStats = { dnsQueries: 0, connections: 0, datagrams: 0 };
   readonly #channels = new Set<Channel>();
   readonly #sockets = new Set<Socket>();
   /** Addresses already reported as speaking another protocol version (at most MAX_WARNED). */
@@ -48,6 +49,8 @@ export class AgentCore {
   readonly #aborted: Promise<never>;
   #dropAbortListener: () => void = () => {};
   server: Server | undefined;
+  /** A mesh member's UDP probe socket (mesh-udp.ts), when it could bind the port. */
+  probeSocket: ProbeSocket | undefined;
   readyAt: number | undefined;
   /** This pod's address as the others see it (known from the start, or from the first connection). */
   selfAddress: string | undefined;
@@ -266,6 +269,11 @@ export class AgentCore {
     const server = this.server;
     this.server = undefined;
     for (const c of [...this.#channels]) c.close({ kind: 'local', message: 'agent finished' });
+    if (this.probeSocket) {
+      this.stats.datagrams = this.probeSocket.sent;
+      this.probeSocket.close();
+      this.probeSocket = undefined;
+    }
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of [...this.#sockets]) s.destroy();
     this.stats.dnsQueries = this.gate.queries;

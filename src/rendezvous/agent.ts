@@ -68,6 +68,8 @@ export type PeerAddressMode = 'fqdn' | 'ip';
 export interface AgentStats {
   dnsQueries: number;
   connections: number;
+  /** Mesh probe datagrams sent (mesh-udp.ts). */
+  datagrams: number;
 }
 
 /** Run one agent to release (or timeout/abort), always cleaning up. */

@@ -17,11 +17,13 @@ import { resolveUntil } from './lookup.js';
 import {
   checkPeer,
   InboundProbes,
+  MESH_DATAGRAM_CONCURRENCY,
   MESH_NAME_CONCURRENCY,
   MESH_PROBE_CONCURRENCY,
   type MeshContext,
   PeerChecks,
 } from './mesh-probe.js';
+import { ProbeSocket } from './mesh-udp.js';
 import { PROTOCOL_VERSION, releaseProblem } from './messages.js';
 import type { PeerReport, PeerStateKind } from './peer-state.js';
 import { deadlineReached } from './report.js';
@@ -46,10 +48,20 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
   const waker = new Waker();
   // Mesh: checks of the other members run a few at a time (sockets and DNS questions stay bounded).
   // The probes other members make of this one are its checks of them too (one connection per pair).
+  let udpSilentSaid = false;
   const meshCtx: MeshContext = {
     probes: new Limiter(MESH_PROBE_CONCURRENCY),
     names: new Limiter(MESH_NAME_CONCURRENCY),
     inbound: new InboundProbes(),
+    datagrams: new Limiter(MESH_DATAGRAM_CONCURRENCY),
+    udpSilent: (slot) => {
+      if (udpSilentSaid) return;
+      udpSilentSaid = true;
+      cfg.onProgress?.({
+        type: 'warning',
+        message: `index ${slot.index} at ${hostPort(slot.address, cfg.port)} does not answer mesh probes over UDP: probing over TCP, slower (does a NetworkPolicy allow only TCP on port ${cfg.port}? allow UDP on it too); said once`,
+      });
+    },
   };
   // Where an announce came from: dialled first (once), so no DNS question is needed for the coordinator.
   let hint: string | undefined;
@@ -92,6 +104,22 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
       }
     },
   );
+
+  if (mesh) {
+    // The mesh's probes go over UDP on the same port (one round trip and a half a pair, no connection);
+    // without it, over TCP as before (mesh-udp.ts).
+    const socket = await ProbeSocket.open({
+      wire: core.wire,
+      port: cfg.port,
+      listen: cfg.listen,
+      clock: core.clock,
+      admits: (index) => index > 0 && index < n && index !== cfg.index,
+      onProved: (index, incarnation, address) => meshCtx.inbound.record(index, incarnation, address),
+    });
+    if (typeof socket === 'string')
+      cfg.onProgress?.({ type: 'warning', message: `mesh probes go over TCP only: ${socket}` });
+    else core.probeSocket = socket;
+  }
 
   const unfinished = (): PeerReport[] => {
     const out: PeerReport[] = [];

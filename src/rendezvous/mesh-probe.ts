@@ -7,15 +7,19 @@ import type { AgentCore } from './agent-core.js';
 import { CONNECT_RETRY, livePoll } from './backoff.js';
 import { MAX_MEMBER_FRAME } from './channel.js';
 import type { Clock } from './clock.js';
-import { DialError, failureState, SESSION_ENDED } from './failure.js';
+import { DialError, failureState, hostPort, SESSION_ENDED } from './failure.js';
 import { initiate } from './handshake.js';
 import type { Limiter } from './limiter.js';
 import { resolveUntil } from './lookup.js';
 import { dialsPeer } from './mesh-pairs.js';
+import { UDP_NO_ANSWER_MS } from './mesh-udp.js';
 import { retryUntil } from './retry.js';
 
 /** Mesh probes (connections) one member runs at once. */
 export const MESH_PROBE_CONCURRENCY = 4;
+
+/** Mesh probes over UDP one member runs at once (datagram exchanges in flight). */
+export const MESH_DATAGRAM_CONCURRENCY = 32;
 
 /** Mesh name checks one member runs at once (its DNS questions in flight). */
 export const MESH_NAME_CONCURRENCY = 16;
@@ -160,6 +164,10 @@ export interface MeshContext {
   /** Name checks (DNS questions). */
   readonly names: Limiter;
   readonly inbound: InboundProbes;
+  /** UDP probe exchanges (mesh-udp.ts) this member runs at once. */
+  readonly datagrams: Limiter;
+  /** A peer did not answer over UDP (told once per peer check that falls back to TCP). */
+  readonly udpSilent: (slot: PeerSlot) => void;
 }
 
 /**
@@ -188,6 +196,25 @@ export async function checkPeer(
     if (v === 'proved') return true;
     if (signal.aborted) return false;
   }
+  const socket = core.probeSocket;
+  if (socket) {
+    const v = await ctx.datagrams.run(() =>
+      signal.aborted
+        ? Promise.resolve({ kind: 'aborted' } as const)
+        : socket.probe(slot.address, slot.index, slot.incarnation, signal),
+    );
+    if (v.kind === 'proved') return true;
+    if (v.kind === 'aborted') return false;
+    if (v.kind === 'wrong-identity') core.setState(slot.index, 'wrong-identity', v.detail);
+    else {
+      core.setState(
+        slot.index,
+        'unknown',
+        `no answer over UDP from ${hostPort(slot.address, core.cfg.port)} in ${UDP_NO_ANSWER_MS / 1000} s; probing it over TCP`,
+      );
+      ctx.udpSilent(slot);
+    }
+  }
   return ctx.probes.run(() => (signal.aborted ? Promise.resolve(false) : probePeer(core, slot, signal)));
 }
 
@@ -200,6 +227,11 @@ async function checkName(
 ): Promise<boolean> {
   const { cfg } = core;
   const { index } = slot;
+  // The coordinator introduces a member once its name checked out: the first answer almost always holds the
+  // address, and the retry loop (with its timers and promises, 62 times per member at N=64) is not needed.
+  const first = await core.gate.addresses(core.fqdn(index), signal).catch(() => undefined);
+  if (first?.addresses.includes(slot.address)) return true;
+  if (signal.aborted) return false;
   const addrs = await resolveUntil(core.gate, core.fqdn(index), (a) => a.includes(slot.address), {
     policy: () => livePoll(core.now() - since),
     deadline: cfg.deadline,

@@ -1,9 +1,11 @@
 // Barrier scenarios with many agents in one process: real sockets on 127.32.x.y, the project's DNS server.
+
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, MAX_MEMBER_FRAME } from '../../src/rendezvous/channel.js';
 import type { RendezvousTimeoutError } from '../../src/rendezvous/errors.js';
 import { accept, initiate } from '../../src/rendezvous/handshake.js';
+import { OPEN_SENDS_MS, UDP_NO_ANSWER_MS } from '../../src/rendezvous/mesh-udp.js';
 import { PROTOCOL_VERSION } from '../../src/rendezvous/messages.js';
 import { type WaitResult, waitForPeers } from '../../src/rendezvous/wait.js';
 import { JOB, type LoopbackJob, loopbackJob, NS, podIp } from '../helpers/job.js';
@@ -267,14 +269,18 @@ describe('barrier scenarios', () => {
       [0, 1, 2, 3].map((i) => waitForPeers(job!.options(i, { verify: 'mesh' }))),
     );
     expectSameRelease(results, 4);
-    // Each member joined the coordinator and probed the member it dials (one connection per pair: 1-2 by 1,
-    // 2-3 by 2, 1-3 by 3); the dialled end took the probe as its own check.
-    expect(results.slice(1).map((r) => r.stats.connections)).toEqual([2, 2, 2]);
+    // Each member joined the coordinator (its one connection) and probed the member it dials over UDP (one
+    // exchange per pair: 1-2 by 1, 2-3 by 2, 1-3 by 3): an open and an answer; the dialled end took the open
+    // as its own check.
+    expect(results.slice(1).map((r) => r.stats.connections)).toEqual([1, 1, 1]);
+    for (const r of results.slice(1)) expect(r.stats.datagrams).toBeGreaterThanOrEqual(2);
   });
 
   it('mesh: a member whose dialler never probes it dials that member itself after a while', async () => {
-    // Pair 1-2 is dialled by 1 (mesh-pairs.ts). Member 1 is driven by hand here: it joins, accepts probes and
-    // reports ready, but never dials anyone. Member 2 then waits for 1's probe, gives up, and dials 1 itself.
+    // Pair 1-2 is dialled by 1 (mesh-pairs.ts). Member 1 is driven by hand here: it joins, accepts probes over
+    // TCP and reports ready, but never dials anyone and has no UDP socket (a NetworkPolicy that allows only
+    // TCP looks the same). Member 2 then waits for 1's probe, gives up, probes 1 over UDP, gets no answer, says
+    // so once, and probes it over TCP.
     const n = 3;
     job = await loopbackJob(n, BLOCK);
     for (let i = 0; i < n; i++) job.publish(i);
@@ -295,7 +301,17 @@ describe('barrier scenarios', () => {
     });
     await new Promise<void>((resolve) => listener.listen(job!.port, podIp(BLOCK, 1), resolve));
     servers.push(listener);
-    const agents = [0, 2].map((i) => waitForPeers(job!.options(i, { verify: 'mesh' })));
+    const warnings: string[] = [];
+    const agents = [0, 2].map((i) =>
+      waitForPeers(
+        job!.options(i, {
+          verify: 'mesh',
+          onProgress: (e) => {
+            if (e.type === 'warning') warnings.push(e.message);
+          },
+        }),
+      ),
+    );
     const socket = connect({ host: podIp(BLOCK, 0), port: job.port, localAddress: podIp(BLOCK, 1) });
     openSockets.add(socket);
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
@@ -314,9 +330,17 @@ describe('barrier scenarios', () => {
     expect(released).toBe(true);
     expect(member!.generation).toBe(coordinator!.generation);
     expect(probedBy).toEqual([2]);
-    // Member 2 waited for the probe first (5 s), then dialled: its join and this probe.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
+    // Member 2 waited for the probe first (5 s), tried UDP (3 s), then dialled: its join and this probe.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4500 + UDP_NO_ANSWER_MS);
     expect(member!.stats.connections).toBe(2);
+    expect(member!.stats.datagrams).toBe(OPEN_SENDS_MS.length);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `index 1 at ${podIp(BLOCK, 1).replaceAll('.', '\\.')}:${job.port} does not answer mesh probes over UDP: probing over TCP.*said once`,
+        ),
+      ),
+    ]);
   }, 30_000);
 
   it('mesh: a late member is checked by the others once it joins', async () => {
