@@ -7,7 +7,7 @@
 import type { AgentCore } from './agent-core.js';
 import { type BackoffPolicy, backoffDelay, DISCOVERY_POLL } from './backoff.js';
 import { serviceDenialAgeMs } from './denial-age.js';
-import { PROBE_POLL } from './existence.js';
+import { PROBE_POLL, slowedProbePoll } from './existence.js';
 import { sleep, Waker } from './sleep.js';
 
 /**
@@ -60,6 +60,7 @@ class ProbeLoop {
 
   async #run(policy: BackoffPolicy): Promise<void> {
     const core = this.#core;
+    const started = core.now();
     try {
       for (let round = 1; ; round++) {
         const verdict = await core.existence.check(this.name, this.signal);
@@ -71,7 +72,8 @@ class ProbeLoop {
         if (this.#lastAbsent && !core.existence.absentIsReliable) void this.#confirm();
         this.#tell();
         if (this.found) return;
-        await sleep(backoffDelay(policy, round, core.cfg.random), this.signal, undefined, core.clock);
+        const poll = slowedProbePoll(policy, core.now() - started);
+        await sleep(backoffDelay(poll, round, core.cfg.random), this.signal, undefined, core.clock);
       }
     } catch {
       // The wait is over (its signal aborted): nothing more to say.
@@ -89,9 +91,11 @@ class ProbeLoop {
     if (this.#confirming) return;
     this.#confirming = true;
     const core = this.#core;
+    const started = core.now();
     try {
       for (let round = 1; core.existence.calibrated && !core.existence.absentIsReliable; round++) {
-        await sleep(backoffDelay(PROBE_POLL, round, core.cfg.random), this.signal, undefined, core.clock);
+        const poll = slowedProbePoll(PROBE_POLL, core.now() - started);
+        await sleep(backoffDelay(poll, round, core.cfg.random), this.signal, undefined, core.clock);
         await this.#confirmOnce();
       }
       this.#tell();

@@ -38,6 +38,18 @@ const PRIVATE_TYPES = PRIVATE_TYPE_LAST - PRIVATE_TYPE_FIRST + 1;
  */
 export const SHARED_PROBE_SPACING_MS = 250;
 
+/**
+ * `policy` for a name probed this long already: as it is for 5 s, then capped at ≥ 1 s, after 30 s at ≥ 2 s
+ * (as livePoll). Every probe is a question the zone's server answers (no cache has its type): a record that
+ * never comes (an init container without `publishNotReadyAddresses`) must not cost 2.5 of them a second per
+ * pod for the whole timeout. A policy already slower (a shared name) is kept.
+ */
+export function slowedProbePoll(policy: BackoffPolicy, probingForMs: number): BackoffPolicy {
+  if (probingForMs < 5_000) return policy;
+  const cap = probingForMs < 30_000 ? 1_000 : 2_000;
+  return policy.cap >= cap ? policy : { ...policy, cap };
+}
+
 /** The probe poll for a name that `probers` agents probe at once (PROBE_POLL for one or two). */
 export function sharedProbePoll(probers: number): BackoffPolicy {
   const mean = probers * SHARED_PROBE_SPACING_MS;

@@ -2,7 +2,14 @@
 // type for every question (test/dns/existence-probe.test.ts has the real servers).
 import { describe, expect, it } from 'vitest';
 import type { DnsResult, QueryType, Resolver } from '../../src/dns/types.js';
-import { absentSibling, ExistenceProbe } from '../../src/rendezvous/existence.js';
+import {
+  absentSibling,
+  ExistenceProbe,
+  PROBE_POLL,
+  SHARED_PROBE_SPACING_MS,
+  sharedProbePoll,
+  slowedProbePoll,
+} from '../../src/rendezvous/existence.js';
 import { LookupGate } from '../../src/rendezvous/lookup.js';
 
 const S = '10.96.0.10:53';
@@ -32,6 +39,29 @@ function server(
 }
 
 const signal = new AbortController().signal;
+
+describe('probe polls', () => {
+  it('a name probed long is probed more slowly: PROBE_POLL for 5 s, then capped at 1 s, after 30 s at 2 s', () => {
+    expect(slowedProbePoll(PROBE_POLL, 0)).toEqual(PROBE_POLL);
+    expect(slowedProbePoll(PROBE_POLL, 4_999)).toEqual(PROBE_POLL);
+    expect(slowedProbePoll(PROBE_POLL, 5_000)).toEqual({ ...PROBE_POLL, cap: 1_000 });
+    expect(slowedProbePoll(PROBE_POLL, 29_999)).toEqual({ ...PROBE_POLL, cap: 1_000 });
+    expect(slowedProbePoll(PROBE_POLL, 30_000)).toEqual({ ...PROBE_POLL, cap: 2_000 });
+    expect(slowedProbePoll(PROBE_POLL, 3_600_000)).toEqual({ ...PROBE_POLL, cap: 2_000 });
+  });
+
+  it('a poll already slower (a name the job shares) is kept as it is', () => {
+    const shared = sharedProbePoll(63);
+    expect(shared).toEqual({
+      first: 2 * 63 * SHARED_PROBE_SPACING_MS,
+      factor: 1,
+      cap: 2 * 63 * SHARED_PROBE_SPACING_MS,
+      floor: 63 * SHARED_PROBE_SPACING_MS,
+    });
+    for (const t of [0, 10_000, 60_000]) expect(slowedProbePoll(shared, t)).toBe(shared);
+    expect(sharedProbePoll(1)).toBe(PROBE_POLL);
+  });
+});
 
 describe('absentSibling', () => {
   it('is a random first label under the same parent; undefined for one label', () => {
