@@ -174,6 +174,48 @@ describe('peer-rendezvous in network-namespace pods through a caching resolver (
     });
   }
 
+  // Mesh: the members probe each other over UDP across the bridge (two datagrams a pair, no connection but
+  // each member's join), a late one and a restarted one too; nobody falls back to TCP.
+  const MESH_N = 4;
+  const runMesh = (opts: Partial<Parameters<typeof runNetnsJob>[0]>) =>
+    run({
+      n: MESH_N,
+      command: () =>
+        agentCommand(
+          ['--completions', String(MESH_N), '--timeout', '20s', '--verify', 'mesh', '--export', 'torch'],
+          ['bash', '-c', `echo "HOSTS $PEER_HOSTS"; echo "${RELEASED}"`],
+        ),
+      ...opts,
+    });
+  const expectMeshOverUdp = (result: NetnsJobResult) => {
+    for (const pod of result.pods) {
+      const text = pod.output.join('\n');
+      expect(text, pod.hostname).not.toMatch(/over TCP/);
+      if (pod.index === 0) continue;
+      // The last incarnation's summary: its join was its one connection; its probes were datagrams.
+      const summary = pod.output.filter((l) => l.includes('released after')).at(-1);
+      expect(summary, pod.hostname).toMatch(/ 1 connections, \d+ probe datagrams/);
+    }
+  };
+  it('mesh: a late member through the cache, every pair probed over UDP', async () => {
+    requireNetns();
+    const result = await runMesh({ startDelays: new Map([[MESH_N - 1, 2_000]]) });
+    expect(new Set(result.pods.map(hostsOf)).size).toBe(1);
+    expectAllReleased(result);
+    expectMeshOverUdp(result);
+  });
+
+  it('mesh: a member restarted on a new address is probed again as its new incarnation', async () => {
+    requireNetns();
+    const result = await runMesh({
+      startDelays: new Map([[MESH_N - 1, 3_000]]),
+      restart: { index: 1, atMs: 1_200, staleMs: 10_000 },
+    });
+    expectAllReleased(result);
+    expectMeshOverUdp(result);
+    expect(hostsOf(result.pods[0]!)).toContain('example-job-1');
+  });
+
   it('survives a restart on a new address while the stale record is still served', async () => {
     requireNetns();
     const result = await run({
