@@ -106,7 +106,7 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
   );
 
   if (mesh) {
-    // The mesh's probes go over UDP on the same port (one round trip and a half a pair, no connection);
+    // The mesh's probes go over UDP on the same port (one round trip a pair, no connection);
     // without it, over TCP as before (mesh-udp.ts).
     const socket = await ProbeSocket.open({
       wire: core.wire,

@@ -1,6 +1,7 @@
-// Mesh: one probe connection per pair of members. The handshake proves both ends with the token (the dialler
-// first, then the acceptor), so the member that dials learns the other's identity from its `accepted`, and the
-// member that is dialled learns the dialler's from its `auth` — neither needs a connection of its own.
+// Mesh: one probe per pair of members (two datagrams, or a TCP connection as the fallback). The probe proves
+// both ends with the token (the dialler first, then the acceptor), so the member that dials learns the other's
+// identity from its answer (`accepted`), and the member that is dialled learns the dialler's from its open
+// (`auth`) — neither needs a probe of its own.
 
 /**
  * Which of two member indexes dials the other: the lower one when their sum is odd, the higher one when it is

@@ -1,8 +1,9 @@
 // Mesh (`--verify mesh`): a member checks every other member the coordinator introduces — its name resolves to
 // the address the coordinator saw, and its agent proves that index and incarnation with the token — and says
-// `ready` at the latest epoch once all are checked. One connection per pair (mesh-pairs.ts): the member that
-// dials checks the other's `accepted`, the dialled one the dialler's `auth` (InboundProbes). PeerChecks is the
-// pure bookkeeping; checkPeer the check.
+// `ready` at the latest epoch once all are checked. One probe per pair (mesh-pairs.ts), over UDP (mesh-udp.ts)
+// or, from a peer silent there, TCP: the member that dials checks the other's answer (`accepted` on TCP), the
+// dialled one the dialler's open (`auth`) (InboundProbes). PeerChecks is the pure bookkeeping; checkPeer the
+// check.
 import type { AgentCore } from './agent-core.js';
 import { CONNECT_RETRY, livePoll } from './backoff.js';
 import { MAX_MEMBER_FRAME } from './channel.js';
