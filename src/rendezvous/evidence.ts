@@ -26,6 +26,9 @@ export const LEAD_GRACE_MS = 300;
 /** A wait on nothing but a probe's next verdict looks again at least this often (timers stay finite). */
 const WAIT_SLICE_MS = 1000;
 
+/** How long past its grace a wait goes on while a probe's `absent` waits for its confirmation (ProbeLoop). */
+export const UNCONFIRMED_HOLD_MS = 8_000;
+
 /**
  * Existence probes of `name` beside a wait (the wait reads the fields): every PROBE_POLL (or `policy`: a name
  * many agents probe, sharedProbePoll) until `exists`. `wake` is called after each verdict and when an `absent`
@@ -56,6 +59,24 @@ class ProbeLoop {
   /** The latest verdict is an `absent`, and the server has shown its absences to be reliable (now or since). */
   get absent(): boolean {
     return this.#lastAbsent && this.#core.existence.absentIsReliable;
+  }
+
+  /**
+   * Whether a wait whose grace ends at `graceEnd` must go on: a reliable `absent`, or an `absent` from a
+   * calibrated server whose reliability is still being confirmed (this pod's own record comes about when the
+   * pod is Ready, which can be after the grace: measured, N=64 behind a 30 s cache with records 1 s after each
+   * start, a member whose own record came late asked a late coordinator's name at its grace's end and the denial
+   * was cached for everyone, 2 runs in 6), for at most UNCONFIRMED_HOLD_MS past the grace.
+   */
+  holdsPast(graceEnd: number): boolean {
+    if (this.absent) return true;
+    const existence = this.#core.existence;
+    return (
+      this.#lastAbsent &&
+      existence.calibrated &&
+      !existence.absentIsReliable &&
+      this.#core.now() < graceEnd + UNCONFIRMED_HOLD_MS
+    );
   }
 
   async #run(policy: BackoffPolicy): Promise<void> {
@@ -173,14 +194,17 @@ export async function recordEvidence(
       // between) is not: it lacks the address because the record is not there yet (a slow update), so wait on.
       const lead = options.recordsLead() && core.service.latest?.cached !== false;
       const until = options.since() + (lead ? LEAD_GRACE_MS : RECORD_GRACE_MS);
-      if (!probe.absent && core.now() >= until) return;
+      if (!probe.holdsPast(until) && core.now() >= until) return;
       if (!said) {
         said = true;
         options.waiting(
           `its name is asked once it is seen to exist or the Service's answer holds ${options.address ?? 'its address'} (at most ${RECORD_GRACE_MS / 1000} s)`,
         );
       }
-      await core.service.next(probe.absent ? core.now() + WAIT_SLICE_MS : until, signal);
+      await core.service.next(
+        probe.absent || core.now() >= until ? core.now() + WAIT_SLICE_MS : until,
+        signal,
+      );
     }
   } finally {
     done.abort();
@@ -314,17 +338,17 @@ export async function serviceEvidence(
         const age = await serviceDenialAgeMs(core.gate, service, lookup.denial, options.signal);
         if (at - age < core.startedAt) {
           end = Math.min(end, at - age + RECORD_GRACE_MS);
-          if (!probe?.absent && core.now() >= end) {
+          if (!probe?.holdsPast(end) && core.now() >= end) {
             options.onDated?.(age);
             return;
           }
         }
       }
-      if (!probe?.absent && core.now() >= end) return;
+      if (!probe?.holdsPast(end) && core.now() >= end) return;
       options.onAnswer?.(lookup);
       round++;
       const pause = backoffDelay(options.policy ?? DISCOVERY_POLL, round, core.cfg.random);
-      const left = probe?.absent ? pause : end - core.now();
+      const left = probe?.absent || core.now() >= end ? pause : end - core.now();
       await sleep(Math.max(0, Math.min(left, pause)), options.signal, waker, core.clock);
     }
   } finally {
