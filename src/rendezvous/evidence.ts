@@ -151,7 +151,8 @@ class ProbeLoop {
  * Coordinator: wait until the record of the pod at `address` (alive since `since()`), `name`, may be asked: an
  * existence probe says it is there, the Service's answer holds the address, records lead (then LEAD_GRACE_MS
  * unless the answer is authoritative), or RECORD_GRACE_MS passed — unless a probe the server has shown to be
- * reliable says the record is still absent: then the grace does not end the wait, the next probe may. Without
+ * reliable says the record is still absent (or one whose reliability is being confirmed, for a while:
+ * ProbeLoop.holdsPast): then the grace does not end the wait, the next probe may. Without
  * a Service, only the probe: its first verdict decides unless it is a reliable absence. `waiting` is told why
  * the name is not asked yet (once, and once more when a probe finds it absent).
  */
@@ -254,7 +255,8 @@ export function probeFoundText(): string {
  * Poll the Service name until `enough` says its answer is evidence, at most until RECORD_GRACE_MS after this
  * pod started. `onAnswer` sees every answer that was not enough (for progress lines). With `probe` (a member
  * looking for the coordinator: its name), existence probes of that name run beside: `exists` ends the wait
- * (`onExists`), a reliable `absent` keeps it going past the grace (`onAbsent` is told, once) and overrules an
+ * (`onExists`), a reliable `absent` (or one being confirmed, for a while) keeps it going past the grace
+ * (`onAbsent` is told, once, of a reliable one) and overrules an
  * answer `enough` called evidence (other pods' records say nothing of this one's); without a Service the probe
  * alone decides, as in recordEvidence. With `dateDenial`, a cached denial of the Service's name older
  * than this pod moves that end to RECORD_GRACE_MS after the denial was new — a pod asked the Service's name then
