@@ -274,6 +274,8 @@ export async function serviceEvidence(
     probePolicy?: BackoffPolicy;
     onExists?: () => void;
     onAbsent?: () => void;
+    /** Once, when the wait goes on past its grace only because the probe's `absent` is still unconfirmed. */
+    onHeld?: () => void;
     dateDenial?: boolean;
     onDated?: (ageMs: number) => void;
   },
@@ -304,6 +306,7 @@ export async function serviceEvidence(
   };
   let end = core.startedAt + RECORD_GRACE_MS;
   let dated = options.dateDenial !== true;
+  let held = false;
   let round = 0;
   try {
     if (service === undefined) {
@@ -347,6 +350,10 @@ export async function serviceEvidence(
         }
       }
       if (!probe?.holdsPast(end) && core.now() >= end) return;
+      if (core.now() >= end && !probe?.absent && !held) {
+        held = true;
+        options.onHeld?.();
+      }
       options.onAnswer?.(lookup);
       round++;
       const pause = backoffDelay(options.policy ?? DISCOVERY_POLL, round, core.cfg.random);

@@ -7,7 +7,13 @@ import { RefusalWatch, ReleasedWithoutThisPodError } from './after-release.js';
 import type { AgentCore } from './agent-core.js';
 import { BLIND_POLL, CONNECT_RETRY, livePoll } from './backoff.js';
 import { type Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';
-import { probeFoundText, probeText, RECORD_GRACE_MS, serviceEvidence } from './evidence.js';
+import {
+  probeFoundText,
+  probeText,
+  RECORD_GRACE_MS,
+  serviceEvidence,
+  UNCONFIRMED_HOLD_MS,
+} from './evidence.js';
 import { sharedProbePoll } from './existence.js';
 import { errorText, failureState, hostPort, SESSION_ENDED } from './failure.js';
 import { ProtocolError } from './frames.js';
@@ -166,6 +172,14 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
           0,
           'unknown',
           `its record does not exist yet (${probeText(coordinatorName)}); asked again shortly`,
+        );
+      },
+      onHeld: () => {
+        said = true;
+        core.setState(
+          0,
+          'unknown',
+          `its record does not exist yet (${probeText(coordinatorName)}); not asked until this DNS server is seen to answer such a question for a name that exists (this pod's own, not published yet), at most ${(RECORD_GRACE_MS + UNCONFIRMED_HOLD_MS) / 1000} s after this pod started`,
         );
       },
       dateDenial: true,

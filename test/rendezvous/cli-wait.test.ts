@@ -219,15 +219,17 @@ describe('wait processes against knotd', () => {
     const port = await freePort();
     const log = join(dir, `termination-${port}`);
     writeFileSync(log, '');
-    // Past RECORD_GRACE_MS (2 s): only then, with no record in the Service's answer, is the name asked.
+    // Past RECORD_GRACE_MS (2 s) with nothing published, this pod's own record included: the probe's absent of
+    // the coordinator's name cannot be confirmed, so the name stays unasked (at most 10 s), and says why.
     const run = startWait(1, port, { args: ['--timeout', '3500ms', '--termination-log', log] });
     const r = await run.done;
     expect(r.code, r.stderr).toBe(124);
-    expect(r.stderr).toMatch(/waiting: 0 NXDOMAIN since \d+ s/);
+    expect(r.stderr).toMatch(/waiting: 0 not seen yet since \d+ s \(its record does not exist yet/);
     expect(r.stderr).toMatch(/peers not ready after 3\.\d s: 1 of 3 unfinished \[RDV_ERR_TIMEOUT\]/);
     expect(r.stderr).toMatch(
-      /0 {2}example-job-0\.headless-svc\.default\.svc\.cluster\.local\. {2}NXDOMAIN since \d+ s \(NXDOMAIN for example-job-0\.\S+ is cached until \d\d:\d\d:\d\d \(SOA MINIMUM \d+ s\) by 127/,
+      /0 {2}example-job-0\.headless-svc\.default\.svc\.cluster\.local\. {2}not seen yet since \d+ s \(its record does not exist yet \(NXDOMAIN for example-job-0\.\S+ asked with a private-use type/,
     );
+    expect(r.stderr).not.toMatch(/example-job-0\.\S+ is cached until/);
     expect(r.stderr).toMatch(
       /hints:\n {2}- no peer name resolves, this pod's own included: is there a headless Service/,
     );
