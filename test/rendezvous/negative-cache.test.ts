@@ -163,38 +163,45 @@ describe('behind a caching DNS (denials kept 5 s)', () => {
     expect(proxy!.probed.get(podName(0)) ?? 0).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
-  it('a late coordinator while the Service’s denial is cached: members keep its name unasked past their grace (their own names make the probe reliable)', async () => {
+  /**
+   * Members 1 and 2 start with nothing published (the Service's name is denied and cached); their records come
+   * at `membersAt`, the coordinator's agent starts at `coordinatorAt` and its record at `recordAt` (ms after the
+   * members start). Returns how often pod 0's name was asked just before its record, and when all released.
+   */
+  async function lateCoordinator(t: { membersAt: number; coordinatorAt: number; recordAt: number }) {
     const n = 3;
     job = await loopbackJob(n, BLOCK);
     proxy = await startCachingProxy(job.dns.address, CACHE_S);
     const t0 = Date.now();
-    // Members start with no pod published: the Service's name is denied, and the cache keeps that 5 s.
     const members = [1, 2].map((i) => waitForPeers(job!.options(i, { dnsServer: proxy!.address })));
+    let askedEarly = -1;
     const timers = [
       setTimeout(() => {
         for (const i of [1, 2]) job!.publish(i);
-      }, 700),
-      setTimeout(() => job!.publish(0), 3_300),
-    ];
-    let askedEarly = -1;
-    timers.push(
+      }, t.membersAt),
+      setTimeout(() => job!.publish(0), t.recordAt),
       setTimeout(() => {
         askedEarly = proxy!.asked.get(podName(0)) ?? 0;
-      }, 3_200),
-    );
-    // The coordinator's agent starts after the members' 2 s grace, its record 0.8 s after that.
-    await new Promise((r) => setTimeout(r, 2_500));
+      }, t.recordAt - 100),
+    ];
+    await new Promise((r) => setTimeout(r, t.coordinatorAt));
     const coordinator = waitForPeers(job.options(0, { dnsServer: proxy.address }));
     try {
       await Promise.all([coordinator, ...members]);
     } finally {
       timers.forEach(clearTimeout);
     }
-    expect(proxy.deniedFromCache.get(`${SVC}.${NS}.svc.cluster.local.`) ?? 0).toBeGreaterThan(0);
+    return { askedEarly, releasedAt: Date.now() - t0, n };
+  }
+
+  it('a late coordinator while the Service’s denial is cached: members keep its name unasked past their grace (their own names make the probe reliable)', async () => {
+    // The coordinator's agent starts after the members' 2 s grace, its record 0.8 s after that.
+    const r = await lateCoordinator({ membersAt: 700, coordinatorAt: 2_500, recordAt: 3_300 });
+    expect(proxy!.deniedFromCache.get(`${SVC}.${NS}.svc.cluster.local.`) ?? 0).toBeGreaterThan(0);
     // Nobody asked pod 0's name before its record, though every member's grace had ended: nothing poisoned.
-    expect(askedEarly).toBe(0);
-    expect(perPodDenials(proxy, n)).toBe(0);
-    expect(Date.now() - t0 - 3_300).toBeLessThan(CACHE_S * 1000);
+    expect(r.askedEarly).toBe(0);
+    expect(perPodDenials(proxy!, r.n)).toBe(0);
+    expect(r.releasedAt - 3_300).toBeLessThan(CACHE_S * 1000);
   }, 30_000);
 
   it('a late coordinator, and members whose own records come after their grace: the unconfirmed probe holds its name unasked', async () => {
@@ -202,31 +209,9 @@ describe('behind a caching DNS (denials kept 5 s)', () => {
     // 2.4 s after they start, past their 2 s grace: until then an `absent` of pod 0's name is unconfirmed, and
     // the grace must not end the wait on it (measured in netns pods at N=64: it did, and pod 0's name was
     // denied and cached for 30 s).
-    const n = 3;
-    job = await loopbackJob(n, BLOCK);
-    proxy = await startCachingProxy(job.dns.address, CACHE_S);
-    const members = [1, 2].map((i) => waitForPeers(job!.options(i, { dnsServer: proxy!.address })));
-    const timers = [
-      setTimeout(() => {
-        for (const i of [1, 2]) job!.publish(i);
-      }, 2_400),
-      setTimeout(() => job!.publish(0), 3_800),
-    ];
-    let askedEarly = -1;
-    timers.push(
-      setTimeout(() => {
-        askedEarly = proxy!.asked.get(podName(0)) ?? 0;
-      }, 3_700),
-    );
-    await new Promise((r) => setTimeout(r, 3_000));
-    const coordinator = waitForPeers(job.options(0, { dnsServer: proxy.address }));
-    try {
-      await Promise.all([coordinator, ...members]);
-    } finally {
-      timers.forEach(clearTimeout);
-    }
-    expect(askedEarly).toBe(0);
-    expect(perPodDenials(proxy, n)).toBe(0);
+    const r = await lateCoordinator({ membersAt: 2_400, coordinatorAt: 3_000, recordAt: 3_800 });
+    expect(r.askedEarly).toBe(0);
+    expect(perPodDenials(proxy!, r.n)).toBe(0);
   }, 30_000);
 
   it('a record later than the first question (a server the probe cannot use): its denial is waited out without asking again, and named', async () => {
