@@ -69,8 +69,8 @@ export class ProbeSocket {
   /** Probes waiting for their answer, by the nonce of their `open`. */
   readonly #dials = new Map<string, Dial>();
   #closed = false;
+  /** Datagrams sent (AgentStats.datagrams). */
   sent = 0;
-  received = 0;
 
   private constructor(o: ProbeSocketOptions, socket: dgram.Socket, mapped: boolean) {
     this.#o = o;
@@ -174,7 +174,6 @@ export class ProbeSocket {
     const { wire } = this.#o;
     // Another job's, another index's, or a stranger's bytes: dropped without a word.
     if (!d || d.job !== wire.job || d.to !== wire.index || d.from === wire.index) return;
-    this.received++;
     if (d.step === 'open') this.#onOpen(d, address, port);
     else this.#onAnswer(d, address);
   }
