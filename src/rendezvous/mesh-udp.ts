@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import { ipFamily } from '../dns/ip-bytes.js';
 import { newNonce } from './auth.js';
+import { normalizeAddress } from './channel.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { WireIdentity } from './handshake.js';
 import {
@@ -55,11 +56,6 @@ interface Dial {
   readonly done: (v: UdpVerdict) => void;
 }
 
-/** `::ffff:10.0.0.1` → `10.0.0.1` (a dual-stack socket's view of an IPv4 peer). */
-function unmap(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
 /** One member's UDP probe socket: dials peers (`probe`) and answers their probes. */
 export class ProbeSocket {
   readonly #o: ProbeSocketOptions;
@@ -76,7 +72,9 @@ export class ProbeSocket {
     this.#o = o;
     this.#socket = socket;
     this.#mapped = mapped;
-    socket.on('message', (bytes, rinfo) => this.#onDatagram(bytes, unmap(rinfo.address), rinfo.port));
+    socket.on('message', (bytes, rinfo) =>
+      this.#onDatagram(bytes, normalizeAddress(rinfo.address), rinfo.port),
+    );
     // A send to an unreachable peer, ICMP errors: the probe's own timer decides; nothing to do here.
     socket.on('error', () => {});
   }
@@ -84,16 +82,14 @@ export class ProbeSocket {
   /** Bind the agent's port over UDP; a string says why it could not be (the mesh then probes over TCP). */
   static async open(o: ProbeSocketOptions): Promise<ProbeSocket | string> {
     const l = o.listen;
-    const any = l === undefined || l === '::';
-    const attempts: { type: 'udp4' | 'udp6'; host: string }[] =
-      l !== undefined && l !== '0.0.0.0' && l !== '::'
-        ? [{ type: ipFamily(l) === 6 ? 'udp6' : 'udp4', host: l }]
-        : any
-          ? [
-              { type: 'udp6', host: '::' },
-              { type: 'udp4', host: '0.0.0.0' },
-            ]
-          : [{ type: 'udp4', host: '0.0.0.0' }];
+    const v4any = { type: 'udp4', host: '0.0.0.0' } as const;
+    // As the TCP listener: a given address, IPv4's any, or (none, `::`) dual-stack IPv6, else IPv4's any.
+    const attempts: readonly { type: 'udp4' | 'udp6'; host: string }[] =
+      l === '0.0.0.0'
+        ? [v4any]
+        : l === undefined || l === '::'
+          ? [{ type: 'udp6', host: '::' }, v4any]
+          : [{ type: ipFamily(l) === 6 ? 'udp6' : 'udp4', host: l }];
     let why = '';
     for (const a of attempts) {
       const socket = dgram.createSocket({ type: a.type, ipv6Only: false });
