@@ -260,9 +260,11 @@ const DENIAL_MARGIN_MS = 50;
  * Resolve `name` until `accept` likes the addresses (retryUntil: full-jitter backoff from `policy`, cut short by
  * `waker`, bounded by `deadline` and `signal`). A cached denial is waited out, never cut short nor asked again
  * before it ends. `onMiss` sees every unsuccessful lookup. Resolves to the addresses, or undefined when the
- * deadline passed first.
+ * deadline passed first. The first question is asked before the retry loop is set up: most names asked resolve
+ * at once (a mesh member checks 62 names the coordinator already checked, at N=64), and then p-retry's promises,
+ * signal listeners and timers are not made at all.
  */
-export function resolveUntil(
+export async function resolveUntil(
   gate: LookupGate,
   name: string,
   accept: (addresses: readonly string[]) => boolean,
@@ -280,10 +282,17 @@ export function resolveUntil(
 ): Promise<readonly string[] | undefined> {
   const clock = options.clock ?? systemClock;
   const respectDenial = options.respectDenial !== false;
+  const ask = (): Promise<AddressLookup> => gate.addresses(name, options.signal, { respectDenial });
+  const accepted = (lookup: AddressLookup): boolean =>
+    lookup.addresses.length > 0 && accept(lookup.addresses);
+  // The loop's first attempt takes this answer instead of asking again: one question per attempt, as before.
+  let first: AddressLookup | undefined = await ask();
+  if (accepted(first)) return first.addresses;
   return retryUntil(
     async () => {
-      const lookup = await gate.addresses(name, options.signal, { respectDenial });
-      if (lookup.addresses.length > 0 && accept(lookup.addresses)) return lookup.addresses;
+      const lookup = first ?? (await ask());
+      first = undefined;
+      if (accepted(lookup)) return lookup.addresses;
       options.onMiss?.(lookup);
       throw new NotYet(name);
     },

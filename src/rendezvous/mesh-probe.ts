@@ -228,11 +228,6 @@ async function checkName(
 ): Promise<boolean> {
   const { cfg } = core;
   const { index } = slot;
-  // The coordinator introduces a member once its name checked out: the first answer almost always holds the
-  // address, and the retry loop (with its timers and promises, 62 times per member at N=64) is not needed.
-  const first = await core.gate.addresses(core.fqdn(index), signal).catch(() => undefined);
-  if (first?.addresses.includes(slot.address)) return true;
-  if (signal.aborted) return false;
   const addrs = await resolveUntil(core.gate, core.fqdn(index), (a) => a.includes(slot.address), {
     policy: () => livePoll(core.now() - since),
     deadline: cfg.deadline,
