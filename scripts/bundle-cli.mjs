@@ -10,7 +10,17 @@
 // path, ~3 ms of a start without compile cache (a new container's first start).
 //
 // Usage: node scripts/bundle-cli.mjs [--out dist/cli.cjs]   (dist/yargs.cjs and dist/yargs/locales/ next to it)
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +116,15 @@ export async function bundleCli({ outfile, version, sea = false }) {
     for (const f of readdirSync(locales))
       if (f.endsWith('.json')) copyFileSync(join(locales, f), join(target, f));
     renameSync(`${yargsFile}.tmp-${process.pid}`, yargsFile);
+  }
+  if (!sea) {
+    // The first line names this build (a hash of the code): bin/peer-rendezvous.js uses a code cache
+    // (scripts/code-cache.mjs) only when it was made from the bundle that carries the same line. A new
+    // bundle makes the old cache stale: it goes.
+    const code = readFileSync(tmp, 'utf8');
+    const build = createHash('sha256').update(code).digest('hex').slice(0, 16);
+    writeFileSync(tmp, `// peer-rendezvous build ${build}\n${code}`);
+    rmSync(`${outfile}.v8cache`, { force: true });
   }
   renameSync(tmp, outfile);
   return { inputs: Object.keys(result.metafile.inputs).length, bytes: statSync(outfile).size };

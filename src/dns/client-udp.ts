@@ -1,7 +1,7 @@
 // UDP transport of the stub resolver: connect()ed sockets to one server, answers matched on ID and question.
 import dgram from 'node:dgram';
 import { matchesQuestion, type ParsedResponse, parseResponse } from './client-parse.js';
-import { ipFamily } from './ip-bytes.js';
+import { ipFamily, literalLookup } from './ip-bytes.js';
 import { rawId, rawLooksLikeAnswer } from './packet.js';
 import type { DnsServerAddress, QueryType } from './types.js';
 
@@ -44,7 +44,10 @@ class UdpChannel {
 
   constructor(server: DnsServerAddress, onClosed: (channel: UdpChannel) => void) {
     this.#onClosed = onClosed;
-    this.#socket = dgram.createSocket({ type: ipFamily(server.host) === 6 ? 'udp6' : 'udp4' });
+    this.#socket = dgram.createSocket({
+      type: ipFamily(server.host) === 6 ? 'udp6' : 'udp4',
+      lookup: literalLookup,
+    });
     this.#socket.on('message', (msg) => this.#onMessage(msg));
     // ICMP port unreachable on a connected socket (ECONNREFUSED), send failures…: every query here fails.
     this.#socket.on('error', (err) => this.#failAll(errorReason(err)));

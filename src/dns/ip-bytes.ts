@@ -1,14 +1,14 @@
 // IP literals to and from the bytes of A/AAAA RDATA, with the RFC 5952 canonical text form of IPv6; and
 // ipFamily(), node:net's isIP() without its start-up cost.
-import { isIPv6 } from 'node:net';
 
 /** Dotted-quad IPv4 exactly as node:net accepts it: four decimal octets 0–255, no leading zeros. */
 const IPV4 =
   /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 
 /**
- * 4, 6 or 0 like `net.isIP()`. net.isIP compiles its IPv6 pattern on first use (~5 ms, ~2 ms for IPv4 alone)
- * on every pod's start-up path; a name, an IPv4 address or a `host:port` never needs it.
+ * 4, 6 or 0 like `net.isIP()`, which compiles a large IPv6 pattern on first use: ~4 ms of every pod's start
+ * (its dual-stack probe socket binds `::`, its peers' addresses arrive IPv4-mapped), measured with perf in
+ * the 64-pod mesh. Same answers for every string (test/dns/ip-family.test.ts checks it against net.isIP).
  */
 export function ipFamily(text: string): 0 | 4 | 6 {
   // Like net.isIP, anything that is not a string is not an address (option objects from JavaScript callers).
@@ -17,7 +17,57 @@ export function ipFamily(text: string): 0 | 4 | 6 {
   if (colon === -1) return IPV4.test(text) ? 4 : 0;
   // Every IPv6 literal has two colons at least; one colon is `host:port`, never an address.
   if (text.indexOf(':', colon + 1) === -1) return 0;
-  return isIPv6(text) ? 6 : 0;
+  return isIPv6Literal(text) ? 6 : 0;
+}
+
+/** 1–4 hex digits. */
+function isHexGroup(g: string): boolean {
+  if (g.length < 1 || g.length > 4) return false;
+  for (let i = 0; i < g.length; i++) {
+    const c = g.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** A zone (`%eth0`) as net.isIPv6 takes it: one or more of 0-9 a-z A-Z - . : */
+function isZone(z: string): boolean {
+  if (z.length === 0) return false;
+  for (let i = 0; i < z.length; i++) {
+    const c = z.charCodeAt(i);
+    const ok = (c >= 48 && c <= 58) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * Groups of one side of `::` (or the whole address), counted as 16-bit groups, or -1 when one is bad. An
+ * IPv4 tail counts two and may only come last (`last`).
+ */
+function groupCount(part: string, last: boolean): number {
+  if (part === '') return 0;
+  const groups = part.split(':');
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i] as string;
+    if (last && i === groups.length - 1 && g.includes('.')) return IPV4.test(g) ? groups.length + 1 : -1;
+    if (!isHexGroup(g)) return -1;
+  }
+  return groups.length;
+}
+
+/** An IPv6 literal, optionally with a zone, exactly as net.isIPv6 accepts it. */
+function isIPv6Literal(text: string): boolean {
+  const percent = text.indexOf('%');
+  if (percent !== -1 && !isZone(text.slice(percent + 1))) return false;
+  const address = percent === -1 ? text : text.slice(0, percent);
+  const gap = address.indexOf('::');
+  if (gap === -1) return groupCount(address, true) === 8;
+  if (address.indexOf('::', gap + 1) !== -1) return false;
+  const left = groupCount(address.slice(0, gap), false);
+  const right = groupCount(address.slice(gap + 2), true);
+  // `::` stands for one zero group at least.
+  return left >= 0 && right >= 0 && left + right <= 7;
 }
 
 /** The 4 or 16 bytes of an IP literal, or undefined when `text` is not an IPv4/IPv6 literal. */
@@ -87,4 +137,23 @@ export function bytesToIp(bytes: Uint8Array): string {
 export function canonicalIp(text: string): string | undefined {
   const bytes = ipToBytes(text);
   return bytes === undefined ? undefined : bytesToIp(bytes);
+}
+
+/**
+ * dgram's `lookup` for sockets that only ever meet IP literals (every socket here: DNS servers, probe peers
+ * and bind addresses are addresses, never names). Node's default, dns.lookup, answers a literal unchanged
+ * too, but loading node:dns and its per-send tick cost every pod; a name still goes to dns.lookup.
+ */
+export function literalLookup(
+  hostname: string,
+  options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = ipFamily(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  const dns = process.getBuiltinModule('node:dns');
+  dns.lookup(hostname, options as { family?: number }, (err, address, fam) => callback(err, address, fam));
 }

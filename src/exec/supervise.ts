@@ -1,6 +1,6 @@
 // The fallback hand-over: the workload as a child, every forwardable signal passed on exactly once, and its
 // end (exit code or signal) reported to the caller.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { CommandError } from '../errors.js';
 import type { ResolvedCommand } from './command-lookup.js';
 import { assertExecSize } from './exec-limits.js';
@@ -78,6 +78,8 @@ export function superviseWorkload(
     options.onListening?.();
     let child: ChildProcess;
     try {
+      // Loaded only here: an exec'ing agent (the usual case) never needs node:child_process.
+      const { spawn } = process.getBuiltinModule('node:child_process');
       child = spawn(command.file, command.argv.slice(1), {
         argv0: command.argv[0],
         env: { ...env },

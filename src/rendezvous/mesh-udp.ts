@@ -4,7 +4,7 @@
 // per cent of that. A peer that never answers over UDP (a NetworkPolicy that allows only TCP on the port,
 // an older agent) is probed over TCP instead (mesh-probe.ts): UDP is the fast path, never the only one.
 import dgram from 'node:dgram';
-import { ipFamily } from '../dns/ip-bytes.js';
+import { ipFamily, literalLookup } from '../dns/ip-bytes.js';
 import { newNonce } from './auth.js';
 import { normalizeAddress } from './channel.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -92,7 +92,7 @@ export class ProbeSocket {
           : [{ type: ipFamily(l) === 6 ? 'udp6' : 'udp4', host: l }];
     let why = '';
     for (const a of attempts) {
-      const socket = dgram.createSocket({ type: a.type, ipv6Only: false });
+      const socket = dgram.createSocket({ type: a.type, ipv6Only: false, lookup: literalLookup });
       const error = await new Promise<Error | undefined>((resolve) => {
         socket.once('error', resolve);
         socket.bind({ port: o.port, address: a.host, exclusive: true }, () => {

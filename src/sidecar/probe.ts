@@ -1,6 +1,6 @@
 // The sidecar's probe endpoint: `GET /readyz` answers 503 until the release, 200 after (a startupProbe holds
 // the pod's main containers back until then). `GET /livez` is 200 while the process runs.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { ConfigError } from '../errors.js';
 
 export class ProbeServer {
@@ -19,7 +19,8 @@ export class ProbeServer {
   }
 
   async start(port: number, host: string | undefined): Promise<number> {
-    const server = createServer((req, res) => {
+    // node:http is loaded here, not at start-up: only a sidecar serves probes, and loading it costs every pod.
+    const server = process.getBuiltinModule('node:http').createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();

@@ -16,6 +16,32 @@ const v6ish = fc.oneof(
   fc.ipV4Extended(),
 );
 
+// Near-misses of IPv6: groups of 0–5 hex digits (some not hex), one to nine of them, `::` anywhere, dotted
+// tails with bad octets, zones with good and bad characters.
+const hexish = fc.string({ unit: fc.constantFrom('0', '1', '9', 'a', 'F', 'f', 'g'), maxLength: 5 });
+const tail = fc.oneof(fc.ipV4(), dotted);
+const v6near = fc
+  .tuple(
+    fc.array(hexish, { minLength: 1, maxLength: 9 }),
+    fc.option(fc.nat(9)),
+    fc.option(tail),
+    fc.option(
+      fc.string({ unit: fc.constantFrom('e', 't', 'h', '0', '-', '.', ':', '_', '%', ' '), maxLength: 6 }),
+    ),
+  )
+  .map(([groups, gap, v4, zone]) => {
+    const parts = [...groups];
+    if (gap !== null) parts.splice(Math.min(gap, parts.length), 0, '');
+    let text = parts.join(':');
+    if (v4 !== null) text += `:${v4}`;
+    if (zone !== null) text += `%${zone}`;
+    return text;
+  });
+const v6chars = fc.string({
+  unit: fc.constantFrom('0', '1', 'a', 'F', 'g', ':', ':', '.', '%', 'e', '2', '5'),
+  maxLength: 40,
+});
+
 describe('ipFamily', () => {
   it.each([
     ['127.0.0.1', 4],
@@ -50,6 +76,15 @@ describe('ipFamily', () => {
         expect(ipFamily(text)).toBe(isIP(text));
       }),
       { numRuns: 5000 },
+    );
+  });
+
+  it('agrees with net.isIP on near-misses of IPv6 (its own parser, not net.isIPv6)', () => {
+    fc.assert(
+      fc.property(fc.oneof(v6near, v6chars), (text) => {
+        expect(ipFamily(text)).toBe(isIP(text));
+      }),
+      { numRuns: 30_000 },
     );
   });
 });
