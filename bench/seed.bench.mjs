@@ -164,9 +164,28 @@ async function runOnce(variant, n, lateMs, world = {}) {
 /** REPEATS runs of one cell, the late start spread over one second; latencies pooled, the rest averaged. */
 async function runVariant(variant, n, world = {}, repeats = REPEATS) {
   const runs = [];
-  for (let r = 0; r < repeats; r++) {
-    runs.push(await runOnce(variant, n, LATE_MS + Math.round((r * 1000) / repeats), world));
-  }
+  for (let r = 0; r < repeats; r++) runs.push(await runOnce(variant, n, lateMs(r, repeats), world));
+  return summarize(variant, n, runs, repeats);
+}
+
+/** Run r of `repeats`: the late pod starts LATE_MS + r/repeats s after the others. */
+function lateMs(r, repeats) {
+  return LATE_MS + Math.round((r * 1000) / repeats);
+}
+
+/**
+ * Every variant at one N, run r of each before run r+1 of any (seed, star, mesh, seed, star, …): the shared
+ * machine's speed drifts over minutes, and the ratios to the seed must compare runs made side by side.
+ */
+async function runInterleaved(variants, n, repeats = REPEATS) {
+  const runs = new Map(variants.map((v) => [v, []]));
+  for (let r = 0; r < repeats; r++)
+    for (const v of variants) runs.get(v).push(await runOnce(v, n, lateMs(r, repeats), {}));
+  return variants.map((v) => summarize(v, n, runs.get(v), repeats));
+}
+
+/** One cell's runs: latencies pooled, the rest averaged. */
+function summarize(variant, n, runs, repeats) {
   const latencies = runs.flatMap((r) => r.latencies);
   const mean = (key) => runs.reduce((sum, r) => sum + r[key], 0) / runs.length;
   const startups = runs.map((r) => r.startup).filter((x) => x !== undefined);
@@ -207,12 +226,13 @@ const load0 = os.loadavg()[0];
 const started = new Date().toISOString();
 const rows = [];
 for (const n of sizes.filter((x) => x > 0)) {
-  for (const variant of variants) {
-    if (variant.name !== 'seed' && !agentAvailable) continue;
-    process.stderr.write(`seed.bench: N=${n} ${variant.name} … `);
-    const row = await runVariant(variant, n);
+  const here = variants.filter((v) => v.name === 'seed' || agentAvailable);
+  process.stderr.write(
+    `seed.bench: N=${n} ${here.map((v) => v.name).join(', ')} interleaved, ${REPEATS} runs each …\n`,
+  );
+  for (const row of await runInterleaved(here, n)) {
     process.stderr.write(
-      `${row.done}/${n * REPEATS} released, median ${fmt(row.median)}, max ${fmt(row.max)}, ${row.queries} queries\n`,
+      `seed.bench: N=${n} ${row.variant.name}: ${row.done}/${n * REPEATS} released, median ${fmt(row.median)}, max ${fmt(row.max)}, ${row.queries} queries\n`,
     );
     if (row.failed > 0)
       process.stderr.write(`  ${row.failed} pods failed; last lines: ${row.sample.join(' | ')}\n`);
@@ -224,7 +244,7 @@ const out = [];
 out.push('## Release latency vs the seed loop (network-namespace pods, Knot DNS)');
 out.push('');
 out.push(
-  `N pods in network namespaces on a bridge (own hostname, kubelet-style /etc/hosts and resolv.conf with ndots:5), Knot ${''}as the cluster DNS on port 53 in the hub namespace. All pods but the late one start together, the late one ${LATE_MS / 1000} s later (plus r/${REPEATS} s in run r of ${REPEATS}: the seed's pods retry in lockstep once a second, so a single run measures where the publication falls in that phase); each record is published ${PUBLISH_MS / 1000} s after its pod starts. Latency = time from the last record's publication to a pod's release (seed: its loop ends; peer-rendezvous: its workload, a bash, starts), dated by the pod itself (bash's $EPOCHREALTIME in the line it prints), not by when the bench process read that line. Latencies of the ${REPEATS} runs are pooled for the median and max. Runs capped at ${capMs / 1000} s; pods not released count as never (median "> cap" when more than half did not finish). Queries = all queries Knot answered during a run, CPU = user+system seconds of the pods' processes in a run (both the mean of the runs). Late pod start-up = from its process start to the agent's first log line (Node start-up and identity discovery; the record appears ${PUBLISH_MS / 1000} s after the start).`,
+  `N pods in network namespaces on a bridge (own hostname, kubelet-style /etc/hosts and resolv.conf with ndots:5), Knot ${''}as the cluster DNS on port 53 in the hub namespace. All pods but the late one start together, the late one ${LATE_MS / 1000} s later (plus r/${REPEATS} s in run r of ${REPEATS}: the seed's pods retry in lockstep once a second, so a single run measures where the publication falls in that phase); each record is published ${PUBLISH_MS / 1000} s after its pod starts. Latency = time from the last record's publication to a pod's release (seed: its loop ends; peer-rendezvous: its workload, a bash, starts), dated by the pod itself (bash's $EPOCHREALTIME in the line it prints), not by when the bench process read that line. The variants' runs are interleaved (run r of every variant before run r+1 of any), so each ratio to the seed compares runs made side by side on this shared machine. Latencies of the ${REPEATS} runs are pooled for the median and max. Runs capped at ${capMs / 1000} s; pods not released count as never (median "> cap" when more than half did not finish). Queries = all queries Knot answered during a run, CPU = user+system seconds of the pods' processes in a run (both the mean of the runs). Late pod start-up = from its process start to the agent's first log line (Node start-up and identity discovery; the record appears ${PUBLISH_MS / 1000} s after the start).`,
 );
 out.push('');
 out.push(

@@ -60,7 +60,9 @@ export class AgentCore {
     this.clock = cfg.clock;
     this.startedAt = cfg.clock.now();
     this.selfAddress = cfg.selfAddress;
-    this.signal = AbortSignal.any([cfg.signal, this.#abort.signal]);
+    // A plain signal, aborted by the caller's (below) or at shutdown: every question, probe and wait checks it
+    // or listens on it, and a composite (AbortSignal.any) recomputes itself from its sources each time.
+    this.signal = this.#abort.signal;
     // Every DNS question, probe and wait of this agent listens on this one signal while it runs: a coordinator
     // of N has a few per member at once. Node warns of a leak past its default of 10 (the CLI's signals get
     // that default): the bound is what the design holds, not a leak.
@@ -92,7 +94,10 @@ export class AgentCore {
       notice: (message) => cfg.onProgress?.({ type: 'notice', message }),
     });
     this.#aborted = new Promise<never>((_, reject) => {
-      const fire = (): void => reject(asAbort(cfg.signal.reason));
+      const fire = (): void => {
+        this.#abort.abort(cfg.signal.reason);
+        reject(asAbort(cfg.signal.reason));
+      };
       if (cfg.signal.aborted) fire();
       else {
         cfg.signal.addEventListener('abort', fire, { once: true });

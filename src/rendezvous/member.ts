@@ -364,6 +364,19 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
     new Promise((resolve) => {
       const stop = new AbortController();
       const checks = new PeerChecks({ total: n, self: cfg.index, mesh });
+      // Each check runs under its slot's own signal (a plain one: a composite per peer costs its every check
+      // and listener), which the end of the session or of the agent aborts through these two listeners.
+      const endSession = (): void => stop.abort(SESSION_ENDED);
+      core.signal.addEventListener('abort', endSession, { once: true });
+      stop.signal.addEventListener(
+        'abort',
+        () => {
+          core.signal.removeEventListener('abort', endSession);
+          checks.stopAll();
+        },
+        { once: true },
+      );
+      if (core.signal.aborted) endSession();
       const maybeReady = (): void => {
         const epoch = checks.takeReady();
         if (epoch === undefined) return;
@@ -378,10 +391,11 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
       channel.onMessage((m) => {
         switch (m.type) {
           case 'peer': {
+            if (stop.signal.aborted) return;
             const slot = checks.introduce(m);
             if (!slot) return;
             core.setState(m.index, 'unknown', `joined from ${m.address}`);
-            const probeSignal = AbortSignal.any([stop.signal, slot.stop.signal, core.signal]);
+            const probeSignal = slot.stop.signal;
             checkPeer(core, slot, probeSignal, meshCtx).then(
               (ok) => {
                 if (!ok || !checks.verified(slot)) return;
@@ -424,7 +438,6 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
       });
       channel.onClose((reason) => {
         stop.abort(SESSION_ENDED);
-        checks.stopAll();
         if (reason.kind !== 'local' || reason.message !== 'released') {
           core.setState(
             0,
