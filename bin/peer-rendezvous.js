@@ -8,11 +8,14 @@
 //   CPU at N=16 (bench/results.md). NODE_DISABLE_COMPILE_CACHE=1 (Node's switch) turns it off too;
 //   NODE_DEBUG=peer-rendezvous says on stderr whether it was used.
 // - Otherwise Node's compile cache (Node ≥ 22.1): the functions compiled at load, reused between runs.
-import { readFileSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+
+// Not `import … from 'node:fs'`: an ES module import of a builtin reads every export, and fs.promises loads
+// fs/promises, readline and ~25 more builtins no pod needs.
+const { readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { dirname } = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+const vm = process.getBuiltinModule('node:vm');
 
 module.enableCompileCache?.();
 const file = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));

@@ -121,7 +121,13 @@ export async function bundleCli({ outfile, version, sea = false }) {
     // The first line names this build (a hash of the code): bin/peer-rendezvous.js uses a code cache
     // (scripts/code-cache.mjs) only when it was made from the bundle that carries the same line. A new
     // bundle makes the old cache stale: it goes.
-    const code = readFileSync(tmp, 'utf8');
+    // esbuild escapes non-ASCII characters in code but keeps comments as written: one `…` in a comment makes V8
+    // hold the whole 600 KB source as a two-byte string (twice the memory, a slower decode on every start).
+    // Escaped the same way, the comments stay readable and the file is ASCII.
+    const code = readFileSync(tmp, 'utf8').replace(
+      /[^\x00-\x7f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
     const build = createHash('sha256').update(code).digest('hex').slice(0, 16);
     writeFileSync(tmp, `// peer-rendezvous build ${build}\n${code}`);
     rmSync(`${outfile}.v8cache`, { force: true });
