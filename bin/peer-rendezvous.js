@@ -47,8 +47,9 @@ function withCodeCache() {
     const end = cache.indexOf(10);
     let header;
     try {
-      header = JSON.parse(cache.subarray(0, end).toString('utf8'));
-    } catch {
+      header = end === -1 ? undefined : JSON.parse(cache.subarray(0, end).toString('utf8'));
+    } catch {}
+    if (typeof header !== 'object' || header === null) {
       say('unreadable header: not used');
       return undefined;
     }

@@ -95,6 +95,8 @@ describe('a code cache that does not match', () => {
   it('with an unreadable header is not used', () => {
     expect(withCache('not json\nxyz')).toContain('unreadable header: not used');
     expect(withCache('')).toContain('unreadable header: not used');
+    expect(withCache('null\n')).toContain('unreadable header: not used');
+    expect(withCache('{"build":')).toContain('unreadable header: not used');
   });
 
   it('cut short is rejected by V8 and the bundle compiled anew', () => {
