@@ -2,7 +2,7 @@
 // Write dist/cli.cjs.v8cache: V8's code cache of dist/cli.cjs taken from a mesh member after it ran, which
 // bin/peer-rendezvous.js hands to V8 when it loads the bundle (see there). Node's own compile cache holds only
 // what V8 compiles at load, a fraction of what a pod runs; every other function is parsed and compiled by
-// every pod on its first call (~17% of the pods' CPU in a mesh of 64, bench/results.md).
+// every pod on its first call (~14% of the pods' CPU in a mesh of 64, bench/results.md).
 //
 // How: a loopback `simulate -n 3 --verify mesh` (127.x addresses only, the project's own DNS server) whose
 // pods load the bundle through vm.Script and write their cache just before they exec the workload
