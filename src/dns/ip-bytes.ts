@@ -17,7 +17,7 @@ export function ipFamily(text: string): 0 | 4 | 6 {
   if (colon === -1) return IPV4.test(text) ? 4 : 0;
   // Every IPv6 literal has two colons at least; one colon is `host:port`, never an address.
   if (text.indexOf(':', colon + 1) === -1) return 0;
-  return isIPv6Literal(text) ? 6 : 0;
+  return ipv6Groups(text) !== undefined ? 6 : 0;
 }
 
 /** 1–4 hex digits. */
@@ -42,60 +42,52 @@ function isZone(z: string): boolean {
 }
 
 /**
- * Groups of one side of `::` (or the whole address), counted as 16-bit groups, or -1 when one is bad. An
- * IPv4 tail counts two and may only come last (`last`).
+ * The 16-bit groups of one side of `::` (or of the whole address), or undefined when one is bad. An IPv4 tail
+ * gives two groups and may only come last (`last`).
  */
-function groupCount(part: string, last: boolean): number {
-  if (part === '') return 0;
-  const groups = part.split(':');
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i] as string;
-    if (last && i === groups.length - 1 && g.includes('.')) return IPV4.test(g) ? groups.length + 1 : -1;
-    if (!isHexGroup(g)) return -1;
+function groupsOf(part: string, last: boolean): number[] | undefined {
+  if (part === '') return [];
+  const texts = part.split(':');
+  const groups: number[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    const g = texts[i] as string;
+    if (last && i === texts.length - 1 && g.includes('.')) {
+      if (!IPV4.test(g)) return undefined;
+      const [a = 0, b = 0, c = 0, d = 0] = g.split('.').map(Number);
+      groups.push((a << 8) | b, (c << 8) | d);
+    } else if (isHexGroup(g)) groups.push(Number.parseInt(g, 16));
+    else return undefined;
   }
-  return groups.length;
+  return groups;
 }
 
-/** An IPv6 literal, optionally with a zone, exactly as net.isIPv6 accepts it. */
-function isIPv6Literal(text: string): boolean {
+/**
+ * The eight groups of an IPv6 literal (a zone, `%eth0`, is checked and dropped), or undefined when `text` is
+ * not one exactly as net.isIPv6 decides.
+ */
+function ipv6Groups(text: string): number[] | undefined {
   const percent = text.indexOf('%');
-  if (percent !== -1 && !isZone(text.slice(percent + 1))) return false;
+  if (percent !== -1 && !isZone(text.slice(percent + 1))) return undefined;
   const address = percent === -1 ? text : text.slice(0, percent);
   const gap = address.indexOf('::');
-  if (gap === -1) return groupCount(address, true) === 8;
-  if (address.indexOf('::', gap + 1) !== -1) return false;
-  const left = groupCount(address.slice(0, gap), false);
-  const right = groupCount(address.slice(gap + 2), true);
+  if (gap === -1) {
+    const all = groupsOf(address, true);
+    return all?.length === 8 ? all : undefined;
+  }
+  if (address.indexOf('::', gap + 1) !== -1) return undefined;
+  const left = groupsOf(address.slice(0, gap), false);
+  const right = groupsOf(address.slice(gap + 2), true);
   // `::` stands for one zero group at least.
-  return left >= 0 && right >= 0 && left + right <= 7;
+  if (left === undefined || right === undefined || left.length + right.length > 7) return undefined;
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
 /** The 4 or 16 bytes of an IP literal, or undefined when `text` is not an IPv4/IPv6 literal. */
 export function ipToBytes(text: string): Uint8Array | undefined {
-  const family = ipFamily(text);
-  if (family === 4) return Uint8Array.from(text.split('.'), Number);
-  if (family !== 6) return undefined;
-  let head = text;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
-    const v4 = text
-      .slice(lastColon + 1)
-      .split('.')
-      .map(Number);
-    const group = (hi: number | undefined, lo: number | undefined) =>
-      (((hi ?? 0) << 8) | (lo ?? 0)).toString(16);
-    head = `${text.slice(0, lastColon + 1)}${group(v4[0], v4[1])}:${group(v4[2], v4[3])}`;
-  }
-  const halves = head.split('::');
-  const parse = (part: string): number[] =>
-    part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16));
-  const left = parse(halves[0] ?? '');
-  const right = halves.length > 1 ? parse(halves[1] ?? '') : [];
-  const groups =
-    halves.length > 1
-      ? [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
-      : left;
+  if (typeof text !== 'string') return undefined;
+  if (!text.includes(':')) return IPV4.test(text) ? Uint8Array.from(text.split('.'), Number) : undefined;
+  const groups = ipv6Groups(text);
+  if (groups === undefined) return undefined;
   const bytes = new Uint8Array(16);
   groups.forEach((g, i) => {
     bytes[i * 2] = g >> 8;

@@ -78,7 +78,8 @@ export function superviseWorkload(
     options.onListening?.();
     let child: ChildProcess;
     try {
-      // Loaded only here: an exec'ing agent (the usual case) never needs node:child_process.
+      // Loaded here, not at start-up: only supervision spawns (a listening agent gets the module anyway, through
+      // node:net's cluster support, but `env`, one-sided runs and the sidecar's exports do not).
       const { spawn } = process.getBuiltinModule('node:child_process');
       child = spawn(command.file, command.argv.slice(1), {
         argv0: command.argv[0],

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ipFamily } from '../../src/dns/ip-bytes.js';
+import { ipFamily, literalLookup } from '../../src/dns/ip-bytes.js';
 
 const octet = fc.oneof(
   fc.integer({ min: 0, max: 300 }).map(String),
@@ -86,5 +86,20 @@ describe('ipFamily', () => {
       }),
       { numRuns: 30_000 },
     );
+  });
+});
+
+describe("literalLookup (the UDP sockets' lookup)", () => {
+  it('hands an IP literal back at once with its family, as dns.lookup would', () => {
+    for (const [text, family] of [
+      ['10.244.1.5', 4],
+      ['::', 6],
+      ['::ffff:10.0.0.1', 6],
+      ['fe80::1%eth0', 6],
+    ] as const) {
+      const got: unknown[] = [];
+      literalLookup(text, family, (...args) => got.push(args));
+      expect(got).toEqual([[null, text, family]]);
+    }
   });
 });
