@@ -1,6 +1,6 @@
 // The stub resolver: one absolute question at a time, UDP with EDNS0 and TCP fallback, answers classified.
-import { randomInt } from 'node:crypto';
 import { AbortedError, quote, RendezvousError, UsageError } from '../errors.js';
+import { randomInt } from '../random.js';
 import { classifyResponse } from './client-classify.js';
 import { tcpExchange } from './client-tcp.js';
 import { type ExchangeOutcome, type Expected, UdpTransport } from './client-udp.js';

@@ -1,9 +1,10 @@
 // Writing the export files atomically: a temporary file in the same directory, then rename over the target.
-import { randomBytes } from 'node:crypto';
+
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { randomBytes } from '../random.js';
 import type { ExportFile } from './presets.js';
 
 /** Write each file so that a reader sees the old content or the new one, never a part (parents created). */

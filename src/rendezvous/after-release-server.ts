@@ -9,10 +9,11 @@
 // Admission is the barrier's (admission.ts): the same protocol-2 handshake and token, pending handshakes
 // capped per address and in all with the oldest shed, 64 KiB frames, the handshake deadline; one rejoin at a
 // time per index.
-import { randomBytes } from 'node:crypto';
+
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ipFamily } from '../dns/ip-bytes.js';
 import { ConfigError } from '../errors.js';
+import { randomBytes } from '../random.js';
 import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
 import { livePoll } from './backoff.js';
 import { Channel, MAX_MEMBER_FRAME, maxReleaseFrame } from './channel.js';

@@ -1,10 +1,11 @@
 // The state and I/O shared by the roles of one agent: the listener and its admission, the dialer, the state
 // table that progress lines and timeout reports read, the headless Service's answers, and the final Mesh.
-import { randomBytes } from 'node:crypto';
+
 import { setMaxListeners } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ipFamily } from '../dns/ip-bytes.js';
 import { AbortedError, ConfigError } from '../errors.js';
+import { randomBytes } from '../random.js';
 import { Admission, FIRST_FRAME_MS, MAX_PENDING_PER_SOURCE, maxPending } from './admission.js';
 import type { AgentConfig, AgentStats, PeerAddressMode } from './agent.js';
 import { BLIND_POLL, LIVE_POLL } from './backoff.js';

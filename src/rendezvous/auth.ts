@@ -1,7 +1,8 @@
 // HMAC-SHA256 challenge–response: each side proves it knows the token without sending it. The dialler proves
 // first; the acceptor sends nothing derived from the token before that proof checked out (see handshake.ts).
-import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+// node:crypto is loaded only when there is a token (random.ts says why the run path avoids it).
 import { ConfigError } from '../errors.js';
+import { randomBytes } from '../random.js';
 
 /**
  * The shortest token accepted, in bytes (128 bits). Whatever answers a dial (a recycled pod IP, a stale DNS
@@ -19,19 +20,9 @@ export function checkTokenLength(token: string, source: string): void {
   );
 }
 
-/** Random bytes drawn from the CSPRNG 4 KiB at a time; each byte is handed out once. */
-const pool = Buffer.allocUnsafe(4096);
-let poolOffset = pool.length;
-
-/** A fresh 128-bit nonce, hex (two per handshake: one system call per 256 of them, not one each). */
+/** A fresh 128-bit nonce, hex (two per handshake; random.ts reads the CSPRNG 4 KiB at a time, not per nonce). */
 export function newNonce(): string {
-  if (poolOffset + 16 > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const nonce = pool.toString('hex', poolOffset, poolOffset + 16);
-  poolOffset += 16;
-  return nonce;
+  return randomBytes(16).toString('hex');
 }
 
 /** One side of a handshake, as named in the proofs. */
@@ -70,7 +61,7 @@ export function proofInput(
 /** The proof for `input` under `token`; empty when there is no token. */
 export function prove(token: string | undefined, input: string): string {
   if (token === undefined || token === '') return '';
-  return createHmac('sha256', token).update(input).digest('hex');
+  return process.getBuiltinModule('node:crypto').createHmac('sha256', token).update(input).digest('hex');
 }
 
 /** Constant-time check of a proof. With no token, only an empty proof is accepted (and vice versa). */
@@ -79,5 +70,5 @@ export function verifyProof(token: string | undefined, input: string, proof: str
   if (expected === '' || proof === '') return expected === proof;
   const a = Buffer.from(expected, 'hex');
   const b = Buffer.from(proof, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === b.length && process.getBuiltinModule('node:crypto').timingSafeEqual(a, b);
 }

@@ -1,5 +1,4 @@
 // `--peers`: an explicit list, completed like the search list; this pod's place found by name or address.
-import { createHash } from 'node:crypto';
 import { ipFamily } from '../../dns/ip-bytes.js';
 import { ConfigError, quote } from '../../errors.js';
 import type { IdentityOptionName, IdentityOptions } from '../identity.js';
@@ -116,7 +115,8 @@ export function peersIdentity(
     namespace: view.namespace,
     details,
     peers,
-    jobKey: `peers/${createHash('sha256').update(peers.join(',')).digest('hex').slice(0, 16)}`,
+    // node:crypto on use only: every other mode's start-up goes without it (random.ts).
+    jobKey: `peers/${process.getBuiltinModule('node:crypto').createHash('sha256').update(peers.join(',')).digest('hex').slice(0, 16)}`,
     warnings,
   };
 }
