@@ -38,6 +38,7 @@ function fromUrandom(buf: Buffer): boolean {
   }
 }
 
+/** Refill the pool; once /dev/urandom failed, node:crypto for good (no open per refill that fails again). */
 function refill(): void {
   if (source !== 'crypto' && fromUrandom(pool)) source = 'urandom';
   else {

@@ -1,5 +1,4 @@
 // Writing the export files atomically: a temporary file in the same directory, then rename over the target.
-
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';

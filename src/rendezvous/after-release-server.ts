@@ -9,7 +9,6 @@
 // Admission is the barrier's (admission.ts): the same protocol-2 handshake and token, pending handshakes
 // capped per address and in all with the oldest shed, 64 KiB frames, the handshake deadline; one rejoin at a
 // time per index.
-
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ipFamily } from '../dns/ip-bytes.js';
 import { ConfigError } from '../errors.js';

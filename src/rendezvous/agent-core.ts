@@ -1,6 +1,5 @@
 // The state and I/O shared by the roles of one agent: the listener and its admission, the dialer, the state
 // table that progress lines and timeout reports read, the headless Service's answers, and the final Mesh.
-
 import { setMaxListeners } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ipFamily } from '../dns/ip-bytes.js';

@@ -1,7 +1,6 @@
 // The coordinator (index 0): takes joins, checks each member's name once there is evidence its record exists,
 // feeds the barrier state machine (barrier.ts) and carries out what it decides: mesh introductions, status
 // lines, the release and its acks.
-
 import { ipFamily } from '../dns/ip-bytes.js';
 import { randomBytes } from '../random.js';
 import { RefusalWatch } from './after-release.js';

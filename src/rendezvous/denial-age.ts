@@ -2,7 +2,6 @@
 // "Never poison a name"): a cache counts a denial's negative TTL down from what it gave it when it was new, so
 // the age is what a new denial gets now minus what this one has left. What a new denial gets is measured, not
 // assumed: a name nobody ever asked, next to the Service's name, is denied by the same cache now.
-
 import type { DnsResult } from '../dns/types.js';
 import { randomBytes } from '../random.js';
 import type { CachedDenial, LookupGate } from './lookup.js';

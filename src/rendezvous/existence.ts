@@ -13,7 +13,6 @@
 // type of the name (dnsmasq; seen as AA on the first answer, none on the second) turns the probe off; and
 // `absent` is only relied on (a wait past the grace times) once the server said `exists` of some name (a server
 // that denies every unknown type would say `absent` forever).
-
 import { ipFamily } from '../dns/ip-bytes.js';
 import { type DnsResult, PRIVATE_TYPE_FIRST, PRIVATE_TYPE_LAST, type PrivateType } from '../dns/types.js';
 import { randomBytes, randomInt } from '../random.js';
