@@ -39,9 +39,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       await FAST_COMMANDS[fast.command](ctx).handler(fast.args as never);
       return ctx.exitCode;
     }
-    const { buildParser } = await import('./parser.js');
+    const { buildParser, lastNumberWins } = await import('./parser.js');
     const parser = buildParser(ctx);
-    await parser.parseAsync([...argv], {}, (_err, _argv, out) => {
+    await parser.parseAsync(lastNumberWins(argv), {}, (_err, _argv, out) => {
       output = out;
     });
     if (output) io.stdout(output.endsWith('\n') ? output : `${output}\n`);

@@ -63,6 +63,44 @@ function withSuggestions(message: string, argv: readonly string[], y: Argv | und
   return `${message.slice(0, message.indexOf(':'))}: ${named.join(', ')}`;
 }
 
+/** Each spelling (`--port`, `-n`, `--pods`) of every number option, to the option's name. */
+const NUMBER_FLAGS: ReadonlyMap<string, string> = new Map(
+  ALL_OPTIONS.flatMap((table) =>
+    Object.entries(table)
+      .filter(([, o]) => o.type === 'number')
+      .flatMap(([name, o]) =>
+        [name, ...[o.alias ?? []].flat()].map((n) => [n.length === 1 ? `-${n}` : `--${n}`, name] as const),
+      ),
+  ),
+);
+
+/**
+ * `argv` with only the last occurrence of each number option given twice or more (before `--`). yargs-parser
+ * adds a repeated number option whose later value is 1 to the earlier one, as it counts a `count` flag
+ * (`--port 3 --port 1` gave 4, `--port 1 --port 1` 2: setKey's `value === increment()`); the last one wins
+ * instead, as with every other option and in the fast path. Only well-formed earlier occurrences are dropped
+ * (`--port=3`, or `--port 3` with a value that is no flag): anything else is left for yargs to judge.
+ */
+export function lastNumberWins(argv: readonly string[]): string[] {
+  const spans = new Map<string, [number, number][]>();
+  const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
+  for (let i = 0; i < end; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = NUMBER_FLAGS.get(eq === -1 ? arg : arg.slice(0, eq));
+    if (name === undefined) continue;
+    const next = argv[i + 1];
+    const width = eq !== -1 ? 1 : i + 1 < end && next !== undefined && !next.startsWith('-') ? 2 : 0;
+    if (width === 0) return [...argv];
+    spans.set(name, [...(spans.get(name) ?? []), [i, width]]);
+    i += width - 1;
+  }
+  const drop = new Set<number>();
+  for (const list of spans.values())
+    for (const [at, width] of list.slice(0, -1)) for (let k = 0; k < width; k++) drop.add(at + k);
+  return drop.size === 0 ? [...argv] : argv.filter((_, i) => !drop.has(i));
+}
+
 /** What a command's handler received; tests capture it instead of running the command. */
 export type ParsedHandler = (command: string, args: Record<string, unknown>) => void;
 

@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import type { CliContext } from '../../src/cli/context.js';
 import { fastParse } from '../../src/cli/fast-path.js';
 import { envNameFor } from '../../src/cli/options.js';
-import { buildParser } from '../../src/cli/parser.js';
+import { buildParser, lastNumberWins } from '../../src/cli/parser.js';
 import { runCli } from '../helpers/cli.js';
 
 type Env = Record<string, string>;
 type Outcome = { command: string; args: Record<string, unknown> } | { error: string };
 
-/** What the full yargs parser hands the command's handler, or the error it throws. */
+/** What the full yargs parser hands the command's handler (argv as main.ts gives it), or the error it throws. */
 async function viaYargs(argv: string[], env: Env): Promise<Outcome> {
   const ctx: CliContext = {
     io: { stdout: () => {}, stderr: () => {}, env, isTTY: false },
@@ -22,7 +22,7 @@ async function viaYargs(argv: string[], env: Env): Promise<Outcome> {
   try {
     await buildParser(ctx, (command, args) => {
       parsed = { command, args };
-    }).parseAsync(argv, {}, () => {});
+    }).parseAsync(lastNumberWins(argv), {}, () => {}); // as main.ts hands it over
   } catch (error) {
     return { error: (error as Error).message };
   }
@@ -191,5 +191,42 @@ describe('fast path', () => {
     );
     // The property means something only if the fast path takes a fair share of the lists.
     expect(taken).toBeGreaterThan(20);
+  });
+});
+
+describe('lastNumberWins (yargs-parser adds a repeated number option whose value is 1 to the one before)', () => {
+  it.each([
+    [['--port=3', '--port=1'], ['--port=1']],
+    [
+      ['wait', '--port', '1', '--port', '1', '--', 'x', '--port=9'],
+      ['wait', '--port', '1', '--', 'x', '--port=9'],
+    ],
+    [
+      ['simulate', '-n', '3', '--pods=1', '--', 'true'],
+      ['simulate', '--pods=1', '--', 'true'],
+    ],
+    [
+      ['sidecar', '--probe-port=8081', '--port=2', '--probe-port', '1'],
+      ['sidecar', '--port=2', '--probe-port', '1'],
+    ],
+    [
+      ['--port', '--port', '1'],
+      ['--port', '--port', '1'],
+    ],
+    [
+      ['--port=1', '--timeout', '1', '--timeout', '2'],
+      ['--port=1', '--timeout', '1', '--timeout', '2'],
+    ],
+  ])('%j → %j', (argv, want) => {
+    expect(lastNumberWins(argv)).toEqual(want);
+  });
+
+  it.each([
+    [['wait', '--port=3', '--port=1'], 1],
+    [['wait', '--port', '1', '--port', '1'], 1],
+    [['wait', '--port=1', '--port=1', '--port=1'], 1],
+  ])('yargs then reads %j as the fast path does: port %d', async (argv, port) => {
+    const got = await agree(argv);
+    expect(got && 'args' in got ? got.args.port : got).toBe(port);
   });
 });
