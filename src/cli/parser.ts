@@ -83,7 +83,8 @@ const NUMBER_FLAGS: ReadonlyMap<string, string> = new Map(
  */
 export function lastNumberWins(argv: readonly string[]): string[] {
   const spans = new Map<string, [number, number][]>();
-  const end = argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--');
+  const dashes = argv.indexOf('--');
+  const end = dashes === -1 ? argv.length : dashes;
   for (let i = 0; i < end; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
