@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createNetnsCluster, type NetnsCluster, type NetnsPod } from './netns.js';
+import { createNetnsCluster, type NetnsCluster, type NetnsPod, untilHeld } from './netns.js';
 import { type JobDns, type JobDnsCache, startJobDns } from './netns-job-dns.js';
 import { disposeOnProcessExit } from './netns-teardown.js';
 import { processGroupCpu, readTimesFile } from './process-cpu.js';
@@ -175,12 +175,66 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       output: [],
     }));
     const server = dns;
+    // Every pod is set up first (namespace, hostname), held before its command: a start is then one write
+    // to the pod's stdin. Spawning is synchronous (a fork of this process, then ip netns exec, unshare, sh),
+    // and with 64 pods on 2 cores the pods already started took most of the CPU, so starting a group by
+    // spawning spread it over 3–4 s: at N=64 with a CPU-bound agent, pods of the first group started after
+    // the "late" one. kubelet's containers, too, start on their own node's CPU, not after each other's.
+    // Times on the run's time line (0 until it starts: a pod that fails before it is held may print first).
+    const now = () => timeline?.now() ?? 0;
+    // The wall clock at the start, to place times the pods wrote (Date.now() terms) on this run's time line.
+    const epochAtStart = () => performance.timeOrigin + (timeline?.t0 ?? performance.now());
+    const spawnHeld = (pod: PodState) => {
+      const ctx: JobPodContext = { ...pod.ctx, address: pod.netnsPod.address };
+      const cpuFile = join(cluster.dir, `cpu-${pod.netnsPod.netns}`);
+      const child = cluster.spawnInPod(pod.netnsPod, options.command(ctx), {
+        env: {
+          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          ...completionIndexEnv(pod.ctx.index),
+          ...options.env?.(ctx),
+        },
+        cpuFile,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        held: true,
+      });
+      const incarnation = ++pod.incarnation;
+      pod.child = child;
+      pod.done = false;
+      pod.exitCode = null;
+      pod.firstLineAtMs = undefined;
+      const onLine = (line: string) => {
+        if (incarnation === pod.incarnation) pod.firstLineAtMs ??= now();
+        if (pod.output.length < MAX_LINES) pod.output.push(line);
+        options.onLine?.(pod.ctx.index, line);
+        if (incarnation === pod.incarnation && pod.releasedAtMs === undefined) {
+          const released = options.released(line, ctx);
+          if (typeof released === 'number') pod.releasedAtMs = released - epochAtStart();
+          else if (released) pod.releasedAtMs = now();
+        }
+      };
+      createInterface({ input: child.stdout! }).on('line', onLine);
+      createInterface({ input: child.stderr! }).on('line', onLine);
+      // 'close', not 'exit': the last lines (the release line of a short workload) may still be in the pipe.
+      child.once('close', (code) => {
+        pod.cpu += readTimesFile(cpuFile) ?? 0;
+        if (incarnation !== pod.incarnation) return;
+        pod.exitCode = code;
+        pod.done = true;
+        timeline?.wake();
+      });
+      return child;
+    };
+    /** Start a pod spawned held: its command runs now. */
+    const start = (pod: PodState) => {
+      pod.startedAtMs = now();
+      pod.child?.stdin?.end('\n');
+    };
+    for (const pod of pods) spawnHeld(pod);
+    await Promise.all(pods.map((p) => untilHeld(p.child!)));
+
     const counted = dns.mark();
     const run = new Timeline();
     timeline = run;
-    const now = () => run.now();
-    // The wall clock at the start, to place times the pods wrote (Date.now() terms) on this run's time line.
-    const epochAtStart = performance.timeOrigin + run.t0;
     const event = (line: string) => options.onLine?.(-1, `[${(now() / 1000).toFixed(2)} s] ${line}`);
     let lastPublishAtMs = 0;
     // `blocking` events keep the run going until they fired (starts, restarts); cleanup does not.
@@ -193,45 +247,6 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       lastPublishAtMs = Math.max(lastPublishAtMs, sentAt);
       event(`published ${list.map((p) => p.ctx.hostname).join(', ')}`);
     };
-    const start = (pod: PodState) => {
-      const ctx: JobPodContext = { ...pod.ctx, address: pod.netnsPod.address };
-      const cpuFile = join(cluster.dir, `cpu-${pod.netnsPod.netns}`);
-      const child = cluster.spawnInPod(pod.netnsPod, options.command(ctx), {
-        env: {
-          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-          ...completionIndexEnv(pod.ctx.index),
-          ...options.env?.(ctx),
-        },
-        cpuFile,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const incarnation = ++pod.incarnation;
-      pod.child = child;
-      pod.startedAtMs = now();
-      pod.done = false;
-      pod.exitCode = null;
-      pod.firstLineAtMs = undefined;
-      const onLine = (line: string) => {
-        if (incarnation === pod.incarnation) pod.firstLineAtMs ??= now();
-        if (pod.output.length < MAX_LINES) pod.output.push(line);
-        options.onLine?.(pod.ctx.index, line);
-        if (incarnation === pod.incarnation && pod.releasedAtMs === undefined) {
-          const released = options.released(line, ctx);
-          if (typeof released === 'number') pod.releasedAtMs = released - epochAtStart;
-          else if (released) pod.releasedAtMs = now();
-        }
-      };
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      createInterface({ input: child.stderr! }).on('line', onLine);
-      // 'close', not 'exit': the last lines (the release line of a short workload) may still be in the pipe.
-      child.once('close', (code) => {
-        pod.cpu += readTimesFile(cpuFile) ?? 0;
-        if (incarnation !== pod.incarnation) return;
-        pod.exitCode = code;
-        pod.done = true;
-        run.wake();
-      });
-    };
 
     const groups = new Map<number, PodState[]>();
     for (const pod of pods) {
@@ -240,11 +255,9 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     }
     const lead = publishDelayMs < 0 ? -publishDelayMs : 0;
     // Each pod's record comes `publishDelayMs` after that pod started, as a pod becomes Ready some time
-    // after its own start. Spawning is synchronous and, with 64 pods on 2 busy cores, spreads a group's starts
-    // over seconds: timing the records from the group's scheduled start instead published the first pods'
-    // records 3 s after they started, not 1 s (the agents' 2 s record grace ran out before and their
-    // denials were cached for 30 s). One update at a time: the pods that came due while one was in flight go
-    // together in the next.
+    // after its own start (when pods were started by spawning, a group's starts spread over seconds, and
+    // records timed from the group's scheduled start came 3 s after the first pods started, not 1 s). One
+    // update at a time: the pods that came due while one was in flight go together in the next.
     let due: PodState[] = [];
     let publishing: Promise<void> = Promise.resolve();
     const publishDue = (pod: PodState): Promise<void> => {
@@ -262,8 +275,6 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         for (const pod of group) {
           start(pod);
           if (lead === 0) at(pod.startedAtMs + publishDelayMs, () => publishDue(pod));
-          // Let due timers (records, other groups) fire between spawns.
-          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       };
       if (lead > 0) {
@@ -289,6 +300,8 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         const [fresh] = await cluster.addPods([specs[restart.index]!]);
         pod.netnsPod = fresh!;
         event(`restarted ${pod.ctx.hostname}: ${old.address} → ${fresh!.address}; old record still served`);
+        spawnHeld(pod);
+        await untilHeld(pod.child!);
         start(pod);
         at(now() + Math.max(0, publishDelayMs), async () => {
           await publishPods([pod]);

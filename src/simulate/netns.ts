@@ -67,6 +67,13 @@ export interface NetnsSpawnOptions {
   readonly stdio?: SpawnOptions['stdio'];
   /** Write the shell's `times` (CPU of the command and its children) to this file when the command ends. */
   readonly cpuFile?: string;
+  /**
+   * Set the pod up (namespace, hostname) but run the command only once a line arrives on the child's stdin
+   * (`child.stdin.end('\n')`; EOF without one: exit 71); the command then gets /dev/null as stdin.
+   * {@link untilHeld} resolves once the child waits for that line. A start is then one write, not a spawn:
+   * a group's starts land together however busy the spawning process is.
+   */
+  readonly held?: boolean;
 }
 
 /** A run's namespaces; {@link NetnsCluster.dispose} removes all of it. */
@@ -190,6 +197,7 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
     if (disposed) throw new Error('the namespace cluster was disposed');
     const script =
       (hostname === undefined ? '' : 'hostname "$1" || exit 70; ') +
+      (opts.held === true ? 'echo >&3; exec 3>&-; read -r _ || exit 71; exec </dev/null; ' : '') +
       (opts.cpuFile === undefined
         ? 'shift 2; exec "$@"'
         : 'f=$2; shift 2; "$@"; rc=$?; times >"$f"; exit $rc');
@@ -209,7 +217,12 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
         opts.cpuFile ?? '-',
         ...argv,
       ],
-      { env: opts.env ?? process.env, cwd: opts.cwd, stdio: opts.stdio ?? 'pipe', detached: true },
+      {
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+        stdio: opts.held === true ? heldStdio(opts.stdio) : (opts.stdio ?? 'pipe'),
+        detached: true,
+      },
     );
     children.add(child);
     child.once('exit', () => children.delete(child));
@@ -278,6 +291,31 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
     spawnInHub: (argv, opts = {}) => spawnIn(hub, argv, opts),
     dispose,
   };
+}
+
+// A held spawn's stdio: stdin the pipe the start line comes on, stdout and stderr as asked, fd 3 the pipe
+// the child says on that it waits (untilHeld).
+function heldStdio(stdio: SpawnOptions['stdio']): SpawnOptions['stdio'] {
+  const [out, err] = Array.isArray(stdio) ? [stdio[1], stdio[2]] : [stdio ?? 'pipe', stdio ?? 'pipe'];
+  return ['pipe', out ?? 'pipe', err ?? 'pipe', 'pipe'];
+}
+
+/**
+ * Resolves once a child spawned with `held` waits for its start line (or ended: its exit is then the
+ * caller's to see).
+ */
+export function untilHeld(child: ChildProcess): Promise<void> {
+  const ready = child.stdio[3];
+  if (ready === null || ready === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      ready.destroy();
+      resolve();
+    };
+    ready.once('data', done);
+    ready.once('close', done);
+    ready.once('error', done);
+  });
 }
 
 function killGroup(child: ChildProcess): void {

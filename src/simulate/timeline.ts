@@ -22,9 +22,19 @@ export class Timeline {
    */
   at(atMs: number, fn: () => void | Promise<void>, blocking = false): void {
     if (blocking) this.#pending++;
+    this.#arm(atMs, fn, blocking);
+  }
+
+  // setTimeout may fire a fraction of a millisecond before performance.now() says the time came (it
+  // rounds): an event that is early waits out the rest, so nothing on the time line happens before its time.
+  #arm(atMs: number, fn: () => void | Promise<void>, blocking: boolean): void {
     const t = setTimeout(
       () => {
         this.#timers.delete(t);
+        if (this.now() < atMs) {
+          this.#arm(atMs, fn, blocking);
+          return;
+        }
         Promise.resolve()
           .then(fn)
           .catch((error: unknown) => {

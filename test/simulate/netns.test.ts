@@ -11,6 +11,7 @@ import {
   type NetnsPod,
   NetnsUnavailableError,
   podAddress,
+  untilHeld,
 } from '../../src/simulate/netns.js';
 import { listNetns, sweepNetns } from '../../src/simulate/netns-teardown.js';
 import { requireNetns } from '../e2e/root.js';
@@ -99,6 +100,37 @@ describe('network-namespace pods', () => {
     expect(existsSync(`/etc/netns/${cluster.id}-p0`)).toBe(false);
     expect(existsSync(cluster.dir)).toBe(false);
     expect(linkCount()).toBe(links);
+  });
+
+  it('holds a pod set up (its hostname set) until its start line; EOF without one: exit 71, nothing run', async () => {
+    requireNetns();
+    const cluster = await createNetnsCluster({ prefix: 'prdvtest' });
+    try {
+      const [a, b] = (await cluster.addPods([0, 1].map((i) => ({ hostname: `job-${i}`, search: [] })))) as [
+        NetnsPod,
+        NetnsPod,
+      ];
+      const held = cluster.spawnInPod(a, ['sh', '-c', 'echo "ran as $(hostname)"; cat; echo "stdin done"'], {
+        held: true,
+      });
+      const result = collect(held);
+      await untilHeld(held);
+      // Held: nothing of the command ran yet.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(held.exitCode).toBeNull();
+      held.stdin!.end('\n');
+      const r = await result;
+      // The command ran once started, and its stdin is /dev/null (not the start line's pipe).
+      expect(r).toEqual({ code: 0, out: 'ran as job-0\nstdin done\n' });
+
+      const never = cluster.spawnInPod(b, ['sh', '-c', 'echo ran'], { held: true });
+      const n = collect(never);
+      await untilHeld(never);
+      never.stdin!.end();
+      expect(await n).toEqual({ code: 71, out: '' });
+    } finally {
+      cluster.dispose();
+    }
   });
 
   it("routes pods through the hub: a pod's only neighbour is the gateway, however many peers it reaches", async () => {
