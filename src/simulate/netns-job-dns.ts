@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type KnotServer, startKnot } from './knot.js';
 import type { NetnsCluster, NetnsPod } from './netns.js';
 import { processCpu } from './process-cpu.js';
-import { startUnbound, type UnboundServer, type UnboundStats } from './unbound.js';
+import { startUnbound, type UnboundReply, type UnboundServer, type UnboundStats } from './unbound.js';
 
 /** Knot's port when the cache takes port 53 of the DNS address. */
 const AUTHORITATIVE_BEHIND_CACHE_PORT = 5300;
@@ -17,6 +17,8 @@ const AUTHORITATIVE_BEHIND_CACHE_PORT = 5300;
 export interface JobDnsCache {
   readonly seconds: number;
   readonly ttl?: number;
+  /** Log the cache's replies ({@link JobDnsCounters.replies}): which pod was told what. */
+  readonly logReplies?: boolean;
 }
 
 /** What the DNS did between {@link JobDns.mark} and the call of the function it returned. */
@@ -25,6 +27,8 @@ export interface JobDnsCounters {
   readonly queries: number;
   /** With a cache: what it counted (queries the pods sent it, hits). */
   readonly cache: UnboundStats | undefined;
+  /** With a cache that logs replies: the replies it gave, oldest first. */
+  readonly replies: readonly UnboundReply[] | undefined;
   /** CPU seconds of the authoritative server since it started. */
   readonly cpuSeconds: number;
 }
@@ -72,6 +76,7 @@ export async function startJobDns(
         upstream: { address: cluster.dnsAddress, port: AUTHORITATIVE_BEHIND_CACHE_PORT },
         zone,
         cacheSeconds: cache.seconds,
+        logReplies: cache.logReplies === true,
         placement: { spawn: (argv) => cluster.spawnInHub(argv, { stdio: ['ignore', 'ignore', 'pipe'] }) },
       });
     } catch (error) {
@@ -89,9 +94,11 @@ export async function startJobDns(
     mark() {
       const queries = knot.queries();
       const cacheStats = unbound?.stats();
+      const repliesBefore = cache?.logReplies === true ? (unbound?.replies().length ?? 0) : 0;
       return () => {
         const cacheNow = unbound?.stats();
         return {
+          replies: cache?.logReplies === true ? unbound?.replies().slice(repliesBefore) : undefined,
           queries: knot.queries() - queries,
           cache:
             cacheNow === undefined || cacheStats === undefined ? undefined : statsSince(cacheNow, cacheStats),

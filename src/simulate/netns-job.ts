@@ -9,7 +9,7 @@ import { type JobDns, type JobDnsCache, startJobDns } from './netns-job-dns.js';
 import { disposeOnProcessExit } from './netns-teardown.js';
 import { processGroupCpu, readTimesFile } from './process-cpu.js';
 import { Timeline } from './timeline.js';
-import type { UnboundStats } from './unbound.js';
+import type { UnboundReply, UnboundStats } from './unbound.js';
 
 /** What a pod's command is built from. */
 export interface JobPodContext {
@@ -103,6 +103,8 @@ export interface NetnsJobResult {
   readonly queries: number;
   /** With `dnsCache`: what the cache counted while the pods ran (queries the pods sent it, hits). */
   readonly cache: UnboundStats | undefined;
+  /** With `dnsCache.logReplies`: every reply the cache gave while the pods ran (client = a pod's address). */
+  readonly cacheReplies: readonly UnboundReply[] | undefined;
   /** CPU seconds of all pods. */
   readonly podCpuSeconds: number;
   /** CPU seconds of the DNS server. */
@@ -340,7 +342,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
     for (const pod of pods) {
       if (!pod.done && pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
     }
-    const { queries, cache, cpuSeconds: dnsCpuSeconds } = counted();
+    const { queries, cache, replies, cpuSeconds: dnsCpuSeconds } = counted();
     return {
       pods: pods.map((p) => ({
         index: p.ctx.index,
@@ -356,6 +358,7 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
       lastPublishAtMs,
       queries,
       cache,
+      cacheReplies: replies,
       podCpuSeconds: pods.reduce((sum, p) => sum + p.cpu, 0),
       dnsCpuSeconds,
       capped,

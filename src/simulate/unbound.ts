@@ -6,7 +6,7 @@
 // down; no prefetch, no serve-expired. Queries are counted by unbound's own statistics (unbound-control over
 // a local socket). Runs here or wherever a placement spawns it (a hub network namespace), like Knot.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RendezvousError, UsageError } from '../errors.js';
@@ -31,6 +31,8 @@ export interface UnboundOptions {
   readonly cacheSeconds: number;
   /** Longest a denial is kept, seconds (`cache-max-negative-ttl`); default `cacheSeconds`. */
   readonly negativeCacheSeconds?: number;
+  /** Log every reply (client, name, type, rcode) to `<dir>/replies.log`, for {@link UnboundServer.replies}. */
+  readonly logReplies?: boolean;
   /** A directory the resolver owns (config, control socket). Default: a temporary one, removed by stop(). */
   readonly dir?: string;
   /** Where unbound runs (default: here). */
@@ -60,6 +62,8 @@ export interface UnboundServer {
   readonly process: ChildProcess;
   /** Its statistics so far (not reset). */
   stats(): UnboundStats;
+  /** The replies logged so far (`logReplies`; empty without it), oldest first. */
+  replies(): UnboundReply[];
   /** Forget everything cached for the zone (as a restarted cache). */
   flush(): void;
   /** Stop unbound and remove the temporary directory, if it made one. Safe to call twice. */
@@ -89,7 +93,9 @@ export function unboundConfig(options: UnboundOptions & { readonly dir: string }
     `    directory: "${options.dir}"`,
     '    pidfile: ""',
     '    use-syslog: no',
-    '    logfile: ""',
+    ...(options.logReplies === true
+      ? [`    logfile: "${join(options.dir, REPLY_LOG)}"`, '    log-replies: yes']
+      : ['    logfile: ""']),
     '    num-threads: 1',
     '    so-reuseport: no',
     `    do-ip6: ${v6 ? 'yes' : 'no'}`,
@@ -207,12 +213,47 @@ export async function startUnbound(options: UnboundOptions): Promise<UnboundServ
       }
       return parseUnboundStats(r.stdout);
     },
+    replies() {
+      if (options.logReplies !== true) return [];
+      let text: string;
+      try {
+        text = readFileSync(join(dir, REPLY_LOG), 'utf8');
+      } catch {
+        return [];
+      }
+      return parseReplyLog(text);
+    },
     flush() {
       control(['flush_zone', zone]);
       control(['flush_infra', 'all']);
     },
     stop: daemon.stop,
   };
+}
+
+/** The file `logReplies` writes, in the server's directory. */
+const REPLY_LOG = 'replies.log';
+
+/** One reply unbound logged (`log-replies: yes`). */
+export interface UnboundReply {
+  readonly client: string;
+  /** The question's name, with its final dot. */
+  readonly name: string;
+  readonly type: string;
+  readonly rcode: string;
+}
+
+/**
+ * The replies in unbound's log (`log-replies: yes`, unbound 1.17): `[<time>] unbound[<pid>:<thread>] info:
+ * <client> <name> <type> <class> <rcode> <seconds> <cached> <size>`, one line each; other lines are skipped.
+ */
+export function parseReplyLog(text: string): UnboundReply[] {
+  const out: UnboundReply[] = [];
+  for (const line of text.split('\n')) {
+    const m = /\] info: (\S+) (\S*\.) (\S+) IN ([A-Z]+) \d+\.\d+ \d \d+$/.exec(line);
+    if (m) out.push({ client: m[1]!, name: m[2]!, type: m[3]!, rcode: m[4]! });
+  }
+  return out;
 }
 
 /** True when unbound and unbound-control are installed. */

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsClient } from '../../src/dns/client.js';
-import { parseUnboundStats, startUnbound, unboundConfig } from '../../src/simulate/unbound.js';
+import { parseReplyLog, parseUnboundStats, startUnbound, unboundConfig } from '../../src/simulate/unbound.js';
 import { type CachedKnot, startCachedKnot } from '../helpers/unbound.js';
 import { dig } from './server-helpers.js';
 
@@ -108,6 +108,50 @@ describe('unbound in front of Knot (CoreDNS-like cache)', () => {
     expect((await ask(world.cache, `${NAME}.`)).answer.map((r) => r.data)).toEqual(['10.244.1.9']);
   });
 
+  it('logs which client it told what (logReplies): the denial, then the record, per client address', async () => {
+    world = await startCachedKnot({ cacheSeconds: 30, ttl: 30, logReplies: true });
+    expect((await ask(world.cache, `${NAME}.`)).status).toBe('NXDOMAIN');
+    await world.knot.add(`${NAME}.`, 'A', '10.244.1.9');
+    world.cache.flush();
+    expect((await ask(world.cache, `${NAME}.`)).status).toBe('NOERROR');
+    expect((await ask(world.cache, 'example.com.')).status).toBe('REFUSED');
+    // unbound writes each reply as it sends it; allow it a moment to reach the file.
+    let replies = world.cache.replies();
+    for (let i = 0; i < 20 && replies.length < 3; i++) {
+      await sleep(50);
+      replies = world.cache.replies();
+    }
+    expect(replies.map((r) => `${r.name} ${r.type} ${r.rcode}`)).toEqual([
+      `${NAME}. A NXDOMAIN`,
+      `${NAME}. A NOERROR`,
+      'example.com. A REFUSED',
+    ]);
+    // dig asks from loopback.
+    for (const r of replies) expect(r.client).toMatch(/^127\./);
+  });
+
+  it('reads its reply log: reply lines only, whatever else the log holds', () => {
+    const log = [
+      '[1796393748] unbound[27395:0] info: start of service (unbound 1.17.1).',
+      '[1796393748] unbound[27395:0] info: 10.244.1.3 headless-svc.default.svc.cluster.local. A IN NXDOMAIN 0.000861 0 131',
+      '[1796393748] unbound[27395:0] info: 10.244.1.3 job-1.headless-svc.default.svc.cluster.local. TYPE65280 IN NXDOMAIN 0.000000 1 131',
+      '[1796393748] unbound[27395:0] info: fd00::5 . NS IN REFUSED 0.000000 1 17',
+      '[1796393749] unbound[27395:0] notice: something else IN NXDOMAIN',
+      '',
+    ].join('\n');
+    expect(parseReplyLog(log)).toEqual([
+      { client: '10.244.1.3', name: 'headless-svc.default.svc.cluster.local.', type: 'A', rcode: 'NXDOMAIN' },
+      {
+        client: '10.244.1.3',
+        name: 'job-1.headless-svc.default.svc.cluster.local.',
+        type: 'TYPE65280',
+        rcode: 'NXDOMAIN',
+      },
+      { client: 'fd00::5', name: '.', type: 'NS', rcode: 'REFUSED' },
+    ]);
+    expect(parseReplyLog('')).toEqual([]);
+  });
+
   it('writes a config without chroot, daemon, validation or prefetch, and rejects bad caps', async () => {
     const conf = unboundConfig({
       address: '10.244.0.10',
@@ -132,9 +176,21 @@ describe('unbound in front of Knot (CoreDNS-like cache)', () => {
       'stub-first: no',
       'local-zone: "." refuse',
       'local-zone: "cluster.local." transparent',
+      'logfile: ""',
     ]) {
       expect(conf).toContain(line);
     }
+    expect(conf).not.toContain('log-replies');
+    const logging = unboundConfig({
+      address: '10.244.0.10',
+      port: 53,
+      upstream: { address: '10.244.0.10', port: 5300 },
+      cacheSeconds: 30,
+      dir: '/tmp/x',
+      logReplies: true,
+    });
+    expect(logging).toContain('logfile: "/tmp/x/replies.log"');
+    expect(logging).toContain('log-replies: yes');
     await expect(
       startUnbound({
         address: '127.0.0.1',

@@ -37,11 +37,15 @@ export function requireUnbound(): void {
  * kubeadm cluster with `ttl 30` / `cache 30`), then unbound in front capped at `cacheSeconds`.
  */
 export async function startCachedKnot(
-  options: KnotOptions & { readonly cacheSeconds: number; readonly negativeCacheSeconds?: number },
+  options: KnotOptions & {
+    readonly cacheSeconds: number;
+    readonly negativeCacheSeconds?: number;
+    readonly logReplies?: boolean;
+  },
 ): Promise<CachedKnot> {
   requireKnot();
   requireUnbound();
-  const { cacheSeconds, negativeCacheSeconds, ...knotOptions } = options;
+  const { cacheSeconds, negativeCacheSeconds, logReplies, ...knotOptions } = options;
   const knot = await startKnot({ ttl: cacheSeconds, ...knotOptions });
   let lastError: unknown;
   for (let attempt = 0; attempt < START_TRIES; attempt++) {
@@ -53,6 +57,7 @@ export async function startCachedKnot(
         zone: knot.zone,
         cacheSeconds,
         ...(negativeCacheSeconds === undefined ? {} : { negativeCacheSeconds }),
+        ...(logReplies === undefined ? {} : { logReplies }),
       });
       return {
         knot,
