@@ -94,7 +94,7 @@ export async function startJobDns(
     mark() {
       const queries = knot.queries();
       const cacheStats = unbound?.stats();
-      const repliesBefore = cache?.logReplies === true ? (unbound?.replies().length ?? 0) : 0;
+      const repliesBefore = unbound?.replies().length ?? 0;
       return () => {
         const cacheNow = unbound?.stats();
         return {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DnsClient } from '../../src/dns/client.js';
 import { parseReplyLog, parseUnboundStats, startUnbound, unboundConfig } from '../../src/simulate/unbound.js';
+import { until } from '../helpers/proc.js';
 import { type CachedKnot, startCachedKnot } from '../helpers/unbound.js';
 import { dig } from './server-helpers.js';
 
@@ -116,11 +117,15 @@ describe('unbound in front of Knot (CoreDNS-like cache)', () => {
     expect((await ask(world.cache, `${NAME}.`)).status).toBe('NOERROR');
     expect((await ask(world.cache, 'example.com.')).status).toBe('REFUSED');
     // unbound writes each reply as it sends it; allow it a moment to reach the file.
-    let replies = world.cache.replies();
-    for (let i = 0; i < 20 && replies.length < 3; i++) {
-      await sleep(50);
-      replies = world.cache.replies();
-    }
+    const cache = world.cache;
+    const replies = await until(
+      'three replies in the log',
+      () => {
+        const logged = cache.replies();
+        return logged.length >= 3 && logged;
+      },
+      2_000,
+    );
     expect(replies.map((r) => `${r.name} ${r.type} ${r.rcode}`)).toEqual([
       `${NAME}. A NXDOMAIN`,
       `${NAME}. A NOERROR`,
