@@ -13,7 +13,7 @@ import { runDiscovery } from './discovery.js';
 import { RECORD_GRACE_MS, recordEvidence } from './evidence.js';
 import { errorText, SESSION_ENDED } from './failure.js';
 import { encodeFrame, ProtocolError } from './frames.js';
-import { resolveUntil } from './lookup.js';
+import { describeCachedAnswer, resolveUntil } from './lookup.js';
 import { type Hello, PROTOCOL_VERSION, type Release, releaseProblem } from './messages.js';
 import type { PeerReport } from './peer-state.js';
 import { deadlineReached } from './report.js';
@@ -176,9 +176,13 @@ export async function runCoordinator(core: AgentCore): Promise<Mesh> {
       signal,
       clock: core.clock,
       random: cfg.random,
-      onMiss: (lookup) => {
+      onMiss: (lookup, held) => {
         if (lookup.addresses.length > 0)
-          core.setState(index, 'address-mismatch', onMismatch(lookup.addresses));
+          core.setState(
+            index,
+            'address-mismatch',
+            `${onMismatch(lookup.addresses)}${describeCachedAnswer(held)}`,
+          );
         else core.setState(index, lookup.state, lookup.detail);
       },
     });

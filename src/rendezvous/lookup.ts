@@ -256,6 +256,45 @@ function classify(result: DnsResult): { state: PeerStateKind; detail: string } {
 /** Asked again this long after a cached denial's end, so the cache has surely dropped it. */
 const DENIAL_MARGIN_MS = 50;
 
+/** Addresses a cache serves for a name and until when (a rejected positive answer: see resolveUntil). */
+export interface CachedAnswer {
+  readonly addresses: readonly string[];
+  /** Epoch ms: before this, asking again only gets the same addresses back. */
+  readonly until: number;
+  /** The remaining TTL of the answer, seconds. */
+  readonly ttl: number;
+}
+
+/** `; that answer is cached until 12:00:31 (TTL 28 s left)`, or '' when the answer is not known to be cached. */
+export function describeCachedAnswer(held: CachedAnswer | undefined): string {
+  return held === undefined
+    ? ''
+    : `; that answer is cached until ${clockTime(held.until)} (TTL ${held.ttl} s left)`;
+}
+
+/**
+ * Tracks the answers a name gave that were not accepted: an answer is a cache's when it is not authoritative,
+ * or when the same addresses come back with a smaller TTL (a cache counts the TTL down; the zone's server
+ * gives it whole — CoreDNS's cache sets AA on what it serves, so AA alone cannot tell). Asking again before a
+ * cached answer's TTL has run out gets the same addresses back.
+ */
+export class AnswerAge {
+  #last: { key: string; ttl: number } | undefined;
+
+  /** The rejected answer `lookup`, seen at `now`: how long it stays cached, or undefined if not known cached. */
+  rejected(lookup: AddressLookup, now: number): CachedAnswer | undefined {
+    if (lookup.addresses.length === 0 || lookup.ttl === undefined || lookup.ttl <= 0) {
+      this.#last = undefined;
+      return undefined;
+    }
+    const key = [...lookup.addresses].sort().join(' ');
+    const countsDown = this.#last?.key === key && lookup.ttl < this.#last.ttl;
+    this.#last = { key, ttl: lookup.ttl };
+    if (lookup.authoritative !== false && !countsDown) return undefined;
+    return { addresses: lookup.addresses, until: now + lookup.ttl * 1000, ttl: lookup.ttl };
+  }
+}
+
 /**
  * Resolve `name` until `accept` likes the addresses (retryUntil: full-jitter backoff from `policy`, cut short by
  * `waker`, bounded by `deadline` and `signal`). A cached denial is waited out, never cut short nor asked again
@@ -275,7 +314,8 @@ export async function resolveUntil(
     waker?: Waker | undefined;
     /** Default true: a cached denial is waited out, not asked again (see LookupGate.addresses). */
     respectDenial?: boolean;
-    onMiss?: ((lookup: AddressLookup) => void) | undefined;
+    /** Every unsuccessful lookup; `held` when its addresses are a cache's answer, served until `held.until`. */
+    onMiss?: ((lookup: AddressLookup, held?: CachedAnswer) => void) | undefined;
     clock?: Clock | undefined;
     random?: () => number;
   },
@@ -288,12 +328,17 @@ export async function resolveUntil(
   // The loop's first attempt takes this answer instead of asking again: one question per attempt, as before.
   let first: AddressLookup | undefined = await ask();
   if (accepted(first)) return first.addresses;
+  // Addresses that are not the ones wanted, from a cache: not asked again before their TTL runs out (a
+  // restarted pod's old address stays cached for the TTL, up to 30 s; polling it meanwhile only loads the cache).
+  const age = new AnswerAge();
+  let held: CachedAnswer | undefined;
   return retryUntil(
     async () => {
       const lookup = first ?? (await ask());
       first = undefined;
       if (accepted(lookup)) return lookup.addresses;
-      options.onMiss?.(lookup);
+      held = age.rejected(lookup, clock.now());
+      options.onMiss?.(lookup, held);
       throw new NotYet(name);
     },
     {
@@ -306,9 +351,10 @@ export async function resolveUntil(
       onRetry: () => {
         // A cached denial is not asked again before it runs out: the cache would only repeat it.
         const denied = respectDenial ? gate.denial(name) : undefined;
-        return denied
-          ? { atLeastMs: denied.until - clock.now() + DENIAL_MARGIN_MS, wakeable: false }
-          : undefined;
+        const until = denied?.until ?? held?.until;
+        return until === undefined
+          ? undefined
+          : { atLeastMs: until - clock.now() + DENIAL_MARGIN_MS, wakeable: false };
       },
     },
   );

@@ -298,14 +298,37 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
     const tried = hint;
     // A hint is used once: if it fails, the coordinator may have moved, and its name decides.
     hint = undefined;
-    const ordered = tried && addrs.includes(tried) ? [tried, ...addrs.filter((a) => a !== tried)] : addrs;
+    const ordered =
+      tried && addrs.includes(tried) ? [tried, ...addrs.filter((a) => a !== tried)] : [...addrs];
     let lastFailure: { state: PeerStateKind; detail: string } | undefined;
     let allRefused = true;
-    for (const address of ordered) {
+    // An announce from another address ends the dial or handshake in progress (a stale record's address may
+    // hold a stranger that accepts and never answers, or nothing at all): the announcer is dialled next.
+    if (announced.signal.aborted) announced = new AbortController();
+    const interrupt = announced.signal;
+    for (let k = 0; k < ordered.length; k++) {
+      const address = ordered[k]!;
+      const supersede = (): void => {
+        if (hint === undefined || hint === address) return;
+        if (!ordered.slice(k + 1).includes(hint)) ordered.splice(k + 1, 0, hint);
+        hint = undefined;
+      };
+      const elsewhere = (): boolean => hint !== undefined && hint !== address;
       try {
-        const channel = await core.dial(address, cfg.port, maxReleaseFrame(n));
+        const channel = await untilAnnounced(
+          core.dial(address, cfg.port, maxReleaseFrame(n)),
+          interrupt,
+          elsewhere,
+          undefined,
+          (late) => late.close({ kind: 'local', message: 'superseded by an announce' }, true),
+        );
         channel.setMaxQueued(2 * n + 64);
-        await initiate(channel, core.wire, 'join', 0, core.now() + cfg.handshakeTimeoutMs);
+        await untilAnnounced(
+          initiate(channel, core.wire, 'join', 0, core.now() + cfg.handshakeTimeoutMs),
+          interrupt,
+          elsewhere,
+          () => channel.close({ kind: 'local', message: 'an announce came from another address' }, true),
+        );
         core.setState(0, 'connected', `at ${channel.remoteAddress}`);
         core.selfAddress ??= channel.localAddress;
         cfg.onProgress?.({ type: 'joined', coordinator: channel.remoteAddress });
@@ -318,6 +341,13 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
             generation: error.released?.generation,
             releasedAt: error.released?.releasedAt,
           });
+        }
+        if (error instanceof Superseded || (hint !== undefined && hint !== address)) {
+          // Not this address's verdict: it was cut short (or failed) while the coordinator announced itself
+          // from another one, which is dialled next.
+          supersede();
+          allRefused = false;
+          continue;
         }
         lastFailure = failureState(error);
         if (lastFailure.state !== 'connection-refused') allRefused = false;
@@ -464,4 +494,42 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
   } finally {
     deadline.cancel();
   }
+}
+
+/** A dial or handshake cut short by an announce from another address (member.ts joinAttempt). */
+class Superseded extends Error {}
+
+/**
+ * `work`, or a Superseded rejection once `signal` aborts and `applies()` says the announce came from elsewhere;
+ * `abandon` then frees what `work` holds, and `discard` gets what `work` still yields later.
+ */
+function untilAnnounced<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  applies: () => boolean,
+  abandon?: () => void,
+  discard?: (late: T) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let cut = false;
+    const onAbort = (): void => {
+      if (!applies()) return;
+      cut = true;
+      abandon?.();
+      reject(new Superseded('superseded by an announce'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!cut) resolve(v);
+        else discard?.(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!cut) reject(e);
+      },
+    );
+  });
 }

@@ -11,7 +11,7 @@ import type { Clock } from './clock.js';
 import { DialError, failureState, hostPort, SESSION_ENDED } from './failure.js';
 import { initiate } from './handshake.js';
 import type { Limiter } from './limiter.js';
-import { resolveUntil } from './lookup.js';
+import { describeCachedAnswer, resolveUntil } from './lookup.js';
 import { dialsPeer } from './mesh-pairs.js';
 import { UDP_NO_ANSWER_MS } from './mesh-udp.js';
 import { retryUntil } from './retry.js';
@@ -234,12 +234,12 @@ async function checkName(
     signal,
     clock: core.clock,
     random: cfg.random,
-    onMiss: (lookup) =>
+    onMiss: (lookup, held) =>
       core.setState(
         index,
         lookup.addresses.length > 0 ? 'address-mismatch' : lookup.state,
         lookup.addresses.length > 0
-          ? `resolves to ${lookup.addresses.join(', ')}, joined from ${slot.address}`
+          ? `resolves to ${lookup.addresses.join(', ')}, joined from ${slot.address}${describeCachedAnswer(held)}`
           : lookup.detail,
       ),
   });

@@ -156,7 +156,7 @@ export function hintsFor(
     );
   if (reports.some((r) => r.state === 'address-mismatch'))
     hints.push(
-      'a name resolves to another address than the pod connected from: stale records after a restart, or hostNetwork/NAT between pods',
+      'a name resolves to another address than the pod connected from: stale records after a restart (a cache in front of the cluster DNS serves the old address until its TTL runs out), or hostNetwork/NAT between pods; --peer-address ip hands the workload the addresses proven by handshake and does not wait for names',
     );
   return hints;
 }

@@ -58,8 +58,15 @@ export interface NetnsJobOptions {
   /** Publish records at all (false: pods never become ready, as with an init container). Default true. */
   readonly publish?: boolean;
   /** Restart one pod: kill it at `atMs`, start it again in a new namespace with a new address; its old
-   *  record stays served until `staleMs` after the new one is published. */
-  readonly restart?: { readonly index: number; readonly atMs: number; readonly staleMs: number };
+   *  record stays served until `staleMs` after the new one is published. With `stranger`, that argv runs
+   *  in a namespace given the old address once the pod is gone (a recycled pod IP: another workload's pod,
+   *  e.g. strangerCommand(port) listening on the agent's port), until the run ends. */
+  readonly restart?: {
+    readonly index: number;
+    readonly atMs: number;
+    readonly staleMs: number;
+    readonly stranger?: readonly string[];
+  };
   /** Kill whatever still runs this long after the start (ms). */
   readonly capMs: number;
   /** Called with each output line of each pod, and with scenario events (pod -1). */
@@ -299,9 +306,18 @@ export async function runNetnsJob(options: NetnsJobOptions): Promise<NetnsJobRes
         if (pod.child?.pid !== undefined) pod.cpu += processGroupCpu(pod.child.pid);
         pod.incarnation++;
         cluster.removePod(old);
+        if (restart.stranger) {
+          const [taken] = await cluster.addPods([{ hostname: 'stranger', search, address: old.address }]);
+          const child = cluster.spawnInPod(taken!, restart.stranger, { stdio: ['ignore', 'pipe', 'pipe'] });
+          const say = (line: string) => event(`stranger at ${old.address}: ${line}`);
+          createInterface({ input: child.stdout! }).on('line', say);
+          createInterface({ input: child.stderr! }).on('line', say);
+        }
         const [fresh] = await cluster.addPods([specs[restart.index]!]);
         pod.netnsPod = fresh!;
-        event(`restarted ${pod.ctx.hostname}: ${old.address} → ${fresh!.address}; old record still served`);
+        event(
+          `restarted ${pod.ctx.hostname}: ${old.address} → ${fresh!.address}; old record still served${restart.stranger ? ', a stranger holds the old address' : ''}`,
+        );
         spawnHeld(pod);
         await untilHeld(pod.child!);
         start(pod);

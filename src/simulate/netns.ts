@@ -48,6 +48,11 @@ export interface NetnsPodSpec {
   readonly fqdn?: string;
   /** resolv.conf search list (`<ns>.svc.<zone> svc.<zone> <zone>`). */
   readonly search: readonly string[];
+  /**
+   * An address a removed pod had, given to this one (a CNI recycling a freed pod IP); default the next free
+   * one. The caller makes sure no live pod holds it.
+   */
+  readonly address?: string;
 }
 
 /** A pod namespace. */
@@ -241,7 +246,7 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
           netns: `${id}-p${slot}`,
           hostname: spec.hostname,
           fqdn: spec.fqdn,
-          address: podAddress(slot),
+          address: spec.address ?? podAddress(slot),
         };
       });
       for (const [i, pod] of made.entries()) {
@@ -258,7 +263,12 @@ export async function createNetnsCluster(options: NetnsClusterOptions = {}): Pro
       ]);
       await ipBatch(
         ip,
-        made.map((p) => `link set ${vethOf(p)} master br0 up`),
+        [
+          ...made.map((p) => `link set ${vethOf(p)} master br0 up`),
+          // A recycled address: the hub's neighbour entry still names the removed pod's MAC, and frames to
+          // the new holder would go nowhere until it went stale (a CNI re-creating the pod's route does this).
+          ...made.filter((_, i) => specs[i]!.address !== undefined).map((p) => `neigh flush to ${p.address}`),
+        ],
         hub,
       );
       await Promise.all(

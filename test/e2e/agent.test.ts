@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { type NetnsJobResult, runNetnsJob } from '../../src/simulate/netns-job.js';
 import { seedScript } from '../../src/simulate/seed-script.js';
+import { strangerCommand } from '../../src/simulate/stranger.js';
 import { agentCommand, cliCommand, expectAllExitedZero } from '../helpers/netns-pods.js';
 import { requireNetns } from './root.js';
 
@@ -217,6 +218,50 @@ describe('peer-rendezvous in network-namespace pods through a caching resolver (
     expectMeshOverUdp(result);
     expect(hostsOf(result.pods[0]!)).toContain('example-job-1');
   });
+
+  // The coordinator restarted on a new address; its old one went to a stranger (another workload's pod) that
+  // accepts on the agent's port and never answers, while the cache still serves the old record.
+  for (const peerAddress of ['ip', 'fqdn'] as const) {
+    it(`a restarted coordinator whose old address a stranger holds (--peer-address ${peerAddress})`, async () => {
+      requireNetns();
+      const events: string[] = [];
+      const result = await run({
+        command: () =>
+          agent(
+            ['--export', 'torch', '--peer-address', peerAddress, '--verbose'],
+            ['bash', '-c', `echo "MASTER $MASTER_ADDR"; echo "${RELEASED}"`],
+          ),
+        startDelays: new Map([[N - 1, 3_000]]),
+        restart: { index: 0, atMs: 1_200, staleMs: 10_000, stranger: strangerCommand(29600) },
+        onLine: (index, line) => {
+          if (index < 0) events.push(line);
+        },
+      });
+      expectAllReleased(result);
+      const text = (i: number) => result.pods[i]!.output.join('\n');
+      // The stranger was dialled (a member asked the cache for pod 0 and got the old address)…
+      expect(
+        events.some((e) => /stranger at 10\.244\.1\.1: .*tcp connection from/.test(e)),
+        events.join('\n'),
+      ).toBe(true);
+      for (let i = 1; i < N; i++) {
+        // … and the new coordinator's announce cut that dial short: nobody waited out its silence.
+        expect(text(i), result.pods[i]!.hostname).not.toMatch(/no answer to the handshake in time/);
+      }
+      const masters = result.pods.map((p) => p.output.find((l) => l.startsWith('MASTER '))?.slice(7));
+      if (peerAddress === 'ip') {
+        // The address proven by handshake, never the stranger's.
+        expect(masters).toEqual(Array(N).fill(result.pods[0]!.address));
+      } else {
+        expect(new Set(masters).size).toBe(1);
+        expect(masters[0]).toMatch(/^example-job-0\./);
+        // The coordinator waited for its name to leave the old address and said the cache held it.
+        expect(text(0)).toMatch(
+          /this pod's name resolves to 10\.244\.1\.1, members reach it at 10\.244\.1\.\d+; that answer is cached until/,
+        );
+      }
+    });
+  }
 
   it('survives a restart on a new address while the stale record is still served', async () => {
     requireNetns();
