@@ -70,6 +70,7 @@ function cachingResolver(old: string, fresh: string, ttlS: number, authoritative
   let first: number | undefined;
   const asked: number[] = [];
   const resolver: Resolver = {
+    close: () => Promise.resolve(),
     query(name: string, type: QueryType): Promise<DnsResult> {
       const now = Date.now();
       first ??= now;
