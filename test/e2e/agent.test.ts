@@ -231,6 +231,12 @@ describe('peer-rendezvous in network-namespace pods through a caching resolver (
             ['--export', 'torch', '--peer-address', peerAddress, '--verbose'],
             ['bash', '-c', `echo "MASTER $MASTER_ADDR"; echo "${RELEASED}"`],
           ),
+        // Records present (publishNotReadyAddresses): the cache's answers for pod 0's name and for the Service
+        // are from before the restart and before the late pod, for the whole TTL.
+        publishDelayMs: -1,
+        // With ip exports nobody waits for the cache: a kubeadm-sized cache (30 s) then outlasts the
+        // stranger's 5 s silence, so a member that dialled it without being reached by an announce would say so.
+        ...(peerAddress === 'ip' ? { dnsCache: { seconds: 30 } } : {}),
         startDelays: new Map([[N - 1, 3_000]]),
         restart: { index: 0, atMs: 1_200, staleMs: 10_000, stranger: strangerCommand(29600) },
         onLine: (index, line) => {
