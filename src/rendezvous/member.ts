@@ -308,12 +308,12 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
     const interrupt = announced.signal;
     for (let k = 0; k < ordered.length; k++) {
       const address = ordered[k]!;
+      const elsewhere = (): boolean => hint !== undefined && hint !== address;
       const supersede = (): void => {
-        if (hint === undefined || hint === address) return;
+        if (hint === undefined || !elsewhere()) return;
         if (!ordered.slice(k + 1).includes(hint)) ordered.splice(k + 1, 0, hint);
         hint = undefined;
       };
-      const elsewhere = (): boolean => hint !== undefined && hint !== address;
       try {
         const channel = await untilAnnounced(
           core.dial(address, cfg.port, maxReleaseFrame(n)),
@@ -342,7 +342,7 @@ export async function runMember(core: AgentCore): Promise<Mesh> {
             releasedAt: error.released?.releasedAt,
           });
         }
-        if (error instanceof Superseded || (hint !== undefined && hint !== address)) {
+        if (error instanceof Superseded || elsewhere()) {
           // Not this address's verdict: it was cut short (or failed) while the coordinator announced itself
           // from another one, which is dialled next.
           supersede();
